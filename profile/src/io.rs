@@ -1,0 +1,135 @@
+//! Profiles from and to files: format detection on input, format by file
+//! extension on output.
+
+use std::path::{Path, PathBuf};
+
+use brasa_proto::pprof::Profile;
+
+use crate::{
+    codec::{self, DecodeOptions},
+    folded::{looks_folded, Folded},
+    render::{flamegraph_svg, FlameGraphOptions},
+    sample_type::{sample_type_index, sample_type_names},
+    Error, Result,
+};
+
+/// Reads a profile from bytes in any supported format: pprof (gzip or raw),
+/// or folded stacks (plain or gzip).
+pub fn load(bytes: &[u8], options: &DecodeOptions) -> Result<Profile> {
+    if bytes.is_empty() {
+        return Err(Error::UnknownFormat("the input is empty".to_owned()));
+    }
+    let raw = codec::maybe_gunzip(bytes, options.max_decompressed_bytes)?;
+    if let Ok(text) = std::str::from_utf8(&raw) {
+        if looks_folded(text) {
+            return Ok(Folded::parse(text)?.to_profile());
+        }
+    }
+    codec::decode_raw(&raw).map_err(|e| match e {
+        Error::Protobuf(e) => Error::UnknownFormat(e.to_string()),
+        other => other,
+    })
+}
+
+/// Reads a profile file in any supported format.
+pub fn load_path(path: &Path) -> Result<Profile> {
+    let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+    load(&bytes, &DecodeOptions::default()).map_err(|e| match e {
+        Error::Io { .. } => e,
+        other => Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, other),
+        },
+    })
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Output formats, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// gzip pprof: `.pb.gz`, `.pb`, `.pprof`.
+    Pprof,
+    /// Folded stacks: `.folded`, `.txt`.
+    Folded,
+    /// SVG flame graph: `.svg`.
+    Svg,
+}
+
+impl OutputFormat {
+    /// The format a file name asks for.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let format =
+            if name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof") {
+                Self::Pprof
+            } else if name.ends_with(".folded") || name.ends_with(".txt") {
+                Self::Folded
+            } else if name.ends_with(".svg") {
+                Self::Svg
+            } else {
+                return Err(Error::UnknownOutputFormat(path.to_owned()));
+            };
+        Ok(format)
+    }
+}
+
+/// What to write when the output is not pprof.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Sample type for folded and SVG output (`cpu` or `cpu/nanoseconds`);
+    /// default: the profile's default sample type.
+    pub sample_type: Option<String>,
+    /// Flame graph settings for SVG output.
+    pub flamegraph: FlameGraphOptions,
+}
+
+/// Serializes `profile` in `format`.
+pub fn render(profile: &Profile, format: OutputFormat, options: &WriteOptions) -> Result<Vec<u8>> {
+    if format == OutputFormat::Pprof {
+        return Ok(codec::encode(profile));
+    }
+    let index = sample_type_index(profile, options.sample_type.as_deref())?;
+    let folded = Folded::from_profile(profile, index);
+    match format {
+        OutputFormat::Folded => Ok(folded.to_text().into_bytes()),
+        _ => {
+            let mut flamegraph = options.flamegraph.clone();
+            if flamegraph.count_name == FlameGraphOptions::default().count_name {
+                // Name the unit in tooltips: "nanoseconds", "count", ...
+                let name = &sample_type_names(profile)[index];
+                flamegraph.count_name = name.rsplit('/').next().unwrap_or(name).to_owned();
+            }
+            flamegraph_svg(&folded, &flamegraph)
+        }
+    }
+}
+
+/// Writes `profile` to `path` in the format its extension names. The file is
+/// written next to its final name and renamed, so a failure never leaves a
+/// half-written output behind.
+pub fn write_path(profile: &Profile, path: &Path, options: &WriteOptions) -> Result<()> {
+    let format = OutputFormat::from_path(path)?;
+    let bytes = render(profile, format, options)?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = PathBuf::from(path);
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    tmp.set_file_name(name);
+    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}

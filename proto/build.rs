@@ -1,0 +1,12 @@
+//! Generates the prost types from `proto/*.proto` with protox, so no system
+//! `protoc` is needed to build Brasa.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    const FILES: &[&str] = &["proto/pprof/profile.proto"];
+    for file in FILES {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(FILES, ["proto"])?;
+    prost_build::Config::new().compile_fds(descriptors)?;
+    Ok(())
+}
