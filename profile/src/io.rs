@@ -106,9 +106,10 @@ pub fn render(profile: &Profile, format: OutputFormat, options: &WriteOptions) -
         _ => {
             let mut flamegraph = options.flamegraph.clone();
             if flamegraph.count_name == FlameGraphOptions::default().count_name {
-                // Name the unit in tooltips: "nanoseconds", "count", ...
+                // Tooltips say "30 samples" or "1200000 nanoseconds".
                 let name = &sample_type_names(profile)[index];
-                flamegraph.count_name = name.rsplit('/').next().unwrap_or(name).to_owned();
+                let (r#type, unit) = name.split_once('/').unwrap_or((name, name));
+                flamegraph.count_name = if unit == "count" { r#type } else { unit }.to_owned();
             }
             flamegraph_svg(&folded, &flamegraph)
         }

@@ -1,0 +1,3 @@
+module brasa.dev/testdata/cpuwork
+
+go 1.19
