@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Times `brasa merge` and `go tool pprof -proto` merging the same 200 Go CPU
-# profiles, and prints the ratio. Usage: benches/merge_vs_pprof.sh [COUNT]
+# profiles, and prints the ratio. Usage: benches/merge_vs_pprof.sh [COUNT [SECONDS]]
 #
-# The inputs are made by running testdata/go/cpuwork COUNT times for a short
-# while each: real, distinct runtime/pprof profiles, not copies of one file.
+# The inputs are made by running testdata/go/cpuwork (its many-stacks -tree
+# workload) COUNT times for SECONDS each:
+# real, distinct runtime/pprof profiles, not copies of one file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-200}
+seconds=${2:-2}  # CPU seconds per input profile: Go samples at 100 Hz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -16,7 +18,7 @@ brasa=target/release/brasa
 
 echo "making $count Go CPU profiles..."
 for i in $(seq 1 "$count"); do
-  "$work/cpuwork" -o "$work/in-$i.pb.gz" -seconds 0.3 &
+  "$work/cpuwork" -o "$work/in-$i.pb.gz" -tree -seconds "$seconds" &
   # Two at a time: this machine has two cores.
   if (( i % 2 == 0 )); then wait; fi
 done

@@ -116,3 +116,22 @@ fn version_and_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("flamegraph") && help.contains("merge"), "{help}");
 }
+
+#[test]
+fn merge_refuses_mixed_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let folded = dir.path().join("stacks.folded");
+    std::fs::write(&folded, "main;f 3\n").unwrap();
+    let out = brasa()
+        .arg("merge")
+        .arg(testdata("go/cpu.pb.gz"))
+        .arg(&folded)
+        .arg("-o")
+        .arg(dir.path().join("m.pb.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sample types differ"), "{err}");
+    assert!(!dir.path().join("m.pb.gz").exists());
+}

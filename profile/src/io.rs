@@ -8,6 +8,7 @@ use brasa_proto::pprof::Profile;
 use crate::{
     codec::{self, DecodeOptions},
     folded::{looks_folded, Folded},
+    merge::Merger,
     render::{flamegraph_svg, FlameGraphOptions},
     sample_type::{sample_type_index, sample_type_names},
     Error, Result,
@@ -133,4 +134,48 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.set_file_name(name);
     std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
+}
+
+/// Merges profile files, decoding them on all available cores.
+///
+/// Each thread merges a contiguous share of `paths`; the partial results are
+/// merged at the end. Merging is associative, so the result has the same
+/// stacks and values as a sequential merge. Errors name the offending file.
+pub fn merge_paths(paths: &[PathBuf]) -> Result<Profile> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len())
+        .max(1);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let partials: Vec<Result<Option<Profile>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|share| scope.spawn(move || merge_sequentially(share)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("merge worker does not panic"))
+            .collect()
+    });
+    let mut merger = Merger::new();
+    for partial in partials {
+        if let Some(profile) = partial? {
+            merger.add(&profile)?;
+        }
+    }
+    merger
+        .finish()
+        .ok_or_else(|| Error::Invalid("nothing to merge: no input profiles".to_owned()))
+}
+
+fn merge_sequentially(paths: &[PathBuf]) -> Result<Option<Profile>> {
+    let mut merger = Merger::new();
+    for path in paths {
+        let profile = load_path(path)?;
+        merger.add(&profile).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+    }
+    Ok(merger.finish())
 }

@@ -2,11 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::Context;
-use brasa_profile::{
-    io::{load_path, write_path, WriteOptions},
-    merge::Merger,
-};
+use brasa_profile::io::{merge_paths, write_path, WriteOptions};
 
 /// Merge profiles of the same kind into one (pprof or folded, by extension).
 #[derive(clap::Args)]
@@ -23,14 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut merger = Merger::new();
-    for input in &args.inputs {
-        let profile = load_path(input)?;
-        merger
-            .add(&profile)
-            .with_context(|| format!("merging {}", input.display()))?;
-    }
-    let merged = merger.finish().context("no input profiles")?;
+    let merged = merge_paths(&args.inputs)?;
     let mut options = WriteOptions::default();
     options.sample_type = args.sample_type;
     write_path(&merged, &args.output, &options)?;

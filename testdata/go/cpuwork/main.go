@@ -51,9 +51,53 @@ func run(total time.Duration) {
 	spin(total / 4)
 }
 
+// The tree workload walks a pseudo-random path through four mutually
+// recursive functions, six calls deep: up to 4^6 distinct stacks, closer to
+// the stack variety of a real service than run's handful.
+var treeSeed uint64 = 1
+
+//go:noinline
+func treeA(depth int) { treeStep(depth) }
+
+//go:noinline
+func treeB(depth int) { treeStep(depth) }
+
+//go:noinline
+func treeC(depth int) { treeStep(depth) }
+
+//go:noinline
+func treeD(depth int) { treeStep(depth) }
+
+func treeStep(depth int) {
+	if depth == 0 {
+		for i := 0; i < 2000; i++ {
+			sink += uint64(i) ^ sink
+		}
+		return
+	}
+	treeSeed = treeSeed*6364136223846793005 + 1442695040888963407
+	switch (treeSeed >> 40) % 4 {
+	case 0:
+		treeA(depth - 1)
+	case 1:
+		treeB(depth - 1)
+	case 2:
+		treeC(depth - 1)
+	default:
+		treeD(depth - 1)
+	}
+}
+
+func tree(total time.Duration) {
+	for end := time.Now().Add(total); time.Now().Before(end); {
+		treeStep(6)
+	}
+}
+
 func main() {
 	out := flag.String("o", "cpu.pb.gz", "output profile")
 	seconds := flag.Float64("seconds", 2, "how long to burn CPU")
+	variety := flag.Bool("tree", false, "run the many-stacks tree workload instead")
 	flag.Parse()
 	f, err := os.Create(*out)
 	if err != nil {
@@ -62,7 +106,11 @@ func main() {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		log.Fatal(err)
 	}
-	run(time.Duration(*seconds * float64(time.Second)))
+	if *variety {
+		tree(time.Duration(*seconds * float64(time.Second)))
+	} else {
+		run(time.Duration(*seconds * float64(time.Second)))
+	}
 	pprof.StopCPUProfile()
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
