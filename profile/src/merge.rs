@@ -125,7 +125,7 @@ fn add_into(builder: &mut ProfileBuilder, p: &Profile) {
         .mapping
         .iter()
         .map(|m| {
-            let mut m = m.clone();
+            let mut m = *m;
             let old = m.id;
             m.filename = s(m.filename);
             m.build_id = s(m.build_id);
