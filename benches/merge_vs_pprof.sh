@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release -q -p brasa
-brasa=target/release/brasa
+brasa=${CARGO_TARGET_DIR:-target}/release/brasa
 (cd testdata/go/cpuwork && GOFLAGS=-mod=mod go build -o "$work/cpuwork" .)
 
 echo "making $count Go CPU profiles..."
