@@ -5,7 +5,7 @@
 //! stacks, the merger, the agent's converter) produces a compact, valid
 //! profile without tracking ids itself.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use brasa_proto::pprof::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
 

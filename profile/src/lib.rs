@@ -11,6 +11,8 @@
 //! - [`folded`]: folded stacks (`a;b;c 42`) in and out.
 //! - [`merge`]: merging profiles of the same sample types.
 //! - [`top`]: flat and cumulative totals per function.
+//! - [`diff`]: differential flame graph data and the biggest changes.
+//! - [`regression`]: the statistical regression gate of `brasa check`.
 //! - [`render`]: SVG flame graphs through inferno.
 //! - [`io`]: files in any supported format, output format by extension.
 //!
@@ -27,10 +29,12 @@
 
 pub mod builder;
 pub mod codec;
+pub mod diff;
 mod error;
 pub mod folded;
 pub mod io;
 pub mod merge;
+pub mod regression;
 pub mod render;
 pub mod sample_type;
 pub mod strings;

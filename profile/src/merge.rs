@@ -4,7 +4,7 @@
 //! samples with the same stack and labels have their values summed. Sample
 //! types must match exactly (type and unit, in order).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use brasa_proto::pprof::{Label, Line, Profile};
 

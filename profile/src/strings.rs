@@ -1,6 +1,6 @@
 //! Reading names out of a validated profile.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use brasa_proto::pprof::{Location, Mapping, Profile, Sample};
 

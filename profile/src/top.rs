@@ -1,6 +1,6 @@
 //! The `top` listing: self ("flat") and cumulative value per function.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use brasa_proto::pprof::Profile;
 
@@ -22,8 +22,8 @@ pub struct TopEntry {
 /// (ties: larger cum, then name), like `go tool pprof -top`.
 pub fn top(profile: &Profile, sample_type: usize) -> Vec<TopEntry> {
     let names = FrameNames::new(profile);
-    let mut totals: HashMap<&str, (i64, i64)> = HashMap::new();
-    let mut seen = HashSet::new();
+    let mut totals: HashMap<&str, (i64, i64)> = HashMap::default();
+    let mut seen = HashSet::default();
     for sample in &profile.sample {
         let Some(&value) = sample.value.get(sample_type) else {
             continue;

@@ -4,7 +4,7 @@
 //! table, every id a sample or location refers to exists, and every sample
 //! has one value per sample type. The rest of the crate relies on that.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use brasa_proto::pprof::Profile;
 
@@ -104,7 +104,7 @@ pub fn validate(profile: &Profile) -> Result<()> {
 }
 
 fn unique_ids(ids: impl Iterator<Item = u64>, what: &str) -> Result<HashSet<u64>> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for id in ids {
         if id == 0 {
             return Err(invalid(format!("a {what} has id 0; ids start at 1")));
