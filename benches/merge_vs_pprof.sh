@@ -24,27 +24,33 @@ for i in $(seq 1 "$count"); do
 done
 wait
 
-best() { # best wall time of 3 runs of "$@", in seconds
+best() { # best wall and CPU (user+sys) seconds of 5 runs of "$@"
   python3 - "$@" <<'PY'
-import subprocess, sys, time
-best = min(
-    (lambda t0: (subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, check=True),
-                 time.perf_counter() - t0)[1])(time.perf_counter())
-    for _ in range(3))
-print(f"{best:.4f}")
+import resource, subprocess, sys, time
+walls, cpus = [], []
+for _ in range(5):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    walls.append(time.perf_counter() - start)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+print(f"{min(walls):.4f} {min(cpus):.4f}")
 PY
 }
 
-ours=$(best "$brasa" merge "$work"/in-*.pb.gz -o "$work/brasa.pb.gz")
-theirs=$(best go tool pprof -proto -symbolize=none -output "$work/go.pb.gz" "$work"/in-*.pb.gz)
+read -r ours ours_cpu < <(best "$brasa" merge "$work"/in-*.pb.gz -o "$work/brasa.pb.gz")
+# The pprof binary itself, not through the `go tool` launcher: its start-up
+# cost is not pprof's.
+pprof="$(go env GOTOOLDIR)/pprof"
+read -r theirs theirs_cpu < <(best "$pprof" -proto -symbolize=none -output "$work/go.pb.gz" "$work"/in-*.pb.gz)
 
 # Same result: compare the folded stacks of both merges.
 "$brasa" merge "$work/brasa.pb.gz" -o "$work/brasa.folded"
 "$brasa" merge "$work/go.pb.gz" -o "$work/go.folded"
 cmp -s "$work/brasa.folded" "$work/go.folded" || { echo "merged profiles differ" >&2; exit 1; }
 
-printf 'profiles merged:        %d\n' "$count"
-printf 'brasa merge:            %.3f s\n' "$ours"
-printf 'go tool pprof -proto:   %.3f s\n' "$theirs"
-python3 -c "print(f'ratio (pprof / brasa):  {$theirs / $ours:.1f}x')"
+printf 'profiles merged:          %d\n' "$count"
+printf 'brasa merge:              %.3f s wall, %.3f s CPU\n' "$ours" "$ours_cpu"
+printf 'pprof -proto:             %.3f s wall, %.3f s CPU\n' "$theirs" "$theirs_cpu"
+python3 -c "print(f'ratio (pprof / brasa):    {$theirs / $ours:.1f}x wall, {$theirs_cpu / $ours_cpu:.1f}x CPU')"
