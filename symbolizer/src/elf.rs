@@ -1,0 +1,221 @@
+//! User-space symbolization with blazesym.
+//!
+//! blazesym parses a binary once per path it is given, so each binary is
+//! always handed over through the first open file seen with its build id:
+//! the same library mapped by a hundred processes is parsed once. Results
+//! are cached per (binary, file offset), since the same addresses recur in
+//! every drain.
+
+use std::{collections::HashMap, sync::Arc};
+
+use blazesym::symbolize::{
+    evict::Evict,
+    source::{Elf, Source},
+    CodeInfo, Input, Sym, Symbolized, Symbolizer,
+};
+
+use crate::{process::MappedFile, Lines, SourceLine};
+
+/// Resolved addresses kept before the result cache is cleared: about
+/// 100 bytes each, so the cache stays in the tens of megabytes at worst.
+pub const MAX_CACHED_ADDRESSES: usize = 1 << 17;
+
+/// Binaries at least this large stay parsed only while they are being
+/// symbolized: parsing one maps and indexes its debug info, which costs
+/// about its size in memory, and the agent's budget is 40 MiB. Smaller
+/// binaries (most shared libraries) stay parsed for the next drain.
+pub const LARGE_BINARY_BYTES: u64 = 16 << 20;
+
+/// Symbolizes file offsets in ELF binaries (see the module docs).
+pub struct ElfSymbolizer {
+    blaze: Symbolizer,
+    /// Build id (or file identity) -> the open file blazesym reads it from.
+    canonical: HashMap<String, Arc<MappedFile>>,
+    /// The one large binary that may stay parsed (see [`LARGE_BINARY_BYTES`]).
+    large: Option<Arc<MappedFile>>,
+    /// (build id, address kind) -> address -> lines.
+    results: HashMap<(String, AddressKind), HashMap<u64, Lines>>,
+    /// Addresses in `results`.
+    cached: usize,
+}
+
+impl Default for ElfSymbolizer {
+    fn default() -> Self {
+        Self {
+            blaze: Symbolizer::builder()
+                .enable_code_info(true)
+                .enable_inlined_fns(true)
+                .enable_demangling(true)
+                .build(),
+            canonical: HashMap::new(),
+            large: None,
+            results: HashMap::new(),
+            cached: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for ElfSymbolizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ElfSymbolizer")
+            .field("binaries", &self.canonical.len())
+            .field("cached_addresses", &self.cached)
+            .finish()
+    }
+}
+
+/// How addresses given to the symbolizer are expressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressKind {
+    /// Offsets in the file, as a memory mapping gives them.
+    FileOffset,
+    /// Virtual addresses as the ELF file lays them out (what `nm`,
+    /// `addr2line` and `llvm-symbolizer` use).
+    Virtual,
+}
+
+impl ElfSymbolizer {
+    /// Resolves file offsets of `file`: one entry per offset, the lines of
+    /// that address innermost first, or nothing when it cannot be resolved.
+    pub fn symbolize(&mut self, file: &Arc<MappedFile>, offsets: &[u64]) -> Vec<Lines> {
+        self.symbolize_as(file, offsets, AddressKind::FileOffset)
+    }
+
+    /// Like [`Self::symbolize`], for addresses of the given kind.
+    pub fn symbolize_as(
+        &mut self,
+        file: &Arc<MappedFile>,
+        offsets: &[u64],
+        kind: AddressKind,
+    ) -> Vec<Lines> {
+        let id = file
+            .build_id
+            .clone()
+            .unwrap_or_else(|| file.read_path().display().to_string());
+        let canonical = Arc::clone(
+            self.canonical
+                .entry(id.clone())
+                .or_insert_with(|| Arc::clone(file)),
+        );
+        let key = (id, kind);
+        let known = self.results.get(&key);
+        let mut missing: Vec<u64> = offsets
+            .iter()
+            .copied()
+            .filter(|offset| known.is_none_or(|k| !k.contains_key(offset)))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            self.resolve_missing(&canonical, key.clone(), &missing);
+        }
+        let known = self.results.get(&key);
+        offsets
+            .iter()
+            .map(|offset| {
+                known
+                    .and_then(|k| k.get(offset))
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from([]))
+            })
+            .collect()
+    }
+
+    fn resolve_missing(
+        &mut self,
+        file: &Arc<MappedFile>,
+        key: (String, AddressKind),
+        missing: &[u64],
+    ) {
+        if self.cached + missing.len() > MAX_CACHED_ADDRESSES {
+            self.results.clear();
+            self.cached = 0;
+        }
+        self.make_room_for(file);
+        let source = Source::Elf(Elf::new(file.read_path()));
+        let input = match key.1 {
+            AddressKind::FileOffset => Input::FileOffset(missing),
+            AddressKind::Virtual => Input::VirtOffset(missing),
+        };
+        let resolved = self.blaze.symbolize(&source, input).unwrap_or_default();
+        let known = self.results.entry(key).or_default();
+        for (index, &offset) in missing.iter().enumerate() {
+            let lines: Lines = match resolved.get(index) {
+                Some(Symbolized::Sym(sym)) => lines_of(sym).into(),
+                _ => Arc::from([]),
+            };
+            known.insert(offset, lines);
+        }
+        self.cached += missing.len();
+    }
+}
+
+impl ElfSymbolizer {
+    /// Forgets binaries that nothing else holds open any more (their
+    /// processes are gone): parsed data, cached results and the open file.
+    pub fn forget_unmapped(&mut self) {
+        let unused: Vec<String> = self
+            .canonical
+            .iter()
+            .filter(|(_, file)| {
+                let held_here =
+                    1 + usize::from(self.large.as_ref().is_some_and(|l| Arc::ptr_eq(l, file)));
+                Arc::strong_count(file) <= held_here
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in unused {
+            if let Some(file) = self.canonical.remove(&id) {
+                let evict = Evict::Elf(blazesym::symbolize::evict::Elf::new(file.read_path()));
+                let _ = self.blaze.evict(&evict);
+                if self.large.as_ref().is_some_and(|l| Arc::ptr_eq(l, &file)) {
+                    self.large = None;
+                }
+            }
+            for kind in [AddressKind::FileOffset, AddressKind::Virtual] {
+                if let Some(known) = self.results.remove(&(id.clone(), kind)) {
+                    self.cached -= known.len();
+                }
+            }
+        }
+    }
+
+    /// Before parsing a large binary, forgets the previous large one.
+    fn make_room_for(&mut self, file: &Arc<MappedFile>) {
+        if file.size() < LARGE_BINARY_BYTES {
+            return;
+        }
+        if let Some(previous) = self.large.replace(Arc::clone(file)) {
+            if !Arc::ptr_eq(&previous, file) {
+                let evict = Evict::Elf(blazesym::symbolize::evict::Elf::new(previous.read_path()));
+                // Nothing cached for it is not an error worth reporting.
+                let _ = self.blaze.evict(&evict);
+            }
+        }
+    }
+}
+
+/// pprof order: the innermost inlined function first, the function that
+/// holds the code last. blazesym lists them outermost first, each with the
+/// position reached inside it.
+fn lines_of(sym: &Sym<'_>) -> Vec<SourceLine> {
+    let mut lines: Vec<SourceLine> = sym
+        .inlined
+        .iter()
+        .rev()
+        .map(|inlined| line(&inlined.name, inlined.code_info.as_ref()))
+        .collect();
+    lines.push(line(&sym.name, sym.code_info.as_deref()));
+    lines
+}
+
+fn line(name: &str, code: Option<&CodeInfo<'_>>) -> SourceLine {
+    SourceLine {
+        function: name.to_owned(),
+        system_name: String::new(),
+        file: code
+            .map(|c| c.to_path().display().to_string())
+            .unwrap_or_default(),
+        line: code.and_then(|c| c.line).unwrap_or(0),
+    }
+}

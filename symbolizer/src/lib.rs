@@ -1,0 +1,40 @@
+//! Brasa's symbolizer: addresses to functions, files, lines and inlined
+//! frames.
+//!
+//! - [`process`]: snapshots of `/proc/PID/maps` taken when a process is
+//!   first seen, holding each mapped binary open (through
+//!   `/proc/PID/map_files`, else `/proc/PID/root`), so a process that has
+//!   exited, a deleted binary, or a binary in another mount namespace is
+//!   still symbolized.
+//! - [`elf`]: user-space symbolization with blazesym (ELF symbols, DWARF
+//!   lines and inlined functions, demangled C++/Rust names), one parse per
+//!   build id and a result cache per address.
+//! - [`kallsyms`]: the kernel, from `/proc/kallsyms`.
+//! - [`unwind`]: compact stack unwind tables compiled from `.eh_frame` and
+//!   `.debug_frame`, for walking stacks without frame pointers.
+//!
+//! Symbolization is batch-first and never fails for a batch: an address
+//! that cannot be resolved comes back as an empty list of lines, and the
+//! caller keeps it as an address in its mapping.
+//!
+//! ```no_run
+//! use brasa_symbolizer::{elf::ElfSymbolizer, process::ProcessMaps};
+//!
+//! fn here() {}
+//! let addr = here as fn() as usize as u64;
+//! let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
+//! let mapping = maps.find(addr).unwrap();
+//! let mut symbolizer = ElfSymbolizer::default();
+//! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[mapping.file_offset_of(addr)]);
+//! println!("{:?}", lines[0]); // [SourceLine { function: "rust_out::main::here", .. }]
+//! ```
+
+pub mod elf;
+mod error;
+pub mod frame;
+pub mod kallsyms;
+pub mod process;
+pub mod unwind;
+
+pub use error::{Error, Result};
+pub use frame::{Lines, SourceLine};
