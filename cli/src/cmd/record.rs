@@ -1,0 +1,91 @@
+//! `brasa record [--pid PID | --all | -- CMD ARGS...] [--duration DUR] [--frequency HZ] -o FILE`
+
+use std::{
+    ffi::OsString,
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use anyhow::Context;
+use brasa_agent::{
+    interrupt::stop_on_interrupt,
+    record::{record, Progress, RecordOptions, Target},
+};
+use brasa_profile::io::{write_path, WriteOptions};
+
+/// Profile a command or a running process with eBPF and write pprof
+/// (.pb.gz), an SVG flame graph (.svg) or folded stacks (.folded).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Record this running process (and the children it starts).
+    #[arg(long, conflicts_with = "command")]
+    pid: Option<u32>,
+    /// Record every process on the host (except brasa itself).
+    #[arg(short, long, conflicts_with_all = ["pid", "command"])]
+    all: bool,
+    /// Stop after this long, e.g. `10s`, `1m30s` (default: until the command
+    /// or process exits, or Ctrl-C).
+    #[arg(long, value_parser = crate::args::parse_duration)]
+    duration: Option<Duration>,
+    /// Samples per second per CPU.
+    #[arg(long, default_value_t = 99)]
+    frequency: u64,
+    /// Output file; its extension picks the format.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// The command to run and record, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let target = match (args.pid, args.command.is_empty()) {
+        _ if args.all => Target::Host,
+        (Some(pid), _) => Target::Pid(pid),
+        (None, false) => Target::Command(args.command),
+        (None, true) => {
+            anyhow::bail!("say what to record: `--pid PID`, `--all` or `-- CMD ARGS...`")
+        }
+    };
+    // Fail on a bad output name before recording, not after.
+    brasa_profile::io::OutputFormat::from_path(&args.output)?;
+    let mut options = RecordOptions::default();
+    options.target = target;
+    options.frequency = args.frequency;
+    options.duration = args.duration;
+
+    let stop = stop_on_interrupt()?;
+    let live = std::io::stderr().is_terminal();
+    let mut recording = record(&options, stop, &mut |p: &Progress| {
+        if live {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(
+                err,
+                "\rbrasa: recording {:>6.1}s, {} samples ",
+                p.elapsed.as_secs_f64(),
+                p.samples
+            );
+            let _ = err.flush();
+        }
+    })
+    .context("recording")?;
+    if live {
+        eprintln!();
+    }
+    let profile = recording.to_profile();
+    if let Some(problem) = recording.resolver.kernel_problem() {
+        eprintln!("brasa: warning: kernel frames are not symbolized: {problem}");
+    }
+    write_path(&profile, &args.output, &WriteOptions::default())
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let stats = recording.stats;
+    eprintln!(
+        "brasa: wrote {} ({} samples, {} lost)",
+        args.output.display(),
+        recording.raw.sample_count(),
+        stats.counts_full + stats.user_stack_errors + stats.kernel_stack_errors
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,41 @@
+//! Brasa's agent: eBPF CPU sampling turned into pprof profiles.
+//!
+//! This is the only crate that links libbpf-rs. It owns:
+//!
+//! - [`sampler`]: loading the `bpf/sampler.bpf.c` program, attaching it to
+//!   one `PERF_COUNT_SW_CPU_CLOCK` event per online CPU, and draining its
+//!   maps (two generations, so no sample is lost or counted twice).
+//! - [`raw`]: raw samples as drained (pid, tid, comm, user and kernel
+//!   addresses, count) with the memory maps of their processes, and a text
+//!   form of them so recorded input can be replayed as a fixture.
+//! - [`convert`]: the pure function from raw samples to a pprof profile.
+//! - [`processes`], [`live_resolver`]: process memory maps read when a
+//!   process is first seen, and the symbols they lead to.
+//! - [`record`]: a recording session of one process tree or of the host.
+//!
+//! ```
+//! use brasa_agent::{convert::{convert, ConvertOptions, NoSymbols}, raw::RawProfile};
+//!
+//! let raw = RawProfile::parse(
+//!     "brasa-raw-samples 1\nfrequency 100\n\
+//!      map 7 400000 401000 0 - /bin/app\n\
+//!      sample 7 7 3 user=400010,400500 kernel= app\n",
+//! )
+//! .unwrap();
+//! let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+//! assert_eq!(profile.sample[0].value, vec![3, 30_000_000]);
+//! assert_eq!(profile.location.len(), 2);
+//! ```
+
+pub mod convert;
+mod error;
+pub mod interrupt;
+pub mod live_resolver;
+mod perf_event;
+pub mod processes;
+pub mod raw;
+pub mod record;
+pub mod sampler;
+mod skel;
+
+pub use error::{Error, Result};

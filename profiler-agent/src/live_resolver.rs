@@ -1,0 +1,52 @@
+//! Symbols for live recordings: the converter's [`Resolve`] backed by the
+//! process snapshots, blazesym and kallsyms.
+
+use brasa_symbolizer::{elf::ElfSymbolizer, kallsyms::KernelSymbols, Lines};
+
+use crate::{convert::Resolve, processes::ProcessTable, raw::RawMapping};
+
+/// Resolves addresses of the processes in its [`ProcessTable`].
+#[derive(Debug, Default)]
+pub struct LiveResolver {
+    /// Where the binaries of each process are.
+    pub processes: ProcessTable,
+    elf: ElfSymbolizer,
+    /// Loaded on the first kernel address; `Err` when unreadable.
+    kernel: Option<Result<KernelSymbols, String>>,
+}
+
+impl LiveResolver {
+    /// Forgets exited processes and the binaries only they mapped; call it
+    /// after converting the samples drained so far.
+    pub fn forget_exited(&mut self) {
+        self.processes.forget_exited();
+        self.elf.forget_unmapped();
+    }
+
+    /// Why kernel frames are unsymbolized, if they are.
+    pub fn kernel_problem(&self) -> Option<&str> {
+        self.kernel.as_ref()?.as_ref().err().map(String::as_str)
+    }
+}
+
+impl Resolve for LiveResolver {
+    fn user(&mut self, pid: u32, mapping: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
+        match self.processes.file_at(pid, mapping.start) {
+            Some(file) => {
+                let file = file.clone();
+                self.elf.symbolize(&file, offsets)
+            }
+            None => vec![Lines::from([]); offsets.len()],
+        }
+    }
+
+    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
+        let symbols = self
+            .kernel
+            .get_or_insert_with(|| KernelSymbols::load().map_err(|e| e.to_string()));
+        match symbols {
+            Ok(symbols) => symbols.symbolize(addrs),
+            Err(_) => vec![Lines::from([]); addrs.len()],
+        }
+    }
+}

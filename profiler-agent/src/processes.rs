@@ -1,0 +1,144 @@
+//! The memory maps of every sampled process, read when the process is
+//! first seen (or forks, or execs) and kept after it exits.
+
+use std::{collections::HashMap, path::Path, sync::Arc};
+
+use brasa_symbolizer::process::{FileCache, MappedFile, ProcessMaps};
+
+use crate::{
+    raw::{RawMapping, RawSample},
+    sampler::ProcessEvent,
+};
+
+/// Snapshots of process memory maps, with the mapped binaries held open.
+#[derive(Debug, Default)]
+pub struct ProcessTable {
+    files: FileCache,
+    maps: HashMap<u32, ProcessMaps>,
+}
+
+impl ProcessTable {
+    /// Acts on a sampler's process event.
+    pub fn handle(&mut self, event: ProcessEvent) {
+        match event {
+            ProcessEvent::Sampled(pid) | ProcessEvent::Execed(pid) => self.refresh(pid),
+            ProcessEvent::Forked { child, parent } => {
+                // The child runs its parent's image until it execs (which
+                // announces it again), and may exit before its own maps
+                // could be read: the parent's are the child's.
+                if let Some(maps) = self.maps.get(&parent).cloned() {
+                    self.maps.insert(child, ProcessMaps { pid: child, ..maps });
+                }
+            }
+        }
+    }
+
+    /// Reads the process's maps again, keeping mappings that disappeared
+    /// since (undrained samples may still point into them). A process that
+    /// is gone keeps its last snapshot.
+    pub fn refresh(&mut self, pid: u32) {
+        let Ok(newer) = ProcessMaps::snapshot_with(pid, &mut self.files) else {
+            return;
+        };
+        match self.maps.get_mut(&pid) {
+            Some(known) => known.merge_newer(newer),
+            None => {
+                self.maps.insert(pid, newer);
+            }
+        }
+    }
+
+    /// Refreshes the processes of `samples` that have user addresses outside
+    /// every known mapping (a library loaded since the last snapshot), if
+    /// they still run.
+    pub fn cover(&mut self, samples: &[RawSample]) {
+        let mut stale: Vec<u32> = samples
+            .iter()
+            .filter(|s| {
+                let known = self.maps.get(&s.pid);
+                s.user
+                    .iter()
+                    .any(|&a| known.and_then(|m| m.find(a)).is_none())
+            })
+            .map(|s| s.pid)
+            .collect();
+        stale.sort_unstable();
+        stale.dedup();
+        for pid in stale {
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                self.refresh(pid);
+            }
+        }
+    }
+
+    /// Forgets processes that have exited, closing binaries no other
+    /// process maps. Call it once their samples have been converted: a
+    /// long-running agent would otherwise keep every process it ever saw.
+    pub fn forget_exited(&mut self) {
+        self.maps
+            .retain(|pid, _| Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    /// Number of processes with a snapshot.
+    pub fn len(&self) -> usize {
+        self.maps.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+
+    /// The executable mappings of `pid` in the raw-sample form.
+    pub fn raw_mappings(&self, pid: u32) -> Vec<RawMapping> {
+        let Some(maps) = self.maps.get(&pid) else {
+            return Vec::new();
+        };
+        maps.mappings
+            .iter()
+            .map(|m| RawMapping {
+                start: m.start,
+                end: m.end,
+                offset: m.offset,
+                build_id: m.build_id().unwrap_or_default().to_owned(),
+                path: m.path.clone(),
+            })
+            .collect()
+    }
+
+    /// The open binary mapped at `start` in `pid`.
+    pub fn file_at(&self, pid: u32, start: u64) -> Option<&Arc<MappedFile>> {
+        let mapping = self.maps.get(&pid)?.find(start)?;
+        (mapping.start == start)
+            .then_some(mapping.file.as_ref())
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exited_processes_are_forgotten_and_live_ones_kept() {
+        let mut table = ProcessTable::default();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        table.handle(ProcessEvent::Sampled(std::process::id()));
+        // What a fork event leaves for a child that exited at once.
+        table.handle(ProcessEvent::Forked {
+            child: gone,
+            parent: std::process::id(),
+        });
+        assert_eq!(table.len(), 2);
+        assert!(
+            !table.raw_mappings(gone).is_empty(),
+            "the child has its parent's maps"
+        );
+        table.forget_exited();
+        assert_eq!(table.len(), 1);
+        assert!(table.raw_mappings(gone).is_empty());
+        assert!(!table.raw_mappings(std::process::id()).is_empty());
+    }
+}

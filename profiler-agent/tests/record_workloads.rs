@@ -1,0 +1,288 @@
+//! Records the workloads of `testdata/workloads/` with the real BPF sampler
+//! and checks the profiles against their designed call trees.
+//!
+//! Needs root (or CAP_BPF + CAP_PERFMON); CI runs as root.
+
+mod common;
+
+use std::{process::Command, sync::atomic::AtomicBool, time::Duration};
+
+use brasa_agent::record::{record, RecordOptions, Recording, Target};
+use brasa_profile::{codec, Profile};
+use common::{build_c, build_go, build_rust, contains_chain, split, stacks};
+
+/// High enough for a tight split estimate from a short run (about 2,000
+/// samples per run), low enough to stay cheap.
+const FREQUENCY: u64 = 997;
+/// How long each workload runs, in milliseconds.
+const RUN_MS: &str = "2000";
+/// The designed share of the hot branch, and the tolerance of the issue.
+const HOT_SHARE: f64 = 0.75;
+const SPLIT_TOLERANCE: f64 = 0.05;
+const MIN_FULL_CHAIN: f64 = 0.95;
+
+/// One recording at a time: concurrent workloads would share the CPUs, and
+/// a wall-clock recording (`--pid`) would get too few samples.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn record_target(target: Target, duration: Option<Duration>) -> (Recording, Profile) {
+    record_draining_every(target, duration, Duration::from_millis(500))
+}
+
+fn record_draining_every(
+    target: Target,
+    duration: Option<Duration>,
+    drain_interval: Duration,
+) -> (Recording, Profile) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut options = RecordOptions::default();
+    options.target = target;
+    options.frequency = FREQUENCY;
+    options.duration = duration;
+    options.drain_interval = drain_interval;
+    let never = AtomicBool::new(false);
+    let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
+    let profile = recording.to_profile();
+    // What is written must also decode and validate.
+    let decoded = codec::decode(&codec::encode(&profile)).unwrap();
+    assert_eq!(decoded.sample.len(), profile.sample.len());
+    (recording, profile)
+}
+
+fn record_command(argv: &[&std::ffi::OsStr]) -> (Recording, Profile) {
+    record_target(
+        Target::Command(argv.iter().map(|a| a.to_os_string()).collect()),
+        None,
+    )
+}
+
+fn assert_split(profile: &Profile, names: [&str; 5]) {
+    let [main, run, hot, cold, leaf] = names;
+    let split = split(&stacks(profile), main, run, hot, cold, leaf);
+    assert!(split.total > 500, "too few samples: {split:?}");
+    assert!(
+        split.full_chain_fraction() >= MIN_FULL_CHAIN,
+        "{:.3} of samples carry {names:?}: {split:?}",
+        split.full_chain_fraction()
+    );
+    assert!(
+        (split.hot_fraction() - HOT_SHARE).abs() <= SPLIT_TOLERANCE,
+        "hot share {:.3}, designed {HOT_SHARE}: {split:?}",
+        split.hot_fraction()
+    );
+}
+
+#[test]
+fn c_workload_has_full_chains_and_the_designed_split() {
+    let binary = build_c("c-cpu");
+    let (recording, profile) =
+        record_command(&[binary.as_os_str(), "cpu".as_ref(), RUN_MS.as_ref()]);
+    assert!(recording.exit_status.is_some_and(|s| s.success()));
+    assert_eq!(recording.stats.counts_full, 0);
+    assert_split(
+        &profile,
+        [
+            "main",
+            "run_workload",
+            "hot_branch",
+            "cold_branch",
+            "spin_leaf",
+        ],
+    );
+
+    // The main binary is the first mapping, with its path, offset and build id.
+    let string = |i: i64| profile.string_table[i as usize].as_str();
+    let main_mapping = &profile.mapping[0];
+    assert_eq!(string(main_mapping.filename), binary.to_str().unwrap());
+    assert_eq!(string(main_mapping.build_id).len(), 40, "GNU build id, hex");
+    assert!(main_mapping.memory_start < main_mapping.memory_limit);
+    assert!(main_mapping.has_functions && main_mapping.has_line_numbers);
+    assert_eq!(profile.period, 1_000_000_000 / FREQUENCY as i64);
+
+    if std::env::var_os("BRASA_BLESS").is_some() {
+        let fixture = common::workloads_dir().join("recorded/c-cpu.raw");
+        std::fs::write(fixture, recording.raw.to_text()).unwrap();
+    }
+}
+
+#[test]
+fn rust_workload_has_demangled_full_chains_and_the_designed_split() {
+    let binary = build_rust("rust-cpu");
+    let (_, profile) = record_command(&[binary.as_os_str(), "cpu".as_ref(), RUN_MS.as_ref()]);
+    assert_split(
+        &profile,
+        [
+            "workload::main",
+            "workload::run_workload",
+            "workload::hot_branch",
+            "workload::cold_branch",
+            "workload::spin_leaf",
+        ],
+    );
+    // Inlined callees show up as extra lines of the leaf's locations.
+    let inlined = profile.location.iter().any(|l| l.line.len() > 1);
+    assert!(inlined, "no location has inlined frames");
+}
+
+#[test]
+fn go_workload_has_full_chains_and_the_designed_split() {
+    let binary = build_go("go-cpu");
+    let (_, profile) = record_command(&[binary.as_os_str(), "cpu".as_ref(), RUN_MS.as_ref()]);
+    assert_split(
+        &profile,
+        [
+            "main.main",
+            "main.runWorkload",
+            "main.hotBranch",
+            "main.coldBranch",
+            "main.spinLeaf",
+        ],
+    );
+}
+
+fn assert_kernel_under_user(profile: &Profile, user_chain: &[&str]) {
+    let stacks = stacks(profile);
+    let in_leaf: Vec<_> = stacks
+        .iter()
+        .filter(|s| contains_chain(&s.user, user_chain))
+        .collect();
+    let total: i64 = in_leaf.iter().map(|s| s.count).sum();
+    let with_kernel: i64 = in_leaf
+        .iter()
+        .filter(|s| !s.kernel.is_empty())
+        .map(|s| s.count)
+        .sum();
+    assert!(total > 200, "too few samples under {user_chain:?}: {total}");
+    assert!(
+        with_kernel * 2 > total,
+        "only {with_kernel} of {total} samples under {user_chain:?} have kernel frames"
+    );
+    let syscall_entry = in_leaf
+        .iter()
+        .filter(|s| {
+            s.kernel
+                .first()
+                .is_some_and(|f| f.starts_with("entry_SYSCALL"))
+        })
+        .count();
+    assert!(
+        syscall_entry > 0,
+        "no kernel stack starts at the syscall entry"
+    );
+}
+
+#[test]
+fn syscall_workload_shows_kernel_frames_under_user_frames() {
+    let binary = build_c("c-syscall");
+    let (_, profile) = record_command(&[binary.as_os_str(), "syscall".as_ref(), "1500".as_ref()]);
+    assert_kernel_under_user(&profile, &["main", "run_syscalls", "syscall_leaf"]);
+    let rust = build_rust("rust-syscall");
+    let (_, profile) = record_command(&[rust.as_os_str(), "syscall".as_ref(), "1500".as_ref()]);
+    assert_kernel_under_user(
+        &profile,
+        &[
+            "workload::main",
+            "workload::run_syscalls",
+            "workload::syscall_leaf",
+        ],
+    );
+}
+
+#[test]
+fn short_lived_child_is_symbolized() {
+    let binary = build_c("c-fork");
+    let (recording, profile) =
+        record_command(&[binary.as_os_str(), "fork".as_ref(), "1500".as_ref()]);
+    assert!(recording.exit_status.is_some_and(|s| s.success()));
+    let stacks = stacks(&profile);
+    let child: Vec<_> = stacks
+        .iter()
+        .filter(|s| contains_chain(&s.user, &["main", "child_work"]))
+        .collect();
+    let child_samples: i64 = child.iter().map(|s| s.count).sum();
+    // 300 ms of CPU at FREQUENCY Hz.
+    assert!(child_samples > 100, "child samples: {child_samples}");
+    let symbolized: i64 = child
+        .iter()
+        .filter(|s| contains_chain(&s.user, &["main", "child_work", "spin_leaf"]))
+        .map(|s| s.count)
+        .sum();
+    assert!(symbolized as f64 >= MIN_FULL_CHAIN * child_samples as f64);
+    let child_pids: std::collections::HashSet<i64> = child.iter().map(|s| s.pid).collect();
+    assert_eq!(child_pids.len(), 1, "one child process");
+    let workload_pids: std::collections::HashSet<i64> = stacks
+        .iter()
+        .filter(|s| contains_chain(&s.user, &["main", "run_workload"]))
+        .map(|s| s.pid)
+        .collect();
+    assert!(
+        workload_pids.is_disjoint(&child_pids),
+        "the child is its own process"
+    );
+}
+
+/// A process killed when the test ends, pass or fail.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+#[test]
+fn pid_of_a_running_process_is_recorded_until_the_duration() {
+    let binary = build_c("c-pid");
+    let mut workload = KillOnDrop(
+        Command::new(&binary)
+            .args(["cpu", "20000"])
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let (recording, profile) = record_target(
+        Target::Pid(workload.0.id()),
+        Some(Duration::from_millis(2000)),
+    );
+    let still_running = workload.0.try_wait().unwrap().is_none();
+    assert!(still_running, "the recording ended before the process");
+    let seconds = recording.raw.duration_nanos as f64 / 1e9;
+    assert!((2.0..3.0).contains(&seconds), "stopped after {seconds} s");
+    assert!(recording
+        .raw
+        .samples
+        .iter()
+        .all(|s| s.pid == workload.0.id()));
+    assert_split(
+        &profile,
+        [
+            "main",
+            "run_workload",
+            "hot_branch",
+            "cold_branch",
+            "spin_leaf",
+        ],
+    );
+}
+
+#[test]
+fn frequent_drains_neither_lose_nor_double_count_samples() {
+    let binary = build_c("c-drain");
+    let argv = [binary.as_os_str(), "cpu".as_ref(), "1500".as_ref()];
+    // A drain at every wake-up: several generation flips per second while
+    // the program keeps sampling.
+    let (recording, _) = record_draining_every(
+        Target::Command(argv.iter().map(|a| a.to_os_string()).collect()),
+        None,
+        Duration::ZERO,
+    );
+    let stats = recording.stats;
+    assert!(stats.samples > 500, "{stats:?}");
+    assert_eq!(stats.counts_full, 0);
+    assert_eq!(
+        recording.raw.sample_count(),
+        stats.samples,
+        "every sample the program counted is drained exactly once: {stats:?}"
+    );
+}

@@ -1,0 +1,3 @@
+module brasa.test/workload
+
+go 1.19
