@@ -12,6 +12,8 @@
 //! - [`processes`], [`live_resolver`]: process memory maps read when a
 //!   process is first seen, and the symbols they lead to.
 //! - [`record`]: a recording session of one process tree or of the host.
+//! - [`fleet`]: what the always-on agent adds: process labels from cgroups
+//!   and environments, and delivery to the server through a disk spool.
 //!
 //! ```
 //! use brasa_agent::{convert::{convert, ConvertOptions, NoSymbols}, raw::RawProfile};
@@ -29,6 +31,7 @@
 
 pub mod convert;
 mod error;
+pub mod fleet;
 pub mod interrupt;
 pub mod live_resolver;
 mod perf_event;

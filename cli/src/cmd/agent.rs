@@ -1,0 +1,121 @@
+//! `brasa agent --server URL [--token-file F] [--frequency HZ] [--interval DUR]
+//! [--label KEY=VALUE]... [--label-from-env VAR[=LABEL]]... [--spool DIR]`
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::bail;
+use brasa_agent::{
+    fleet::{
+        agent::{hostname, run as run_agent, AgentOptions},
+        environ::EnvLabel,
+        labels::LabelRules,
+        metrics::{serve as serve_metrics, AgentMetrics},
+        push::{PushOptions, Pusher},
+        spool::Spool,
+    },
+    interrupt::stop_on_interrupt,
+};
+
+use crate::token::read_token_file;
+
+/// Default spool size: about a day of a busy host's profiles at 10 s intervals.
+const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
+
+/// Profile this whole host with eBPF and push profiles to a Brasa server.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Server base URL, e.g. http://brasa.internal:7171
+    #[arg(long, value_name = "URL")]
+    server: String,
+    #[command(flatten)]
+    agent: AgentArgs,
+}
+
+/// Agent settings shared by `brasa agent` and `brasa up`.
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// File whose first line is the bearer token the server wants.
+    #[arg(long, value_name = "F")]
+    token_file: Option<PathBuf>,
+    /// Samples per second per CPU.
+    #[arg(long, default_value_t = 19, value_name = "HZ")]
+    frequency: u64,
+    /// How often profiles are pushed (e.g. 10s, 1m).
+    #[arg(long, default_value = "10s", value_name = "DUR", value_parser = crate::args::parse_duration)]
+    interval: Duration,
+    /// A label added to every series (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+    /// Take a series label from each process's environment (repeatable);
+    /// LABEL defaults to VAR in lower case.
+    #[arg(long = "label-from-env", value_name = "VAR[=LABEL]")]
+    env_labels: Vec<EnvLabel>,
+    /// Directory of the on-disk spool used while the server is unreachable
+    /// [default: ./brasa-agent-spool; with `up`, DATA/agent-spool]
+    #[arg(long, value_name = "DIR")]
+    spool: Option<PathBuf>,
+    /// Largest spool size in bytes; the oldest profiles are dropped beyond it.
+    #[arg(long, default_value_t = DEFAULT_SPOOL_BYTES, value_name = "BYTES")]
+    spool_size: u64,
+    /// Where the agent serves its own /metrics.
+    #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
+    metrics_listen: SocketAddr,
+}
+
+impl AgentArgs {
+    /// Sets the spool directory unless one was given.
+    pub fn default_spool(&mut self, dir: PathBuf) {
+        self.spool.get_or_insert(dir);
+    }
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    run_with(&args.server, args.agent)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the agent against `server` until SIGINT or SIGTERM.
+pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
+    if !server.starts_with("http://") {
+        bail!("--server {server:?}: expected an http:// URL");
+    }
+    let mut push = PushOptions::new(server);
+    if let Some(path) = &args.token_file {
+        push.token = Some(read_token_file(path)?);
+    }
+    let spool_dir = args
+        .spool
+        .unwrap_or_else(|| PathBuf::from("./brasa-agent-spool"));
+    let spool = Spool::open(&spool_dir, args.spool_size)?;
+    let mut pusher = Pusher::new(push, spool);
+
+    let mut static_labels = vec![("host".to_owned(), hostname())];
+    for (k, v) in args.labels {
+        static_labels.retain(|(name, _)| *name != k);
+        static_labels.push((k, v));
+    }
+    let mut options = AgentOptions::default();
+    options.frequency = args.frequency;
+    options.interval = args.interval;
+    options.labels = LabelRules {
+        static_labels,
+        env_labels: args.env_labels,
+    };
+
+    let metrics = AgentMetrics::default();
+    let address = serve_metrics(args.metrics_listen, metrics.registry())?;
+    eprintln!(
+        "brasa agent: sampling at {} Hz, pushing to {server} every {:?}, metrics on http://{address}/metrics",
+        options.frequency, options.interval
+    );
+    let stop = stop_on_interrupt()?;
+    run_agent(&options, &mut pusher, stop, &metrics)?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! The agent's own `/metrics` (Prometheus text format) on a local port.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    sync::Arc,
+};
+
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+use crate::{sampler::SamplerStats, Error, Result};
+
+use super::push::PushStats;
+
+/// Why a sample was lost, as a metric label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+/// Everything the agent reports about itself.
+#[derive(Debug, Clone, Default)]
+pub struct AgentMetrics {
+    samples: Counter,
+    dropped: Family<Reason, Counter>,
+    pushes: Counter,
+    push_failures: Counter,
+    rejected: Counter,
+    spool_bytes: Gauge,
+    spool_dropped: Counter,
+    lost: Counter,
+    map_entries: Gauge,
+    processes: Gauge,
+    last_sampler: Arc<std::sync::Mutex<(SamplerStats, PushStats, u64)>>,
+}
+
+impl AgentMetrics {
+    /// A registry holding these metrics.
+    pub fn registry(&self) -> Registry {
+        let mut r = Registry::with_prefix("brasa_agent");
+        r.register(
+            "samples",
+            "Samples taken by the BPF program",
+            self.samples.clone(),
+        );
+        r.register(
+            "samples_dropped",
+            "Samples or stacks lost, by reason",
+            self.dropped.clone(),
+        );
+        r.register(
+            "pushes",
+            "Profiles the server acknowledged",
+            self.pushes.clone(),
+        );
+        r.register(
+            "push_failures",
+            "Delivery attempts that failed and will be retried",
+            self.push_failures.clone(),
+        );
+        r.register(
+            "profiles_rejected",
+            "Profiles the server refused for good",
+            self.rejected.clone(),
+        );
+        r.register(
+            "spool_bytes",
+            "Bytes of profiles waiting in the disk spool",
+            self.spool_bytes.clone(),
+        );
+        r.register(
+            "spool_dropped",
+            "Profiles dropped from a full spool",
+            self.spool_dropped.clone(),
+        );
+        r.register(
+            "profiles_lost",
+            "Profiles lost because the spool could not be written",
+            self.lost.clone(),
+        );
+        r.register(
+            "bpf_map_entries",
+            "Distinct stacks drained from the BPF counts map in the last interval",
+            self.map_entries.clone(),
+        );
+        r.register(
+            "processes",
+            "Processes whose maps and labels the agent holds",
+            self.processes.clone(),
+        );
+        r
+    }
+
+    /// Counts a profile that could not even be spooled.
+    pub fn profile_lost(&self) {
+        self.lost.inc();
+    }
+
+    /// Brings the metrics up to date after an interval.
+    pub fn update(
+        &self,
+        sampler: &SamplerStats,
+        push: &PushStats,
+        spool_bytes: u64,
+        spool_dropped: u64,
+        map_entries: usize,
+        processes: usize,
+    ) {
+        let mut last = self.last_sampler.lock().unwrap_or_else(|p| p.into_inner());
+        let (prev, prev_push, prev_spool_dropped) = *last;
+        self.samples
+            .inc_by(sampler.samples.saturating_sub(prev.samples));
+        for (reason, now, before) in [
+            (
+                "user_stack",
+                sampler.user_stack_errors,
+                prev.user_stack_errors,
+            ),
+            (
+                "kernel_stack",
+                sampler.kernel_stack_errors,
+                prev.kernel_stack_errors,
+            ),
+            ("counts_map_full", sampler.counts_full, prev.counts_full),
+            (
+                "process_events",
+                sampler.process_events_dropped,
+                prev.process_events_dropped,
+            ),
+        ] {
+            self.dropped
+                .get_or_create(&Reason { reason })
+                .inc_by(now.saturating_sub(before));
+        }
+        self.pushes
+            .inc_by(push.pushed.saturating_sub(prev_push.pushed));
+        self.push_failures
+            .inc_by(push.failures.saturating_sub(prev_push.failures));
+        self.rejected
+            .inc_by(push.rejected.saturating_sub(prev_push.rejected));
+        self.spool_dropped
+            .inc_by(spool_dropped.saturating_sub(prev_spool_dropped));
+        self.spool_bytes.set(spool_bytes as i64);
+        self.map_entries.set(map_entries as i64);
+        self.processes.set(processes as i64);
+        *last = (*sampler, *push, spool_dropped);
+    }
+}
+
+/// Serves `registry` at every path of `addr` on a background thread;
+/// returns the bound address (pass port 0 for any free port).
+pub fn serve(addr: SocketAddr, registry: Registry) -> Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).map_err(|source| Error::Io {
+        action: format!("listening for /metrics on {addr}"),
+        source,
+    })?;
+    let bound = listener.local_addr().map_err(|source| Error::Io {
+        action: "reading the /metrics address".into(),
+        source,
+    })?;
+    let registry = Arc::new(registry);
+    std::thread::Builder::new()
+        .name("brasa-metrics".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                // One scrape at a time is plenty; a failed one is just retried.
+                let _ = answer(stream, &registry);
+            }
+        })
+        .map_err(|source| Error::Io {
+            action: "starting the /metrics thread".into(),
+            source,
+        })?;
+    Ok(bound)
+}
+
+fn answer(stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let mut body = String::new();
+    encode(&mut body, registry).map_err(std::io::Error::other)?;
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}

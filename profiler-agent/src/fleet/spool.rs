@@ -1,0 +1,240 @@
+//! A bounded on-disk queue of profiles waiting for the server.
+//!
+//! One file per profile, named by a sequence number so the directory order
+//! is the delivery order; written to a temporary name and renamed, so a crash
+//! never leaves half a profile behind. The spool survives agent restarts.
+//! When it would grow past its byte limit the oldest profiles are dropped,
+//! and counted: newer data is worth more to someone looking at a dashboard.
+
+use std::{
+    collections::VecDeque,
+    fs,
+    io::{BufRead, Read},
+    path::{Path, PathBuf},
+};
+
+use crate::{Error, Result};
+
+/// File name suffix of a spooled profile.
+const SUFFIX: &str = ".spool";
+/// Suffix of a file still being written.
+const TMP_SUFFIX: &str = ".spool.tmp";
+
+/// A profile on its way to the server: its series labels and gzip pprof body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpooledProfile {
+    /// Series labels, sent as the ingest URL's query parameters.
+    pub labels: Vec<(String, String)>,
+    /// gzip-compressed pprof.
+    pub body: Vec<u8>,
+}
+
+/// The queue. See the module docs.
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+    files: VecDeque<(u64, u64)>,
+    bytes: u64,
+    next_seq: u64,
+    dropped: u64,
+}
+
+impl Spool {
+    /// Opens (creating it if needed) the spool in `dir`, keeping at most
+    /// `max_bytes` of profiles. Profiles left by an earlier run are kept.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<Self> {
+        let io = |source| Error::Io {
+            action: format!("opening spool directory {}", dir.display()),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(io)?;
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(TMP_SUFFIX) {
+                // Interrupted write: never acknowledged, never complete.
+                let _ = fs::remove_file(entry.path());
+            } else if let Some(seq) = name.strip_suffix(SUFFIX).and_then(|s| s.parse().ok()) {
+                files.push((seq, entry.metadata().map_err(io)?.len()));
+            }
+        }
+        files.sort_unstable();
+        let mut spool = Self {
+            dir: dir.to_owned(),
+            max_bytes,
+            bytes: files.iter().map(|(_, len)| len).sum(),
+            next_seq: files.last().map_or(0, |(seq, _)| seq + 1),
+            files: files.into(),
+            dropped: 0,
+        };
+        spool.evict();
+        Ok(spool)
+    }
+
+    /// Profiles waiting.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Bytes on disk.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Profiles dropped since open: oldest evicted to respect the limit, or
+    /// unreadable files found in the directory.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}{SUFFIX}"))
+    }
+
+    /// Appends a profile, evicting the oldest ones if the limit is exceeded.
+    pub fn push(&mut self, profile: &SpooledProfile) -> Result<()> {
+        let header = serde_json::to_string(&profile.labels).expect("strings serialize");
+        let mut contents = Vec::with_capacity(header.len() + 1 + profile.body.len());
+        contents.extend_from_slice(header.as_bytes());
+        contents.push(b'\n');
+        contents.extend_from_slice(&profile.body);
+
+        let seq = self.next_seq;
+        let path = self.path(seq);
+        let tmp = path.with_extension(&TMP_SUFFIX[1..]);
+        fs::write(&tmp, &contents)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(|source| Error::Io {
+                action: format!("writing spool file {}", path.display()),
+                source,
+            })?;
+        self.next_seq += 1;
+        self.files.push_back((seq, contents.len() as u64));
+        self.bytes += contents.len() as u64;
+        self.evict();
+        Ok(())
+    }
+
+    fn evict(&mut self) {
+        while self.bytes > self.max_bytes {
+            let Some((seq, len)) = self.files.pop_front() else {
+                break;
+            };
+            let _ = fs::remove_file(self.path(seq));
+            self.bytes -= len;
+            self.dropped += 1;
+        }
+    }
+
+    /// The oldest profile, if any. An unreadable file is dropped (and
+    /// counted) and the next one is tried.
+    pub fn oldest(&mut self) -> Option<SpooledProfile> {
+        while let Some(&(seq, _)) = self.files.front() {
+            match read_file(&self.path(seq)) {
+                Some(profile) => return Some(profile),
+                None => {
+                    self.remove_oldest();
+                    self.dropped += 1;
+                }
+            }
+        }
+        None
+    }
+
+    /// Removes the oldest profile, once the server has taken it.
+    pub fn remove_oldest(&mut self) {
+        if let Some((seq, len)) = self.files.pop_front() {
+            let _ = fs::remove_file(self.path(seq));
+            self.bytes -= len;
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Option<SpooledProfile> {
+    let mut reader = std::io::BufReader::new(fs::File::open(path).ok()?);
+    let mut header = String::new();
+    reader.read_line(&mut header).ok()?;
+    let labels = serde_json::from_str(header.trim_end()).ok()?;
+    let mut body = Vec::new();
+    reader.read_to_end(&mut body).ok()?;
+    Some(SpooledProfile { labels, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(i: usize, size: usize) -> SpooledProfile {
+        SpooledProfile {
+            labels: vec![
+                ("comm".into(), format!("app{i}")),
+                ("host".into(), "h\n\"x".into()),
+            ],
+            body: vec![i as u8; size],
+        }
+    }
+
+    #[test]
+    fn delivers_in_order_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        for i in 0..3 {
+            spool.push(&profile(i, 100)).unwrap();
+        }
+        assert_eq!(spool.oldest(), Some(profile(0, 100)));
+        spool.remove_oldest();
+        drop(spool);
+
+        let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(spool.len(), 2);
+        spool.push(&profile(3, 100)).unwrap();
+        let mut seen = Vec::new();
+        while let Some(p) = spool.oldest() {
+            seen.push(p);
+            spool.remove_oldest();
+        }
+        assert_eq!(
+            seen,
+            vec![profile(1, 100), profile(2, 100), profile(3, 100)]
+        );
+        assert_eq!((spool.bytes(), spool.dropped()), (0, 0));
+    }
+
+    #[test]
+    fn full_spool_drops_the_oldest_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), 5_000).unwrap();
+        for i in 0..20 {
+            spool.push(&profile(i, 1_000)).unwrap();
+        }
+        assert!(spool.bytes() <= 5_000);
+        assert_eq!(spool.len(), 4);
+        assert_eq!(spool.dropped(), 16);
+        assert_eq!(spool.oldest(), Some(profile(16, 1_000)));
+        let on_disk = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(on_disk, 4);
+    }
+
+    #[test]
+    fn damaged_and_partial_files_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        spool.push(&profile(0, 10)).unwrap();
+        spool.push(&profile(1, 10)).unwrap();
+        fs::write(spool.path(0), b"not json\n").unwrap();
+        fs::write(dir.path().join("00000000000000000009.spool.tmp"), b"half").unwrap();
+        drop(spool);
+        let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(spool.oldest(), Some(profile(1, 10)));
+        assert_eq!(spool.dropped(), 1);
+        assert!(!dir.path().join("00000000000000000009.spool.tmp").exists());
+    }
+}

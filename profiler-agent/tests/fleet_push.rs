@@ -1,0 +1,229 @@
+//! Delivery through the spool against a scripted HTTP server on loopback:
+//! outages are ridden out, nothing acknowledged is lost or sent twice, and
+//! profiles the server refuses for good are not retried forever.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use brasa_agent::fleet::{
+    backoff::BackoffOptions,
+    push::{PushOptions, Pusher},
+    spool::{Spool, SpooledProfile},
+};
+
+#[derive(Debug, Clone)]
+struct Received {
+    target: String,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+/// A server answering each request with the next status of `statuses`
+/// (the last one repeats), recording what it received.
+struct FakeServer {
+    url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    statuses: Arc<Mutex<Vec<u16>>>,
+}
+
+impl FakeServer {
+    fn start(statuses: &[u16]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let statuses = Arc::new(Mutex::new(statuses.to_vec()));
+        let (r, s) = (received.clone(), statuses.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (r, s) = (r.clone(), s.clone());
+                std::thread::spawn(move || serve(stream, &r, &s));
+            }
+        });
+        Self {
+            url,
+            received,
+            statuses,
+        }
+    }
+
+    fn set_statuses(&self, statuses: &[u16]) {
+        *self.statuses.lock().unwrap() = statuses.to_vec();
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: std::net::TcpStream, received: &Mutex<Vec<Received>>, statuses: &Mutex<Vec<u16>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let target = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
+        let (mut length, mut authorization) = (0usize, None);
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap(),
+                "authorization" => authorization = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let status = {
+            let mut statuses = statuses.lock().unwrap();
+            if statuses.len() > 1 {
+                statuses.remove(0)
+            } else {
+                statuses[0]
+            }
+        };
+        received.lock().unwrap().push(Received {
+            target,
+            authorization,
+            body,
+        });
+        let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nno");
+        stream.write_all(reply.as_bytes()).unwrap();
+    }
+}
+
+fn profile(i: u8) -> SpooledProfile {
+    SpooledProfile {
+        labels: vec![
+            ("comm".into(), format!("app {i}")),
+            ("host".into(), "h&1".into()),
+        ],
+        body: vec![i; 64],
+    }
+}
+
+fn options(url: &str) -> PushOptions {
+    let mut options = PushOptions::new(url);
+    options.token = Some("s3cret".into());
+    options.timeout = Duration::from_secs(2);
+    options.backoff = BackoffOptions::default();
+    options.backoff.initial = Duration::from_millis(20);
+    options.backoff.max = Duration::from_millis(40);
+    options
+}
+
+#[test]
+fn outage_is_spooled_then_delivered_in_order_exactly_once() {
+    let server = FakeServer::start(&[503]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut pusher = Pusher::new(
+        options(&server.url),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    );
+    for i in 0..5 {
+        pusher.submit(&profile(i)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(pusher.spool().len(), 5);
+    assert_eq!(pusher.stats().pushed, 0);
+    assert!(pusher.stats().failures >= 1);
+    // Backing off: not every submit hammered the server.
+    assert!(server.received().len() < 5, "{}", server.received().len());
+
+    server.set_statuses(&[200]);
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(pusher.flush(), 5);
+    assert!(pusher.spool().is_empty());
+    // The last five requests are the successful ones, oldest profile first.
+    let received = server.received();
+    let ok = &received[received.len() - 5..];
+    let bodies: Vec<u8> = ok.iter().map(|r| r.body[0]).collect();
+    assert_eq!(bodies, vec![0, 1, 2, 3, 4]);
+    assert_eq!(ok[0].target, "/api/v1/ingest?comm=app%200&host=h%261");
+    assert_eq!(ok[0].authorization.as_deref(), Some("Bearer s3cret"));
+    assert_eq!(pusher.stats().pushed, 5);
+}
+
+#[test]
+fn spool_survives_an_agent_restart() {
+    let server = FakeServer::start(&[500]);
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut pusher = Pusher::new(
+            options(&server.url),
+            Spool::open(dir.path(), 1 << 20).unwrap(),
+        );
+        pusher.submit(&profile(7)).unwrap();
+        pusher.submit(&profile(8)).unwrap();
+        assert_eq!(pusher.spool().len(), 2);
+    }
+    server.set_statuses(&[200]);
+    let mut pusher = Pusher::new(
+        options(&server.url),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    );
+    assert_eq!(pusher.flush(), 2);
+    let bodies: Vec<u8> = server
+        .received()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|r| r.body[0])
+        .collect();
+    assert_eq!(bodies, vec![8, 7]);
+}
+
+#[test]
+fn refused_profiles_are_dropped_not_retried() {
+    let server = FakeServer::start(&[400, 200]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut pusher = Pusher::new(
+        options(&server.url),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    );
+    pusher.submit(&profile(1)).unwrap();
+    pusher.submit(&profile(2)).unwrap();
+    assert_eq!(pusher.stats().rejected, 1);
+    assert_eq!(pusher.stats().pushed, 1);
+    assert!(pusher.spool().is_empty());
+    assert!(pusher.last_error().unwrap().contains("HTTP 400"));
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn unreachable_server_keeps_memory_and_disk_bounded() {
+    // Nothing listens on this port: every attempt fails to connect.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let limit = 4_096;
+    let mut pusher = Pusher::new(
+        options(&format!("http://127.0.0.1:{port}")),
+        Spool::open(dir.path(), limit).unwrap(),
+    );
+    for i in 0..200 {
+        pusher.submit(&profile(i as u8)).unwrap();
+    }
+    assert!(pusher.spool().bytes() <= limit);
+    assert!(pusher.spool().dropped() > 100);
+    assert_eq!(pusher.stats().pushed, 0);
+}
