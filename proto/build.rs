@@ -2,7 +2,11 @@
 //! `protoc` is needed to build Brasa.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    const FILES: &[&str] = &["proto/pprof/profile.proto"];
+    const FILES: &[&str] = &[
+        "proto/pprof/profile.proto",
+        "proto/pyroscope/types/v1/types.proto",
+        "proto/pyroscope/push/v1/push.proto",
+    ];
     for file in FILES {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+pub mod agent_like;
+
 /// The workspace's `testdata/` directory.
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")

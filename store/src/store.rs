@@ -1,0 +1,248 @@
+//! [`Store`]: writing profiles durably and reading them back.
+
+use std::path::Path;
+
+use brasa_profile::{sample_type::sample_type_names, top::total, Profile};
+
+use crate::{
+    blob,
+    commit::GroupCommit,
+    index::{Index, Series},
+    keys,
+    labels::Labels,
+    matcher::Matcher,
+    tables::Tables,
+    Db, Result, Tree,
+};
+
+/// Default sled cache: enough for the index and recent leaves of a
+/// modest fleet without making a small server hungry.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// How to open a [`Store`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// sled cache size in bytes. Default: [`DEFAULT_CACHE_BYTES`].
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// A profile written by [`Store::insert`], durable once
+/// [`Store::commit`] returns for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The series it belongs to.
+    pub series: u64,
+    /// Its key time (unix ns); later than asked if another profile of the
+    /// series already had that exact time.
+    pub time_nanos: u64,
+    ticket: u64,
+}
+
+/// The profile store. See the crate docs.
+pub struct Store {
+    db: Db,
+    profiles: Tree,
+    index: Index,
+    tables: Tables,
+    commit: GroupCommit,
+    options: StoreOptions,
+}
+
+impl Store {
+    /// Opens (or creates) the store in directory `path`.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
+        let db: Db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_bytes as u64)
+            .open()?;
+        Ok(Self {
+            profiles: db.open_tree(keys::tree::PROFILES)?,
+            index: Index::open(&db)?,
+            tables: Tables::new(db.open_tree(keys::tree::SYMBOLS)?),
+            db,
+            commit: GroupCommit::default(),
+            options,
+        })
+    }
+
+    /// Writes one profile, decoded and validated by the caller. Not durable
+    /// until [`Self::commit`].
+    #[must_use = "an insert is durable only after Store::commit"]
+    pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
+        let series = self.index.get_or_create(labels)?;
+        self.index
+            .set_types(series, &sample_type_names(profile).join(","))?;
+        let totals: Vec<i64> = (0..profile.sample_type.len())
+            .map(|i| total(profile, i))
+            .collect();
+        let reduced = self.tables.reduce(series, profile)?;
+        let value = blob::encode(&reduced, &totals);
+        let time_nanos = self.put_unique(series, time_nanos, value)?;
+        Ok(Written {
+            series,
+            time_nanos,
+            ticket: self.commit.wrote(),
+        })
+    }
+
+    /// Stores `value` at (series, time), moving to the next free nanosecond
+    /// when that key is taken: two profiles never overwrite each other.
+    fn put_unique(&self, series: u64, mut time_nanos: u64, value: Vec<u8>) -> Result<u64> {
+        let value = sled::IVec::from(value);
+        loop {
+            let key = keys::pair(series, time_nanos);
+            match self
+                .profiles
+                .compare_and_swap(key, None::<&[u8]>, Some(&value))?
+            {
+                Ok(_) => return Ok(time_nanos),
+                Err(_) => time_nanos = time_nanos.saturating_add(1),
+            }
+        }
+    }
+
+    /// Makes `written` (and everything inserted before it) durable: one
+    /// disk flush serves all concurrent callers.
+    pub fn commit(&self, written: &Written) -> Result<()> {
+        self.commit.wait(written.ticket, || {
+            self.db.flush().map(drop).map_err(std::io::Error::from)
+        })?;
+        Ok(())
+    }
+
+    /// [`Self::insert`] then [`Self::commit`].
+    pub fn ingest(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
+        let written = self.insert(labels, profile, time_nanos)?;
+        self.commit(&written)?;
+        Ok(written)
+    }
+
+    /// Series that all `matchers` accept.
+    pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        self.index.select(matchers)
+    }
+
+    /// Sample type names (`type/unit`) of a series' newest profiles.
+    pub fn sample_types(&self, series: u64) -> Vec<String> {
+        self.index.types(series)
+    }
+
+    /// All label names, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        self.index.label_names()
+    }
+
+    /// All values of one label, sorted.
+    pub fn label_values(&self, name: &str) -> Result<Vec<String>> {
+        self.index.label_values(name)
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Ids of every series.
+    pub fn series_ids(&self) -> Vec<u64> {
+        self.index.ids()
+    }
+
+    /// The stored blobs of `series` with `from <= time <= to`, oldest first.
+    pub fn scan(
+        &self,
+        series: u64,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+        self.profiles
+            .range(keys::pair(series, from)..=keys::pair(series, to))
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((keys::parse_pair(&key)?.1, value))
+            })
+    }
+
+    /// Sample totals per profile of `series` in `[from, to]`: (time,
+    /// one total per sample type). Reads headers only.
+    pub fn totals(&self, series: u64, from: u64, to: u64) -> Result<Vec<(u64, Vec<i64>)>> {
+        self.scan(series, from, to)
+            .map(|entry| {
+                let (time, value) = entry?;
+                Ok((time, blob::read_header(&value)?.0))
+            })
+            .collect()
+    }
+
+    /// Rebuilds the profile a stored blob of `series` holds.
+    pub fn load(&self, series: u64, value: &[u8]) -> Result<Profile> {
+        let reduced = blob::decode(value)?;
+        let shared = self.tables.get(series)?;
+        let symbols = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let table = &symbols.table;
+        let types = table.sample_type_count(reduced.meta);
+        let mut sums = vec![0i64; table.stack_count() * types];
+        for (stack, values) in &reduced.samples {
+            let start = (*stack as usize).wrapping_sub(1).saturating_mul(types);
+            if let Some(row) = sums.get_mut(start..start + types) {
+                for (sum, v) in row.iter_mut().zip(values) {
+                    *sum = *v;
+                }
+            }
+        }
+        Ok(table.build(
+            reduced.meta,
+            &sums,
+            reduced.time_nanos,
+            reduced.duration_nanos,
+        ))
+    }
+
+    /// Total size of the data directory, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Disk flushes done by group commit so far.
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
+
+    /// Flushes everything written so far to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub(crate) fn profiles_tree(&self) -> &Tree {
+        &self.profiles
+    }
+
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("series", &self.index.len())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}

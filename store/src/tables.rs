@@ -1,0 +1,111 @@
+//! Loading, caching and persisting the per-series symbol tables.
+//!
+//! The records one ingest sees for the first time are written together as
+//! one chunk (`kind, id, length, bytes` each), so a new series costs a
+//! few sled entries, not one per string and location.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use brasa_profile::Profile;
+
+use prost::encoding::{decode_varint, encode_varint};
+
+use crate::{
+    keys,
+    symbols::{Reduced, SymbolTable},
+    Error, Result, Tree,
+};
+
+/// A series' table and the number of its next chunk.
+#[derive(Default)]
+pub(crate) struct SeriesSymbols {
+    pub(crate) table: SymbolTable,
+    next_chunk: u32,
+}
+
+/// A series' symbols, shared by ingests and queries.
+pub(crate) type Shared = Arc<Mutex<SeriesSymbols>>;
+
+pub(crate) struct Tables {
+    tree: Tree,
+    loaded: Mutex<HashMap<u64, Shared>>,
+}
+
+impl Tables {
+    pub(crate) fn new(tree: Tree) -> Self {
+        Self {
+            tree,
+            loaded: Mutex::default(),
+        }
+    }
+
+    /// The table of `series`, read from disk on first use.
+    pub(crate) fn get(&self, series: u64) -> Result<Shared> {
+        if let Some(table) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&series)
+        {
+            return Ok(table.clone());
+        }
+        let mut table = SeriesSymbols::default();
+        for entry in self.tree.scan_prefix(keys::series_id(series)) {
+            let (key, value) = entry?;
+            let (_, chunk) = keys::parse_symbol_chunk(&key)?;
+            restore_chunk(&mut table.table, &value)?;
+            table.next_chunk = chunk.saturating_add(1);
+        }
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have loaded it meanwhile: keep the first.
+        Ok(loaded
+            .entry(series)
+            .or_insert_with(|| Arc::new(Mutex::new(table)))
+            .clone())
+    }
+
+    /// Reduces `profile` to ids in the table of `series`, writing records
+    /// seen for the first time (before the caller writes the profile, so a
+    /// stored profile never refers to a record that is not stored).
+    pub(crate) fn reduce(&self, series: u64, profile: &Profile) -> Result<Reduced> {
+        let shared = self.get(series)?;
+        let mut symbols = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut new = Vec::new();
+        let reduced = symbols.table.reduce(profile, &mut new);
+        if !new.is_empty() {
+            let mut chunk = Vec::new();
+            for record in new {
+                let bytes = symbols.table.encode(record);
+                chunk.push(record.0);
+                encode_varint(u64::from(record.1), &mut chunk);
+                encode_varint(bytes.len() as u64, &mut chunk);
+                chunk.extend_from_slice(&bytes);
+            }
+            let key = keys::symbol_chunk(series, symbols.next_chunk);
+            self.tree.insert(key, chunk)?;
+            symbols.next_chunk += 1;
+        }
+        Ok(reduced)
+    }
+}
+
+fn restore_chunk(table: &mut SymbolTable, mut chunk: &[u8]) -> Result<()> {
+    let corrupt = || Error::Corrupt("symbol chunk".to_owned());
+    while let Some((&kind, rest)) = chunk.split_first() {
+        chunk = rest;
+        let id = decode_varint(&mut chunk).map_err(|_| corrupt())?;
+        let len = decode_varint(&mut chunk).map_err(|_| corrupt())?;
+        let id = u32::try_from(id).map_err(|_| corrupt())?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= chunk.len())
+            .ok_or_else(corrupt)?;
+        let (bytes, rest) = chunk.split_at(len);
+        table.restore(kind, id, bytes)?;
+        chunk = rest;
+    }
+    Ok(())
+}

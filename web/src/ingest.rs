@@ -1,0 +1,99 @@
+//! What every ingest endpoint shares: decode under limits, validate, store,
+//! and answer only once the store says the profiles are durable.
+
+use std::time::{Instant, SystemTime};
+
+use brasa_profile::{codec, Profile};
+use brasa_store::labels::Labels;
+
+use crate::{app::AppState, time::nanos, Result};
+
+/// One profile to store.
+pub(crate) struct Item {
+    /// Series labels.
+    pub labels: Labels,
+    /// The profile.
+    pub payload: Payload,
+    /// Key time (unix ns); default: the profile's `time_nanos`, else now.
+    pub time_nanos: Option<u64>,
+}
+
+/// A profile as received.
+pub(crate) enum Payload {
+    /// pprof bytes, gzip or raw, not yet decoded.
+    Pprof(Vec<u8>),
+    /// A profile built by the endpoint (e.g. from folded stacks).
+    Built(Box<Profile>),
+}
+
+/// What was stored.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub(crate) struct Stored {
+    /// Profiles stored.
+    pub profiles: u64,
+    /// pprof sample records in them.
+    pub samples: u64,
+}
+
+/// Decodes and stores `items` durably (one group commit for all of them).
+pub(crate) async fn store(
+    state: &AppState,
+    endpoint: &'static str,
+    body_bytes: usize,
+    items: Vec<Item>,
+) -> Result<Stored> {
+    let started = Instant::now();
+    let worker = state.clone();
+    let result = tokio::task::spawn_blocking(move || store_blocking(&worker, items)).await;
+    let result = result.map_err(crate::Error::from).and_then(|r| r);
+    match &result {
+        Ok(stored) => state.metrics().ingested(
+            endpoint,
+            stored.profiles,
+            body_bytes as u64,
+            stored.samples,
+            started.elapsed(),
+        ),
+        Err(_) => state.metrics().ingest_failed(endpoint),
+    }
+    result
+}
+
+fn store_blocking(state: &AppState, items: Vec<Item>) -> Result<Stored> {
+    let limit = state.limits().max_decompressed_bytes;
+    // Decode everything first: a bad profile anywhere refuses the whole
+    // request before anything is written.
+    let mut decoded = Vec::with_capacity(items.len());
+    for item in items {
+        let (profile, empty) = match item.payload {
+            Payload::Pprof(bytes) => {
+                let raw = codec::maybe_gunzip(&bytes, limit)?;
+                (codec::decode_raw(&raw)?, raw.is_empty())
+            }
+            Payload::Built(profile) => (*profile, false),
+        };
+        if profile.sample_type.is_empty() {
+            return Err(crate::Error::BadRequest(if empty {
+                "the body is empty; send a pprof profile (gzip or raw)".to_owned()
+            } else {
+                "the profile has no sample types; send a pprof profile with samples".to_owned()
+            }));
+        }
+        decoded.push((item.labels, profile, item.time_nanos));
+    }
+    let now = nanos(SystemTime::now());
+    let mut stored = Stored::default();
+    let mut last = None;
+    for (labels, profile, time) in &decoded {
+        let time = time
+            .or_else(|| u64::try_from(profile.time_nanos).ok().filter(|&t| t > 0))
+            .unwrap_or(now);
+        last = Some(state.store().insert(labels, profile, time)?);
+        stored.profiles += 1;
+        stored.samples += profile.sample.len() as u64;
+    }
+    if let Some(last) = last {
+        state.store().commit(&last)?;
+    }
+    Ok(stored)
+}

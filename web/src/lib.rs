@@ -1,0 +1,46 @@
+//! Brasa's HTTP server, on axum.
+//!
+//! It owns the public HTTP contract and nothing below it: requests are
+//! checked against [`limits`], profiles go to `brasa-store`, and answers
+//! are rendered by `brasa-profile`.
+//!
+//! - Ingest: `POST /api/v1/ingest?label=value&...` (pprof, gzip or raw),
+//!   Pyroscope's Connect push `POST /push.v1.PusherService/Push` and its
+//!   legacy `POST /ingest`. A 2xx answer means the profiles are on disk.
+//! - Query: `GET /api/v1/profile?query=SEL&from=T&to=T&format=...` merges
+//!   every matching profile (pprof gzip by default, so `go tool pprof URL`
+//!   works; also `svg`, `folded`, `json`), `GET /api/v1/series` charts
+//!   totals, `GET /api/v1/labels[/NAME/values]` lists the index.
+//! - Operations: `/metrics` (Prometheus text), `/healthz`.
+//!
+//! Selectors are parsed in [`selector`], times and durations in [`time`];
+//! errors are `{"error": "..."}` with a 4xx/5xx status ([`Error`]).
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use brasa_store::{Store, StoreOptions};
+//! use brasa_web::{serve, AppState, ServerOptions};
+//!
+//! let store = Store::open("brasa-data".as_ref(), StoreOptions::default()).unwrap();
+//! let state = AppState::new(store, ServerOptions::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7171").await?;
+//! serve(listener, state, std::future::pending()).await
+//! # }
+//! ```
+
+mod app;
+pub mod auth;
+mod body;
+mod error;
+mod ingest;
+pub mod limits;
+pub mod metrics;
+mod routes;
+pub mod selector;
+pub mod time;
+
+pub use app::{
+    router, serve, AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL,
+};
+pub use error::{Error, Result};
+pub use routes::ingest::DEFAULT_PROFILE_NAME;

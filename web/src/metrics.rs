@@ -1,0 +1,163 @@
+//! The server's own metrics, served at `/metrics` in Prometheus text format.
+
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+/// Which endpoint a measurement belongs to.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Endpoint {
+    /// Endpoint name (`ingest`, `push`, `legacy_ingest`, `profile`, ...).
+    pub endpoint: &'static str,
+}
+
+type Latency = Family<Endpoint, Histogram, fn() -> Histogram>;
+
+/// Latency buckets: 1 ms to about 33 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// All metrics, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    ingest_profiles: Family<Endpoint, Counter>,
+    ingest_bytes: Family<Endpoint, Counter>,
+    ingest_samples: Family<Endpoint, Counter>,
+    ingest_errors: Family<Endpoint, Counter>,
+    ingest_latency: Latency,
+    query_latency: Latency,
+    query_errors: Family<Endpoint, Counter>,
+    store_bytes: Gauge,
+    series: Gauge,
+    flushes: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("brasa");
+        let metrics = Self {
+            ingest_profiles: Family::default(),
+            ingest_bytes: Family::default(),
+            ingest_samples: Family::default(),
+            ingest_errors: Family::default(),
+            ingest_latency: Latency::new_with_constructor(latency_histogram),
+            query_latency: Latency::new_with_constructor(latency_histogram),
+            query_errors: Family::default(),
+            store_bytes: Gauge::default(),
+            series: Gauge::default(),
+            flushes: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "ingest_profiles",
+            "Profiles stored durably",
+            metrics.ingest_profiles.clone(),
+        );
+        registry.register(
+            "ingest_bytes",
+            "Request body bytes of successful ingests",
+            metrics.ingest_bytes.clone(),
+        );
+        registry.register(
+            "ingest_samples",
+            "pprof samples in stored profiles",
+            metrics.ingest_samples.clone(),
+        );
+        registry.register(
+            "ingest_errors",
+            "Ingest requests answered with an error",
+            metrics.ingest_errors.clone(),
+        );
+        registry.register(
+            "ingest_duration_seconds",
+            "Ingest latency, from request to durable acknowledgement",
+            metrics.ingest_latency.clone(),
+        );
+        registry.register(
+            "query_duration_seconds",
+            "Query latency",
+            metrics.query_latency.clone(),
+        );
+        registry.register(
+            "query_errors",
+            "Queries answered with an error",
+            metrics.query_errors.clone(),
+        );
+        registry.register(
+            "store_size_bytes",
+            "Size of the data directory",
+            metrics.store_bytes.clone(),
+        );
+        registry.register("series", "Series in the index", metrics.series.clone());
+        registry.register(
+            "store_flushes",
+            "Disk flushes made by group commit since start",
+            metrics.flushes.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+}
+
+impl Metrics {
+    /// Records a successful ingest.
+    pub fn ingested(
+        &self,
+        endpoint: &'static str,
+        profiles: u64,
+        bytes: u64,
+        samples: u64,
+        took: Duration,
+    ) {
+        let e = Endpoint { endpoint };
+        self.ingest_profiles.get_or_create(&e).inc_by(profiles);
+        self.ingest_bytes.get_or_create(&e).inc_by(bytes);
+        self.ingest_samples.get_or_create(&e).inc_by(samples);
+        self.ingest_latency
+            .get_or_create(&e)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records a failed ingest.
+    pub fn ingest_failed(&self, endpoint: &'static str) {
+        self.ingest_errors
+            .get_or_create(&Endpoint { endpoint })
+            .inc();
+    }
+
+    /// Records a query's outcome.
+    pub fn queried(&self, endpoint: &'static str, ok: bool, took: Duration) {
+        let e = Endpoint { endpoint };
+        self.query_latency
+            .get_or_create(&e)
+            .observe(took.as_secs_f64());
+        if !ok {
+            self.query_errors.get_or_create(&e).inc();
+        }
+    }
+
+    /// The text exposition, with the store gauges set to `store_bytes`,
+    /// `series` and `flushes`.
+    pub fn render(&self, store_bytes: u64, series: usize, flushes: u64) -> String {
+        self.store_bytes
+            .set(i64::try_from(store_bytes).unwrap_or(i64::MAX));
+        self.series.set(i64::try_from(series).unwrap_or(i64::MAX));
+        self.flushes.set(i64::try_from(flushes).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

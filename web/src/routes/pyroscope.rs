@@ -1,0 +1,387 @@
+//! Pyroscope compatibility: the Connect push (`/push.v1.PusherService/Push`)
+//! that current Pyroscope clients use, and the legacy `/ingest`.
+
+use axum::{
+    body::Body,
+    extract::{FromRequest, Multipart, Query, Request, State},
+    http::{
+        header::{CONTENT_ENCODING, CONTENT_TYPE},
+        HeaderMap, StatusCode,
+    },
+    response::{IntoResponse, Response},
+};
+use brasa_profile::{codec, folded::Folded, Profile};
+use brasa_proto::pyroscope::push::v1::{PushRequest, PushResponse};
+use brasa_store::labels::{Labels, NAME_LABEL};
+use prost::Message;
+
+use super::{param, params};
+use crate::{
+    app::AppState,
+    body::read_body,
+    ingest::{store, Item, Payload},
+    routes::ingest::DEFAULT_PROFILE_NAME,
+    Error, Result,
+};
+
+/// The Connect content type for protobuf messages.
+const PROTO_CONTENT_TYPE: &str = "application/proto";
+/// Content types a push may carry a protobuf body with.
+const PROTO_CONTENT_TYPES: &[&str] = &[PROTO_CONTENT_TYPE, "application/x-protobuf"];
+/// Pyroscope's label for the application.
+const SERVICE_LABEL: &str = "service_name";
+/// Legacy `/ingest` sample rate when `sampleRate` is absent (Hz).
+const DEFAULT_SAMPLE_RATE: u64 = 100;
+/// Legacy name suffixes that mean CPU time; others become the profile name.
+const CPU_SUFFIXES: &[&str] = &["cpu", "itimer"];
+/// Legacy name suffixes Pyroscope clients use for profile kinds.
+const KIND_SUFFIXES: &[&str] = &[
+    "cpu",
+    "itimer",
+    "wall",
+    "alloc_objects",
+    "alloc_space",
+    "inuse_objects",
+    "inuse_space",
+    "goroutines",
+    "mutex_count",
+    "mutex_duration",
+    "block_count",
+    "block_duration",
+];
+
+/// Series labels from a client's pairs: protocol-internal labels
+/// (`__session_id__`, `__delta__`...) are dropped, since they change per
+/// process start or describe the wire format, not the series; OpenTelemetry
+/// style names (`process.runtime.name`) become Prometheus names
+/// (`process_runtime_name`), as Prometheus does for OTLP; the profile name
+/// defaults to `process_cpu`.
+fn series_labels(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Labels> {
+    let mut pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(n, _)| n == NAME_LABEL || !(n.starts_with("__") && n.ends_with("__")))
+        .map(|(n, v)| (prometheus_name(&n), v))
+        .collect();
+    if !pairs.iter().any(|(n, _)| n == NAME_LABEL) {
+        pairs.push((NAME_LABEL.to_owned(), DEFAULT_PROFILE_NAME.to_owned()));
+    }
+    Ok(Labels::new(pairs)?)
+}
+
+/// `name` with every character outside `[a-zA-Z0-9_]` replaced by `_`,
+/// and a leading digit prefixed with `_`.
+fn prometheus_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+pub(crate) async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    const ENDPOINT: &str = "push";
+    let items = push_items(&state, &headers, body)
+        .await
+        .inspect_err(|_| state.metrics().ingest_failed(ENDPOINT))?;
+    let bytes = items
+        .iter()
+        .map(|i| match &i.payload {
+            Payload::Pprof(b) => b.len(),
+            Payload::Built(_) => 0,
+        })
+        .sum();
+    if !items.is_empty() {
+        store(&state, ENDPOINT, bytes, items).await?;
+    }
+    Ok((
+        StatusCode::OK,
+        [(CONTENT_TYPE, PROTO_CONTENT_TYPE)],
+        PushResponse {}.encode_to_vec(),
+    )
+        .into_response())
+}
+
+async fn push_items(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<Item>> {
+    let content_type = header(headers, CONTENT_TYPE.as_str());
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.is_empty() && !PROTO_CONTENT_TYPES.contains(&media) {
+        return Err(Error::UnsupportedMediaType(format!(
+            "content type {media:?} is not supported; send a protobuf PushRequest as {PROTO_CONTENT_TYPE}"
+        )));
+    }
+    let encoding = header(headers, CONTENT_ENCODING.as_str());
+    if !matches!(encoding.as_str(), "" | "identity" | "gzip") {
+        return Err(Error::UnsupportedMediaType(format!(
+            "content encoding {encoding:?} is not supported; use gzip or none"
+        )));
+    }
+    let limits = state.limits().clone();
+    let body = read_body(body, limits.max_body_bytes).await?;
+    // gzip is recognised by its magic bytes whether or not the header says so.
+    let raw = codec::maybe_gunzip(&body, limits.max_decompressed_bytes)?;
+    let request = PushRequest::decode(raw.as_ref())
+        .map_err(|e| Error::BadRequest(format!("body is not a push.v1.PushRequest: {e}")))?;
+    if request.series.len() > limits.max_series_per_push {
+        return Err(Error::BadRequest(format!(
+            "{} series in one push; at most {} are accepted",
+            request.series.len(),
+            limits.max_series_per_push
+        )));
+    }
+    let profiles: usize = request.series.iter().map(|s| s.samples.len()).sum();
+    if profiles > limits.max_profiles_per_push {
+        return Err(Error::BadRequest(format!(
+            "{profiles} profiles in one push; at most {} are accepted",
+            limits.max_profiles_per_push
+        )));
+    }
+    let mut items = Vec::with_capacity(profiles);
+    for series in request.series {
+        let labels = series_labels(series.labels.into_iter().map(|l| (l.name, l.value)))?;
+        for sample in series.samples {
+            items.push(Item {
+                labels: labels.clone(),
+                payload: Payload::Pprof(sample.raw_profile),
+                time_nanos: None,
+            });
+        }
+    }
+    Ok(items)
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+pub(crate) async fn legacy_ingest(
+    State(state): State<AppState>,
+    query: std::result::Result<
+        Query<Vec<(String, String)>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    request: Request,
+) -> Result<axum::Json<crate::ingest::Stored>> {
+    const ENDPOINT: &str = "legacy_ingest";
+    let (item, bytes) = legacy_item(&state, query, request)
+        .await
+        .inspect_err(|_| state.metrics().ingest_failed(ENDPOINT))?;
+    store(&state, ENDPOINT, bytes, vec![item])
+        .await
+        .map(axum::Json)
+}
+
+async fn legacy_item(
+    state: &AppState,
+    query: std::result::Result<
+        Query<Vec<(String, String)>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    request: Request,
+) -> Result<(Item, usize)> {
+    let params = params(query)?;
+    let name = param(&params, "name").ok_or_else(|| {
+        Error::BadRequest("missing `name` (e.g. name=app.cpu{env=prod})".to_owned())
+    })?;
+    let labels = series_labels(parse_legacy_name(name)?)?;
+    let seconds = |key: &str| -> Result<Option<u64>> {
+        param(&params, key)
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| {
+                    Error::BadRequest(format!("`{key}` must be unix seconds, got {v:?}"))
+                })
+            })
+            .transpose()
+    };
+    let from = seconds("from")?;
+    let until = seconds("until")?;
+    let rate = match param(&params, "sampleRate") {
+        Some(r) => r
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&r| r > 0)
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "`sampleRate` must be a positive integer (Hz), got {r:?}"
+                ))
+            })?,
+        None => DEFAULT_SAMPLE_RATE,
+    };
+    let format = param(&params, "format").unwrap_or("folded").to_owned();
+    let body = legacy_body(state, request).await?;
+    let bytes = body.len();
+    let limit = state.limits().max_decompressed_bytes;
+    let payload = match format.as_str() {
+        "pprof" => Payload::Pprof(body),
+        "folded" | "lines" => {
+            let raw = codec::maybe_gunzip(&body, limit)?;
+            let text = std::str::from_utf8(&raw)
+                .map_err(|_| Error::BadRequest("folded body is not UTF-8 text".to_owned()))?;
+            let mut profile = Folded::parse(text)?.to_profile();
+            set_cpu_period(&mut profile, rate, from, until);
+            Payload::Built(Box::new(profile))
+        }
+        other => {
+            return Err(Error::BadRequest(format!(
+                "format {other:?} is not supported; use format=pprof or format=folded"
+            )))
+        }
+    };
+    let item = Item {
+        labels,
+        payload,
+        time_nanos: from.map(|s| s.saturating_mul(1_000_000_000)),
+    };
+    Ok((item, bytes))
+}
+
+/// The profile bytes: the body itself, or the `profile` part of a
+/// multipart form (what Pyroscope's Go client sends).
+async fn legacy_body(state: &AppState, request: Request) -> Result<Vec<u8>> {
+    let content_type = header(request.headers(), CONTENT_TYPE.as_str());
+    if !content_type.starts_with("multipart/form-data") {
+        let limit = state.limits().max_body_bytes;
+        return Ok(read_body(request.into_body(), limit).await?.to_vec());
+    }
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| Error::BadRequest(format!("malformed multipart body: {}", e.body_text())))?;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("malformed multipart body: {}", e.body_text())))?
+    {
+        if field.name() == Some("profile") {
+            let bytes = field.bytes().await.map_err(|e| {
+                Error::BadRequest(format!("cannot read the `profile` part: {}", e.body_text()))
+            })?;
+            return Ok(bytes.to_vec());
+        }
+    }
+    Err(Error::BadRequest(
+        "multipart body has no `profile` part".to_owned(),
+    ))
+}
+
+/// Gives a folded-stacks profile its CPU meaning: each count is one sample
+/// taken at `rate` Hz over `[from, until]`.
+fn set_cpu_period(profile: &mut Profile, rate: u64, from: Option<u64>, until: Option<u64>) {
+    let base = profile.string_table.len() as i64;
+    profile.string_table.push("cpu".to_owned());
+    profile.string_table.push("nanoseconds".to_owned());
+    profile.period_type = Some(brasa_proto::pprof::ValueType {
+        r#type: base,
+        unit: base + 1,
+    });
+    profile.period = (1_000_000_000 / rate) as i64;
+    if let Some(from) = from {
+        profile.time_nanos = from.saturating_mul(1_000_000_000) as i64;
+        if let Some(until) = until.filter(|&u| u > from) {
+            profile.duration_nanos = (until - from).saturating_mul(1_000_000_000) as i64;
+        }
+    }
+}
+
+/// Splits `app.cpu{k=v,k2=v2}` into labels: `service_name=app`, the
+/// profile name from the suffix, and the tags.
+fn parse_legacy_name(name: &str) -> Result<Vec<(String, String)>> {
+    let bad = |reason: &str| {
+        Error::BadRequest(format!(
+            "invalid name {name:?}: {reason} (expected app.cpu{{key=value,...}})"
+        ))
+    };
+    let (app, tags) = match name.split_once('{') {
+        Some((app, rest)) => (
+            app,
+            rest.strip_suffix('}')
+                .ok_or_else(|| bad("missing closing `}`"))?,
+        ),
+        None => (name, ""),
+    };
+    let (service, kind) = match app.rsplit_once('.') {
+        Some((service, kind)) if KIND_SUFFIXES.contains(&kind) => (service, kind),
+        _ => (app, "cpu"),
+    };
+    if service.is_empty() {
+        return Err(bad("empty application name"));
+    }
+    let profile_name = if CPU_SUFFIXES.contains(&kind) {
+        DEFAULT_PROFILE_NAME
+    } else {
+        kind
+    };
+    let mut labels = vec![
+        (SERVICE_LABEL.to_owned(), service.to_owned()),
+        (NAME_LABEL.to_owned(), profile_name.to_owned()),
+    ];
+    for tag in tags.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (k, v) = tag
+            .split_once('=')
+            .ok_or_else(|| bad(&format!("tag {tag:?} has no `=`")))?;
+        labels.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_names() {
+        let labels = parse_legacy_name("my.app.cpu{env=prod, region=eu}").unwrap();
+        assert_eq!(
+            labels,
+            [
+                ("service_name".into(), "my.app".into()),
+                ("__name__".into(), "process_cpu".into()),
+                ("env".into(), "prod".into()),
+                ("region".into(), "eu".into()),
+            ]
+        );
+        let labels = parse_legacy_name("svc.alloc_space").unwrap();
+        assert_eq!(labels[1].1, "alloc_space");
+        assert_eq!(parse_legacy_name("plain").unwrap()[0].1, "plain");
+        for bad in ["app.cpu{env=prod", "app.cpu{env}", ".cpu"] {
+            assert!(parse_legacy_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn protocol_labels_are_dropped() {
+        let labels = series_labels([
+            ("service_name".to_owned(), "api".to_owned()),
+            ("__session_id__".to_owned(), "123".to_owned()),
+            ("process.runtime.name".to_owned(), "cpython".to_owned()),
+            ("9lives".to_owned(), "cat".to_owned()),
+        ])
+        .unwrap();
+        assert_eq!(
+            labels.iter().collect::<Vec<_>>(),
+            [
+                ("_9lives", "cat"),
+                ("__name__", "process_cpu"),
+                ("process_runtime_name", "cpython"),
+                ("service_name", "api")
+            ]
+        );
+    }
+}

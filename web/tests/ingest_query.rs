@@ -1,0 +1,210 @@
+//! Native ingest and every query endpoint, in process.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use brasa_profile::codec;
+use common::*;
+use prost::Message;
+
+const RANGE: &str = "from=1699999990&to=1700000100";
+
+async fn seeded() -> App {
+    let app = app();
+    let api_a = app
+        .post(
+            "/api/v1/ingest?service=api&host=a",
+            pprof_gz("main;serve;parse 30\nmain;gc 10\n", T0),
+        )
+        .await;
+    assert_eq!(api_a.status, StatusCode::OK, "{}", api_a.text());
+    assert_eq!(api_a.json()["profiles"], 1);
+    // Raw (not gzip) pprof is accepted too.
+    let raw = profile("main;serve;parse 5\n", T0 + 10_000_000_000).encode_to_vec();
+    let api_b = app.post("/api/v1/ingest?service=api&host=b", raw).await;
+    assert_eq!(api_b.status, StatusCode::OK, "{}", api_b.text());
+    let db = app
+        .post(
+            "/api/v1/ingest?service=db&host=a",
+            pprof_gz("main;query 7\n", T0),
+        )
+        .await;
+    assert_eq!(db.status, StatusCode::OK);
+    app
+}
+
+#[tokio::test]
+async fn profile_formats() {
+    let app = seeded().await;
+    let sel = enc(r#"process_cpu{service="api"}"#);
+
+    let folded = app
+        .get(&format!(
+            "/api/v1/profile?query={sel}&{RANGE}&format=folded"
+        ))
+        .await;
+    assert_eq!(folded.status, StatusCode::OK, "{}", folded.text());
+    assert_eq!(folded.text(), "main;gc 10\nmain;serve;parse 35\n");
+
+    let pprof = app
+        .get(&format!("/api/v1/profile?query={sel}&{RANGE}"))
+        .await;
+    assert_eq!(pprof.status, StatusCode::OK);
+    assert!(codec::is_gzip(&pprof.body));
+    let merged = codec::decode(&pprof.body).unwrap();
+    assert_eq!(brasa_profile::top::total(&merged, 0), 45);
+
+    let json = app
+        .get(&format!("/api/v1/profile?query={sel}&{RANGE}&format=json"))
+        .await
+        .json();
+    assert_eq!(json["total"], 45);
+    assert_eq!(json["profiles"], 2);
+    assert_eq!(json["series"], 2);
+    assert_eq!(json["sample_type"], "samples/count");
+    assert_eq!(json["top"][0]["name"], "parse");
+    assert_eq!(json["top"][0]["flat"], 35);
+
+    let svg = app
+        .get(&format!("/api/v1/profile?query={sel}&{RANGE}&format=svg"))
+        .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    assert!(svg.text().contains("<svg") && svg.text().contains("parse"));
+
+    // The time range excludes host b's later profile.
+    let early = app
+        .get(&format!(
+            "/api/v1/profile?query={sel}&from=1699999990&to=1700000005&format=folded"
+        ))
+        .await;
+    assert_eq!(early.text(), "main;gc 10\nmain;serve;parse 30\n");
+
+    let regex = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=folded",
+            enc(r#"{service=~"d.*",host!="b"}"#)
+        ))
+        .await;
+    assert_eq!(regex.text(), "main;query 7\n");
+}
+
+#[tokio::test]
+async fn sample_type_is_chosen_by_name() {
+    let app = seeded().await;
+    let ok = app
+        .get(&format!(
+            "/api/v1/profile?{RANGE}&format=folded&sample_type=samples"
+        ))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let missing = app
+        .get(&format!(
+            "/api/v1/profile?{RANGE}&format=folded&sample_type=cpu"
+        ))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(
+        missing.error().contains("samples/count"),
+        "{}",
+        missing.error()
+    );
+}
+
+#[tokio::test]
+async fn no_match_is_a_json_404() {
+    let app = seeded().await;
+    let reply = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}",
+            enc(r#"{service="nope"}"#)
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.error().contains("no profiles match"));
+    let unknown = app.get("/api/v2/whatever").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.error().contains("/api/v2/whatever"));
+}
+
+#[tokio::test]
+async fn labels_and_series() {
+    let app = seeded().await;
+    let names = app.get("/api/v1/labels").await.json();
+    assert_eq!(
+        names["data"],
+        serde_json::json!(["__name__", "host", "service"])
+    );
+    let values = app.get("/api/v1/labels/service/values").await.json();
+    assert_eq!(values["data"], serde_json::json!(["api", "db"]));
+    let bad = app.get("/api/v1/labels/not-a-name/values").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let series = app
+        .get(&format!(
+            "/api/v1/series?query={}&{RANGE}&step=60s",
+            enc(r#"{service="api"}"#)
+        ))
+        .await;
+    assert_eq!(series.status, StatusCode::OK, "{}", series.text());
+    let data = series.json()["data"].clone();
+    let data = data.as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    let host_a = data.iter().find(|s| s["labels"]["host"] == "a").unwrap();
+    assert_eq!(host_a["sample_type"], "samples/count");
+    assert_eq!(host_a["points"], serde_json::json!([[1699999990.0, 40]]));
+
+    let too_fine = app.get("/api/v1/series?from=0&to=1700000000&step=1s").await;
+    assert_eq!(too_fine.status, StatusCode::BAD_REQUEST);
+    assert!(too_fine.error().contains("larger step"));
+}
+
+#[tokio::test]
+async fn metrics_and_health() {
+    let app = seeded().await;
+    let health = app.get("/healthz").await;
+    assert_eq!(
+        (health.status, health.text().as_str()),
+        (StatusCode::OK, "ok\n")
+    );
+    app.get(&format!("/api/v1/profile?{RANGE}")).await;
+    let metrics = app.get("/metrics").await.text();
+    for needle in [
+        "brasa_ingest_profiles_total{endpoint=\"ingest\"} 3",
+        "brasa_ingest_samples_total{endpoint=\"ingest\"} 4",
+        "brasa_ingest_duration_seconds_count{endpoint=\"ingest\"} 3",
+        "brasa_query_duration_seconds_count{endpoint=\"profile\"} 1",
+        "brasa_series 3",
+        "brasa_store_size_bytes",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn profile_name_defaults_and_can_be_set() {
+    let app = app();
+    let heap = app
+        .request(
+            Method::POST,
+            "/api/v1/ingest?__name__=memory&service=api",
+            &[],
+            pprof_gz("alloc 3\n", T0),
+        )
+        .await;
+    assert_eq!(heap.status, StatusCode::OK);
+    app.post("/api/v1/ingest?service=api", pprof_gz("cpu 4\n", T0))
+        .await;
+    let memory = app
+        .get(&format!(
+            "/api/v1/profile?query=memory&{RANGE}&format=folded"
+        ))
+        .await;
+    assert_eq!(memory.text(), "alloc 3\n");
+    let cpu = app
+        .get(&format!(
+            "/api/v1/profile?query=process_cpu&{RANGE}&format=folded"
+        ))
+        .await;
+    assert_eq!(cpu.text(), "cpu 4\n");
+}

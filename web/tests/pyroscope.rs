@@ -1,0 +1,219 @@
+//! Pyroscope's Connect push and legacy `/ingest`, in process.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use brasa_proto::pyroscope::{
+    push::v1::{PushRequest, RawProfileSeries, RawSample},
+    types::v1::LabelPair,
+};
+use brasa_web::{limits::Limits, ServerOptions};
+use common::*;
+use prost::Message;
+
+const RANGE: &str = "from=1699999990&to=1700000100";
+const PROTO: (&str, &str) = ("content-type", "application/proto");
+
+fn pair(name: &str, value: &str) -> LabelPair {
+    LabelPair {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn push_request(service: &str, profiles: &[&str]) -> PushRequest {
+    PushRequest {
+        series: vec![RawProfileSeries {
+            labels: vec![
+                pair("__name__", "process_cpu"),
+                pair("service_name", service),
+                pair("__session_id__", "abc"),
+                pair("process.runtime.name", "cpython"),
+            ],
+            samples: profiles
+                .iter()
+                .map(|text| RawSample {
+                    raw_profile: pprof_gz(text, T0),
+                    id: String::new(),
+                })
+                .collect(),
+        }],
+    }
+}
+
+async fn folded(app: &App, selector: &str) -> String {
+    let reply = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=folded",
+            enc(selector)
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.text()
+}
+
+#[tokio::test]
+async fn connect_push_gzip_and_plain() {
+    let app = app();
+    let body = brasa_profile::codec::gzip(
+        &push_request("shop", &["main;checkout 3\n", "main;browse 1\n"]).encode_to_vec(),
+    );
+    let reply = app
+        .request(
+            Method::POST,
+            "/push.v1.PusherService/Push",
+            &[PROTO, ("content-encoding", "gzip")],
+            body,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.headers["content-type"], "application/proto");
+    assert!(
+        reply.body.is_empty(),
+        "an empty PushResponse encodes to nothing"
+    );
+
+    let plain = push_request("shop", &["main;checkout 2\n"]).encode_to_vec();
+    let reply = app
+        .request(Method::POST, "/push.v1.PusherService/Push", &[PROTO], plain)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    assert_eq!(
+        folded(&app, r#"{service_name="shop"}"#).await,
+        "main;browse 1\nmain;checkout 5\n"
+    );
+    let labels = app.get("/api/v1/labels").await.json();
+    assert_eq!(
+        labels["data"],
+        serde_json::json!(["__name__", "process_runtime_name", "service_name"])
+    );
+}
+
+#[tokio::test]
+async fn bad_pushes_are_refused() {
+    let mut options = ServerOptions::default();
+    let mut limits = Limits::default();
+    limits.max_series_per_push = 1;
+    options.limits = limits;
+    let app = app_with(options);
+    let push = "/push.v1.PusherService/Push";
+
+    let json = app
+        .request(
+            Method::POST,
+            push,
+            &[("content-type", "application/json")],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(json.error().contains("application/proto"));
+
+    let garbage = app
+        .request(Method::POST, push, &[PROTO], b"\xff\xff\xff\xff".to_vec())
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+    assert!(
+        garbage.error().contains("PushRequest"),
+        "{}",
+        garbage.error()
+    );
+
+    let mut two = push_request("a", &["x 1\n"]);
+    two.series
+        .push(push_request("b", &["x 1\n"]).series.remove(0));
+    let reply = app
+        .request(Method::POST, push, &[PROTO], two.encode_to_vec())
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.error().contains("at most 1"), "{}", reply.error());
+
+    let mut bad_profile = push_request("a", &[]);
+    bad_profile.series[0].samples.push(RawSample {
+        raw_profile: b"not pprof".to_vec(),
+        id: String::new(),
+    });
+    let reply = app
+        .request(Method::POST, push, &[PROTO], bad_profile.encode_to_vec())
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.state.store().series_count(), 0);
+}
+
+#[tokio::test]
+async fn legacy_ingest_folded_and_pprof() {
+    let app = app();
+    let folded_reply = app
+        .post(
+            "/ingest?name=shop.cpu%7Benv%3Dprod%7D&from=1700000000&until=1700000010&sampleRate=100&format=folded&spyName=pyspy",
+            b"main;checkout 3\nmain;browse 2\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        folded_reply.status,
+        StatusCode::OK,
+        "{}",
+        folded_reply.text()
+    );
+    assert_eq!(
+        folded(&app, r#"process_cpu{service_name="shop",env="prod"}"#).await,
+        "main;browse 2\nmain;checkout 3\n"
+    );
+    // The sample rate becomes the period: 100 Hz is 10 ms per sample.
+    let pprof = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}",
+            enc(r#"{env="prod"}"#)
+        ))
+        .await;
+    let profile = brasa_profile::codec::decode(&pprof.body).unwrap();
+    assert_eq!(profile.period, 10_000_000);
+
+    let pprof_reply = app
+        .post(
+            "/ingest?name=other&from=1700000000&format=pprof",
+            pprof_gz("main;run 4\n", 0),
+        )
+        .await;
+    assert_eq!(pprof_reply.status, StatusCode::OK, "{}", pprof_reply.text());
+    assert_eq!(
+        folded(&app, r#"{service_name="other"}"#).await,
+        "main;run 4\n"
+    );
+
+    // Multipart, as Pyroscope's Go client sends it.
+    let boundary = "XBRASAX";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"profile\"; filename=\"profile.pprof\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&pprof_gz("main;multi 6\n", 0));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let multipart = app
+        .request(
+            Method::POST,
+            "/ingest?name=multi.cpu&from=1700000000&format=pprof",
+            &[("content-type", &content_type)],
+            body,
+        )
+        .await;
+    assert_eq!(multipart.status, StatusCode::OK, "{}", multipart.text());
+    assert_eq!(
+        folded(&app, r#"{service_name="multi"}"#).await,
+        "main;multi 6\n"
+    );
+
+    for (uri, hint) in [
+        ("/ingest?from=1", "missing `name`"),
+        ("/ingest?name=a.cpu%7Bx", "closing"),
+        ("/ingest?name=a&format=trie", "format=pprof"),
+        ("/ingest?name=a&from=soon", "unix seconds"),
+        ("/ingest?name=a&sampleRate=0", "sampleRate"),
+    ] {
+        let reply = app.post(uri, b"main 1\n".to_vec()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(reply.error().contains(hint), "{uri}: {}", reply.error());
+    }
+}
