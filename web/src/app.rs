@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/labels/{name}/values", get(routes::labels::values))
         .route("/metrics", get(routes::ops::metrics))
         .route("/healthz", get(routes::ops::healthz))
+        .merge(crate::ui::routes())
         .fallback(routes::ops::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -38,6 +38,7 @@ pub mod metrics;
 mod routes;
 pub mod selector;
 pub mod time;
+mod ui;
 
 pub use app::{
     router, serve, AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL,

@@ -1,0 +1,539 @@
+//! The web UI in a real browser: Debian's headless `chromium`, driven
+//! through `chromedriver` (both from scripts/apt-packages.txt), against the
+//! real router on a loopback port with data seeded through the ingest API.
+//!
+//! Screenshots of each step land in `target/ui-screenshots/`.
+
+mod page;
+mod seed;
+
+use std::{path::Path, time::Instant};
+
+use brasa_profile::{codec, top::top};
+use fantoccini::{
+    actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT},
+    Client, Locator,
+};
+use serde_json::{json, Value};
+
+use page::{
+    assert_nothing_injected, click_id, js, open_browser, point_at_frame, run_and_wait, screenshot,
+    set_input, start_driver, table_column, wait_for_download, wait_js,
+};
+use seed::{ingest, large_profile, now_nanos, seed, start_server, HOSTILE, LARGE_PROFILES};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_in_headless_chromium() {
+    let server = start_server().await;
+    seed(&server.base).await;
+    let driver = start_driver().await;
+    let profile_dir = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let client = open_browser(&driver, profile_dir.path(), downloads.path()).await;
+    // The steps run in their own task so the browser is closed even when one fails.
+    let steps = tokio::spawn({
+        let (client, base, downloads) = (
+            client.clone(),
+            server.base.clone(),
+            downloads.path().to_owned(),
+        );
+        async move { steps(&client, &base, &downloads).await }
+    });
+    let outcome = steps.await;
+    let _ = client.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+async fn steps(client: &Client, base: &str, downloads: &Path) {
+    load_default_view(client, base).await;
+    complete_and_query(client).await;
+    narrow_range(client).await;
+    zoom_search_reset(client).await;
+    download_pprof(client, downloads).await;
+    hostile_names(client).await;
+    diff_view(client, base).await;
+    diff_of_time_ranges(client, base).await;
+    group_by_label(client, base).await;
+    large_selection(client, base).await;
+}
+
+/// With no parameters the page picks the profile type and shows the last hour.
+async fn load_default_view(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the first flame graph",
+    )
+    .await;
+    let query = js(client, "return document.getElementById('query').value").await;
+    assert_eq!(query, json!("process_cpu"));
+    let rows = js(
+        client,
+        "return window.brasa.flame.rows.filter(Boolean).length",
+    )
+    .await;
+    assert!(rows.as_u64().unwrap() >= 5, "flame graph has {rows} rows");
+    let functions = table_column(client, 0).await;
+    assert!(
+        functions.contains(&"crypto/sha256.block".to_owned()),
+        "{functions:?}"
+    );
+    assert!(functions.contains(&"render".to_owned()), "{functions:?}");
+    let points = js(
+        client,
+        "return window.brasa.page && document.getElementById('chart').width > 0",
+    )
+    .await;
+    assert_eq!(points, json!(true));
+    screenshot(client, "01-load").await;
+
+    // The value shown can be switched between the profile's sample types.
+    let types = js(
+        client,
+        "return [...document.querySelectorAll('#sample-type option')].map(o => o.value)",
+    )
+    .await;
+    assert_eq!(types, json!(["samples/count", "cpu/nanoseconds"]));
+    let choose = |t: &str| {
+        format!(
+            "const s = document.getElementById('sample-type');
+             s.value = '{t}'; s.dispatchEvent(new Event('change'))"
+        )
+    };
+    run_and_wait(client, &choose("samples/count")).await;
+    let parse_self = js(
+        client,
+        "return [...document.querySelectorAll('#top-table tbody tr')]
+           .find(tr => tr.children[0].textContent === 'parse').children[1].textContent",
+    )
+    .await;
+    // (60 + 30) samples in each of the five rounds.
+    assert_eq!(parse_self, json!("450"));
+    assert!(js(client, "return location.search")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("sample_type=samples%2Fcount"));
+    run_and_wait(client, &choose("cpu/nanoseconds")).await;
+}
+
+/// Label completion in the selector box, then a narrower query.
+async fn complete_and_query(client: &Client) {
+    set_input(client, "query", "process_cpu{ver").await;
+    let options = wait_js(
+        client,
+        "!document.getElementById('completions').hidden &&
+         [...document.querySelectorAll('#completions li')].map(li => li.textContent)",
+        "label name completions",
+    )
+    .await;
+    assert_eq!(options, json!(["version"]));
+    let input = client.find(Locator::Id("query")).await.unwrap();
+    input.send_keys("\u{E004}").await.unwrap(); // Tab accepts the completion.
+    assert_eq!(
+        js(client, "return document.getElementById('query').value").await,
+        json!("process_cpu{version=\"")
+    );
+    input.send_keys("1.").await.unwrap();
+    let values = wait_js(
+        client,
+        "!document.getElementById('completions').hidden &&
+         [...document.querySelectorAll('#completions li')].map(li => li.textContent)",
+        "label value completions",
+    )
+    .await;
+    assert_eq!(values, json!(["1.4", "1.5"]));
+    input.send_keys("5\"}").await.unwrap();
+    screenshot(client, "02-completion").await;
+    run_and_wait(client, "document.getElementById('run').click()").await;
+    let url = js(client, "return location.search").await;
+    assert!(
+        url.as_str()
+            .unwrap()
+            .contains("query=process_cpu%7Bversion%3D%221.5%22%7D"),
+        "{url}"
+    );
+    let functions = table_column(client, 0).await;
+    assert!(functions.contains(&"render".to_owned()), "{functions:?}");
+    assert!(
+        !functions.contains(&"crypto/sha256.block".to_owned()),
+        "{functions:?}"
+    );
+    screenshot(client, "03-query").await;
+}
+
+/// Dragging across the chart narrows the range; a preset widens it again.
+async fn narrow_range(client: &Client) {
+    js(
+        client,
+        "document.getElementById('chart').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    let rect = js(
+        client,
+        "const r = document.getElementById('chart').getBoundingClientRect();
+         return [r.left, r.top, r.width, r.height]",
+    )
+    .await;
+    let [left, top, width, height] = [0, 1, 2, 3].map(|i| rect[i].as_f64().unwrap());
+    let y = (top + height / 2.0).round();
+    let point = |fraction: f64| PointerAction::MoveTo {
+        duration: None,
+        x: (left + width * fraction).round(),
+        y,
+    };
+    let drag = MouseActions::new("mouse".to_owned())
+        .then(point(0.3))
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(point(0.5))
+        .then(point(0.7))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    js(client, "document.body.dataset.state = ''").await;
+    client.perform_actions(drag).await.unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the narrowed query",
+    )
+    .await;
+    let range = js(
+        client,
+        "return [document.getElementById('from').value, document.getElementById('to').value]",
+    )
+    .await;
+    let seconds = js(
+        client,
+        r"return [document.getElementById('from').value, document.getElementById('to').value]
+            .map(t => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(t) ? Date.parse(t) / 1000 : null)",
+    )
+    .await;
+    let from = seconds[0].as_f64().expect("from is RFC 3339");
+    let to = seconds[1].as_f64().expect("to is RFC 3339");
+    // 40% of the canvas is a little more of the plot, which leaves room for the axis labels.
+    assert!((1200.0..1800.0).contains(&(to - from)), "{range}");
+    let search = js(client, "return location.search").await;
+    assert!(
+        search.as_str().unwrap().contains(&format!(
+            "from={}",
+            range[0].as_str().unwrap().replace(':', "%3A")
+        )),
+        "{search}"
+    );
+    screenshot(client, "04-narrowed").await;
+    run_and_wait(
+        client,
+        "document.querySelector('[data-range=\"1h\"]').click()",
+    )
+    .await;
+    assert_eq!(
+        js(client, "return document.getElementById('from').value").await,
+        json!("now-1h")
+    );
+}
+
+async fn zoom_search_reset(client: &Client) {
+    point_at_frame(client, "handler", true).await;
+    let zoomed = wait_js(
+        client,
+        "document.getElementById('zoom-path').dataset.zoomed",
+        "the zoom",
+    )
+    .await;
+    assert_eq!(zoomed, json!("handler"));
+    let widths = js(
+        client,
+        "return [window.brasa.frameCenter('handler').width,
+                 document.getElementById('flame').clientWidth]",
+    )
+    .await;
+    assert!(
+        (widths[0].as_f64().unwrap() - widths[1].as_f64().unwrap()).abs() < 2.0,
+        "a zoomed frame spans the graph: {widths}"
+    );
+    // gc is not under handler: zooming hides it.
+    assert_eq!(
+        js(client, "return window.brasa.frameCenter('gc')").await,
+        Value::Null
+    );
+    screenshot(client, "05-zoom").await;
+
+    set_input(client, "search", "pars").await;
+    let matches = wait_js(
+        client,
+        "document.getElementById('search-result').dataset.matches",
+        "search results",
+    )
+    .await;
+    assert_eq!(matches, json!("1"));
+    let text = js(
+        client,
+        "return document.getElementById('search-result').textContent",
+    )
+    .await;
+    // parse is 30 of 115 samples in version 1.5.
+    assert!(text.as_str().unwrap().contains("26.09%"), "{text}");
+    let highlighted = js(
+        client,
+        "return window.brasa.flame.matches && window.brasa.flame.matches.reduce((a, b) => a + b, 0)",
+    )
+    .await;
+    assert_eq!(highlighted, json!(1));
+    point_at_frame(client, "parse", false).await;
+    let tooltip = wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
+        "the tooltip",
+    )
+    .await;
+    let tooltip = tooltip.as_str().unwrap();
+    assert!(tooltip.starts_with("parse"), "{tooltip}");
+    assert!(tooltip.contains("total: 1.50 s (26.09%)"), "{tooltip}");
+    assert!(tooltip.contains("self: 1.50 s (26.09%)"), "{tooltip}");
+    screenshot(client, "06-search").await;
+
+    click_id(client, "reset").await;
+    assert_eq!(
+        js(
+            client,
+            "return document.getElementById('zoom-path').dataset.zoomed"
+        )
+        .await,
+        json!("")
+    );
+    assert!(js(client, "return window.brasa.frameCenter('gc')")
+        .await
+        .is_object());
+    click_id(client, "orientation").await;
+    assert_eq!(
+        js(client, "return window.brasa.flame.icicle").await,
+        json!(true)
+    );
+    assert!(js(client, "return location.search")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("view=icicle"));
+    screenshot(client, "07-icicle").await;
+    click_id(client, "orientation").await;
+    set_input(client, "search", "").await;
+}
+
+/// The download link gives the pprof of what is on screen.
+async fn download_pprof(client: &Client, downloads: &Path) {
+    let link = client
+        .find(Locator::Css("#downloads a.download"))
+        .await
+        .unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    assert!(href.contains("format=pprof"), "{href}");
+    link.click().await.unwrap();
+    let bytes = wait_for_download(downloads).await;
+    let profile = codec::decode(&bytes).expect("the download is a pprof profile");
+    let names: Vec<String> = top(&profile, 0).into_iter().map(|e| e.name).collect();
+    assert!(names.contains(&"render".to_owned()), "{names:?}");
+    assert!(
+        !names.contains(&"crypto/sha256.block".to_owned()),
+        "the download holds the selection on screen only: {names:?}"
+    );
+}
+
+/// A function named like markup is shown as text everywhere and runs nothing.
+async fn hostile_names(client: &Client) {
+    let functions = table_column(client, 0).await;
+    assert!(functions.contains(&HOSTILE.to_owned()), "{functions:?}");
+    point_at_frame(client, HOSTILE, false).await;
+    let tooltip = wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden &&
+         document.querySelector('#tooltip .name').textContent",
+        "the tooltip of the hostile frame",
+    )
+    .await;
+    assert_eq!(tooltip, json!(HOSTILE));
+    set_input(client, "table-filter", "onerror").await;
+    assert_eq!(table_column(client, 0).await, vec![HOSTILE.to_owned()]);
+    screenshot(client, "08-hostile-name").await;
+    set_input(client, "table-filter", "").await;
+    assert_nothing_injected(client).await;
+}
+
+async fn diff_view(client: &Client, base: &str) {
+    js(client, "document.getElementById('mode-diff').click()").await;
+    set_input(client, "base", r#"process_cpu{version="1.4"}"#).await;
+    set_input(client, "head", r#"process_cpu{version="1.5"}"#).await;
+    run_and_wait(client, "document.getElementById('run').click()").await;
+    let headers = js(
+        client,
+        "return [...document.querySelectorAll('#top-table th')].map(th => th.textContent)",
+    )
+    .await;
+    assert_eq!(headers[0], json!("function (self)"));
+    let functions = table_column(client, 0).await;
+    // render rose from 20/105 to 60/115 of the samples, parse fell from 60/105 to 30/115.
+    assert_eq!(functions[..2], ["render".to_owned(), "parse".to_owned()]);
+    let changes = table_column(client, 3).await;
+    assert_eq!(changes[..2], ["+33.13".to_owned(), "-31.06".to_owned()]);
+    let classes = js(
+        client,
+        "return [...document.querySelectorAll('#top-table tbody tr')]
+           .slice(0, 2).map(tr => tr.children[3].className)",
+    )
+    .await;
+    assert_eq!(classes, json!(["num grown", "num shrunk"]));
+    point_at_frame(client, "render", false).await;
+    let tooltip = wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
+        "the diff tooltip",
+    )
+    .await;
+    assert!(
+        tooltip.as_str().unwrap().contains("change: +33.13 points"),
+        "{tooltip}"
+    );
+    screenshot(client, "09-diff").await;
+    assert_nothing_injected(client).await;
+
+    // The permalink reproduces the diff on a fresh load.
+    let permalink = js(client, "return document.getElementById('permalink').href").await;
+    let permalink = permalink.as_str().unwrap().to_owned();
+    assert!(
+        permalink.starts_with(&format!("{base}/?base=")),
+        "{permalink}"
+    );
+    client.goto(&permalink).await.unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the permalinked diff",
+    )
+    .await;
+    assert_eq!(
+        js(
+            client,
+            "return document.getElementById('mode-diff').getAttribute('aria-pressed')"
+        )
+        .await,
+        json!("true")
+    );
+    assert_eq!(
+        table_column(client, 0).await[..2],
+        ["render".to_owned(), "parse".to_owned()]
+    );
+}
+
+/// The same selector at two time ranges: per-side ranges from the URL.
+async fn diff_of_time_ranges(client: &Client, base: &str) {
+    let selector = "process_cpu%7Bversion%3D%221.5%22%7D";
+    client
+        .goto(&format!(
+            "{base}/?base={selector}&head={selector}&base_from=now-55m&base_to=now-35m\
+             &head_from=now-35m&head_to=now"
+        ))
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the diff of two ranges",
+    )
+    .await;
+    assert_eq!(
+        js(client, "return document.getElementById('side-ranges').open").await,
+        json!(true)
+    );
+    let status = js(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    // Two rounds of version 1.5 before, three after.
+    assert!(
+        status
+            .as_str()
+            .unwrap()
+            .starts_with("base 2.30 s, head 3.45 s"),
+        "{status}"
+    );
+    // The same shares on both sides: nothing changed.
+    assert_eq!(table_column(client, 0).await, Vec::<String>::new());
+}
+
+/// Grouping by a label gives a table of totals per value.
+async fn group_by_label(client: &Client, base: &str) {
+    client
+        .goto(&format!("{base}/?query=process_cpu&group_by=version"))
+        .await
+        .unwrap();
+    let rows = wait_js(
+        client,
+        "document.querySelectorAll('#groups-table tbody tr').length === 3 &&
+         [...document.querySelectorAll('#groups-table tbody tr')].map(tr => tr.children[0].textContent)",
+        "the group table",
+    )
+    .await;
+    // By total: 1.5 (5.75 s), 1.4 (5.25 s), the Go fixture (2.97 s).
+    assert_eq!(rows, json!(["1.5", "1.4", "go"]));
+    let graphs = js(
+        client,
+        "return document.querySelectorAll('#group-graphs canvas').length",
+    )
+    .await;
+    assert_eq!(graphs, json!(3));
+    screenshot(client, "10-group-by").await;
+}
+
+/// The page draws a selection of 50,000 unique stacks (the time it takes
+/// is printed, not asserted: benches/ measures the server side).
+async fn large_selection(client: &Client, base: &str) {
+    let now = now_nanos();
+    for index in 0..LARGE_PROFILES {
+        let time = now - (index as i64 + 1) * 60 * 1_000_000_000;
+        ingest(
+            base,
+            "__name__=large_cpu&service=large",
+            large_profile(index, time),
+        )
+        .await;
+    }
+    let started = Instant::now();
+    client
+        .goto(&format!("{base}/?query=large_cpu"))
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the large flame graph",
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let stacks = js(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    assert!(
+        stacks.as_str().unwrap().starts_with("50000 stacks"),
+        "{stacks}"
+    );
+    let timings = js(client, "return window.brasa.page.timings").await;
+    eprintln!("large selection: page ready {elapsed:?} after navigation; in the page: {timings}");
+    point_at_frame(client, "handler_7", true).await;
+    let zoomed = wait_js(
+        client,
+        "document.getElementById('zoom-path').dataset.zoomed",
+        "the zoom into the large graph",
+    )
+    .await;
+    assert_eq!(zoomed, json!("handler_7"));
+    screenshot(client, "11-large-zoom").await;
+    assert_nothing_injected(client).await;
+}

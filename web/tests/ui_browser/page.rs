@@ -1,0 +1,260 @@
+//! Driving the page: chromedriver, chromium, and helpers that read what
+//! the page shows.
+
+use std::{
+    net::TcpListener as StdListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{
+    actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT},
+    Client, ClientBuilder, Locator,
+};
+use serde_json::{json, Value};
+
+/// How long the page may take to answer one step.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "chromedriver";
+
+/// chromedriver, killed when dropped.
+pub struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{CHROMEDRIVER} must be installed (scripts/setup.sh): {e}"));
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver
+}
+
+pub async fn open_browser(driver: &Driver, profile_dir: &Path, downloads: &Path) -> Client {
+    let args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--window-size=1400,1100".to_owned(),
+        format!("--user-data-dir={}", profile_dir.display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": CHROMIUM,
+            "args": args,
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+            },
+        }),
+    );
+    // An alert would stay open and fail every later command.
+    caps.insert("unhandledPromptBehavior".to_owned(), json!("ignore"));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("chromium starts under chromedriver")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+pub async fn js(client: &Client, script: &str) -> Value {
+    client.execute(script, vec![]).await.unwrap()
+}
+
+/// Waits until `expression` is truthy in the page and returns its value.
+pub async fn wait_js(client: &Client, expression: &str, what: &str) -> Value {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let value = js(client, &format!("return {expression};")).await;
+        if !(value.is_null() || value == json!(false) || value == json!("")) {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let status = js(
+                client,
+                "return document.getElementById('status').textContent",
+            )
+            .await;
+            panic!("timed out waiting for {what} ({expression}); status: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Marks the page busy, runs `action`, and waits for the run it starts.
+pub async fn run_and_wait(client: &Client, action: &str) {
+    js(client, "document.body.dataset.state = ''").await;
+    js(client, action).await;
+    let state = wait_js(
+        client,
+        "['ready', 'error'].includes(document.body.dataset.state) && document.body.dataset.state",
+        "the query to finish",
+    )
+    .await;
+    let status = js(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    assert_eq!(state, json!("ready"), "query failed: {status}");
+}
+
+pub async fn set_input(client: &Client, id: &str, text: &str) {
+    let input = client.find(Locator::Id(id)).await.unwrap();
+    input.clear().await.unwrap();
+    // Clearing fires no `input` event; the page listens for it.
+    js(
+        client,
+        &format!("document.getElementById('{id}').dispatchEvent(new Event('input'))"),
+    )
+    .await;
+    if !text.is_empty() {
+        input.send_keys(text).await.unwrap();
+    }
+}
+
+pub async fn click_id(client: &Client, id: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Texts of column `column` of the main table's body rows.
+pub async fn table_column(client: &Client, column: usize) -> Vec<String> {
+    let value = js(
+        client,
+        &format!(
+            "return [...document.querySelectorAll('#top-table tbody tr')]
+               .map(tr => tr.children[{column}].textContent)"
+        ),
+    )
+    .await;
+    serde_json::from_value(value).unwrap()
+}
+
+/// Moves the real mouse over the flame graph frame named `name`, and clicks it if asked.
+pub async fn point_at_frame(client: &Client, name: &str, click: bool) {
+    js(
+        client,
+        "document.getElementById('flame').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    let name_json = serde_json::to_string(name).unwrap();
+    let center = wait_js(
+        client,
+        &format!("window.brasa.frameCenter({name_json})"),
+        "the frame to be drawn",
+    )
+    .await;
+    let x = center["x"].as_f64().unwrap().round();
+    let y = center["y"].as_f64().unwrap().round();
+    let mut mouse = MouseActions::new("mouse".to_owned()).then(PointerAction::MoveTo {
+        duration: None,
+        x,
+        y,
+    });
+    if click {
+        mouse = mouse
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+    }
+    client.perform_actions(mouse).await.unwrap();
+}
+
+pub async fn wait_for_download(dir: &Path) -> Vec<u8> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+            .collect();
+        if let Some(path) = done.first() {
+            return std::fs::read(path).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pprof download never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn assert_nothing_injected(client: &Client) {
+    let injected = js(
+        client,
+        "return document.querySelectorAll('img, iframe, object, embed, svg').length
+             + document.scripts.length - 1",
+    )
+    .await;
+    assert_eq!(injected, json!(0), "an element was injected into the page");
+    let errors = js(client, "return window.brasa.page.errors").await;
+    assert_eq!(errors, json!([]), "the page raised errors");
+    assert!(
+        client.get_alert_text().await.is_err(),
+        "a script from a function name ran and opened an alert"
+    );
+}

@@ -1,0 +1,138 @@
+//! The server under test and the data seeded into it through the ingest API.
+
+use std::{
+    path::Path,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::{body::Bytes, http::Request};
+use brasa_profile::{codec, pprof::Line, ProfileBuilder};
+use brasa_store::{Store, StoreOptions};
+use brasa_web::{serve, AppState, ServerOptions};
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client as HttpClient, rt::TokioExecutor};
+
+/// A function name that would run script if it ever reached the page as markup.
+pub const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+/// Version 1.4 of the synthetic service: parse dominates.
+const SHARES_14: &[(&[&str], i64)] = &[
+    (&["main", "serve", "handler", "parse"], 60),
+    (&["main", "serve", "handler", "render"], 20),
+    (&["main", "gc"], 20),
+    (&["main", "serve", HOSTILE], 5),
+];
+/// Version 1.5: render grew, parse shrank.
+const SHARES_15: &[(&[&str], i64)] = &[
+    (&["main", "serve", "handler", "parse"], 30),
+    (&["main", "serve", "handler", "render"], 60),
+    (&["main", "gc"], 20),
+    (&["main", "serve", HOSTILE], 5),
+];
+/// Unique stacks of the large selection, and the profiles they are spread over.
+pub const LARGE_STACKS: usize = 50_000;
+pub const LARGE_PROFILES: usize = 10;
+/// Sampling period of the synthetic profiles (100 Hz).
+const PERIOD_NANOS: i64 = 10_000_000;
+
+pub struct Server {
+    pub base: String,
+    _data: tempfile::TempDir,
+}
+
+pub async fn start_server() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path(), StoreOptions::default()).unwrap();
+    let state = AppState::new(store, ServerOptions::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, state, std::future::pending()));
+    Server { base, _data: data }
+}
+
+pub fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+pub fn synthetic(stacks: &[(&[&str], i64)], time_nanos: i64) -> Vec<u8> {
+    let mut builder = ProfileBuilder::new(&[("samples", "count"), ("cpu", "nanoseconds")]);
+    builder.set_period("cpu", "nanoseconds", PERIOD_NANOS);
+    builder.set_time(time_nanos, 10_000_000_000);
+    for (frames, count) in stacks {
+        let locations: Vec<u64> = frames
+            .iter()
+            .rev()
+            .map(|name| {
+                let function_id = builder.function(brasa_profile::builder::FunctionInfo {
+                    name,
+                    ..Default::default()
+                });
+                let line = Line {
+                    function_id,
+                    ..Line::default()
+                };
+                builder.location(0, 0, &[line])
+            })
+            .collect();
+        builder.add_sample(&locations, &[*count, count * PERIOD_NANOS], &[]);
+    }
+    codec::encode(&builder.build())
+}
+
+pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
+    let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = Request::post(format!("{base}/api/v1/ingest?{labels}"))
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status();
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(status.is_success(), "ingest {labels}: {status} {text:?}");
+}
+
+/// The Go fixture (re-stamped to a few minutes ago, so the default range
+/// shows it) and synthetic profiles of two versions over the last hour.
+pub async fn seed(base: &str) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/go/cpu.pb.gz");
+    let mut go = codec::decode(&std::fs::read(fixture).unwrap()).unwrap();
+    let now = now_nanos();
+    go.time_nanos = now - 5 * 60 * 1_000_000_000;
+    ingest(base, "service=cpuwork&version=go", codec::encode(&go)).await;
+    for minutes in [50i64, 40, 30, 20, 10] {
+        let time = now - minutes * 60 * 1_000_000_000;
+        ingest(base, "service=shop&version=1.4", synthetic(SHARES_14, time)).await;
+        ingest(
+            base,
+            "service=shop&version=1.5",
+            synthetic(SHARES_15, time + 1),
+        )
+        .await;
+    }
+}
+
+/// One profile's share of the large selection: every stack unique
+/// (`handler_N` and `leaf_M` together), 14 frames deep.
+pub fn large_profile(index: usize, time_nanos: i64) -> Vec<u8> {
+    let per_profile = LARGE_STACKS / LARGE_PROFILES;
+    let mut rng = index as u64 + 1;
+    let mut stacks: Vec<(Vec<String>, i64)> = Vec::with_capacity(per_profile);
+    for id in index * per_profile..(index + 1) * per_profile {
+        let mut frames = vec!["main".to_owned(), format!("handler_{}", id / 1000)];
+        for _ in 0..11 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            frames.push(format!("module_{}::function", (rng >> 33) % 500));
+        }
+        frames.push(format!("leaf_{}", id % 1000));
+        stacks.push((frames, 1 + (id % 7) as i64));
+    }
+    let borrowed: Vec<(Vec<&str>, i64)> = stacks
+        .iter()
+        .map(|(f, c)| (f.iter().map(String::as_str).collect(), *c))
+        .collect();
+    let refs: Vec<(&[&str], i64)> = borrowed.iter().map(|(f, c)| (f.as_slice(), *c)).collect();
+    synthetic(&refs, time_nanos)
+}

@@ -1,0 +1,197 @@
+// A flame graph on a canvas: zoom on click, search highlight, flame or
+// icicle orientation, and frame lookup for the tooltip. Frame names are
+// only ever drawn with fillText, never parsed as markup.
+
+const ROW_HEIGHT = 18;
+/** Frames narrower than this many CSS pixels are not drawn (or hit). */
+const MIN_FRAME_PX = 0.4;
+/** Frames narrower than this get no label. */
+const MIN_LABEL_PX = 28;
+const FONT = '12px ui-monospace, SFMono-Regular, Menlo, monospace';
+const MATCH_COLOR = '#d946ef';
+
+export class FlameGraph {
+  constructor(canvas, { diff = false, onZoom = () => {} } = {}) {
+    this.canvas = canvas;
+    this.diff = diff;
+    this.onZoom = onZoom;
+    this.tree = null;
+    this.zoomed = 0;
+    this.icicle = false;
+    this.matches = null;
+    this.rows = [];
+    canvas.addEventListener('click', (e) => {
+      const hit = this.frameAtEvent(e);
+      if (hit !== null) this.zoom(hit);
+    });
+  }
+
+  setTree(tree) {
+    this.tree = tree;
+    this.zoomed = 0;
+    this.matches = null;
+    this.draw();
+  }
+
+  /** Zooms on node `target` (0, the root, shows everything). */
+  zoom(target) {
+    this.zoomed = target;
+    this.draw();
+    this.onZoom(this.zoomed);
+  }
+
+  reset() {
+    this.zoom(0);
+  }
+
+  setIcicle(icicle) {
+    this.icicle = icicle;
+    this.draw();
+  }
+
+  /** `matches`: a Uint8Array by node, 1 for highlighted frames; null for none. */
+  setMatches(matches) {
+    this.matches = matches;
+    this.draw();
+  }
+
+  /** The node under a mouse event, or null. */
+  frameAtEvent(e) {
+    const box = this.canvas.getBoundingClientRect();
+    return this.frameAt(e.clientX - box.left, e.clientY - box.top);
+  }
+
+  /** The node at canvas CSS coordinates, or null. */
+  frameAt(x, y) {
+    const row = this.rowOfY(y);
+    const frames = this.rows[row];
+    if (!frames) return null;
+    let lo = 0;
+    let hi = frames.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = frames[mid];
+      if (x < f.x) hi = mid - 1;
+      else if (x >= f.x + f.w) lo = mid + 1;
+      else return f.node;
+    }
+    return null;
+  }
+
+  /** Canvas CSS rectangle `{x, y, w, h}` of a drawn node, or null. */
+  rectOf(node) {
+    const depth = this.tree.depth[node];
+    const f = (this.rows[depth] || []).find((r) => r.node === node);
+    return f ? { x: f.x, y: this.yOfRow(depth), w: f.w, h: ROW_HEIGHT } : null;
+  }
+
+  rowOfY(y) {
+    const row = Math.floor(y / ROW_HEIGHT);
+    return this.icicle ? row : this.depthCount() - 1 - row;
+  }
+
+  yOfRow(depth) {
+    return (this.icicle ? depth : this.depthCount() - 1 - depth) * ROW_HEIGHT;
+  }
+
+  depthCount() {
+    return this.tree ? this.tree.maxDepth + 1 : 1;
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    const width = Math.max(canvas.parentElement.clientWidth, 300);
+    const height = this.depthCount() * ROW_HEIGHT;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.height = `${height}px`;
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    this.rows = [];
+    const tree = this.tree;
+    if (!tree || tree.total[0] <= 0) return;
+    this.ellipsisWidth = ctx.measureText('…').width;
+    this.charWidth = ctx.measureText('m').width;
+    // Ancestors of the zoomed frame span the whole width, dimmed.
+    for (let a = tree.parent[this.zoomed]; a >= 0; a = tree.parent[a]) this.drawFrame(ctx, a, 0, width, true);
+    this.drawSubtree(ctx, this.zoomed, width);
+  }
+
+  drawSubtree(ctx, top, width) {
+    const tree = this.tree;
+    const scale = width / tree.total[top];
+    const nodes = [top];
+    const xs = [0];
+    while (nodes.length) {
+      const n = nodes.pop();
+      const x = xs.pop();
+      const w = tree.total[n] * scale;
+      if (w < MIN_FRAME_PX) continue;
+      this.drawFrame(ctx, n, x, w, false);
+      let childX = x;
+      for (let i = tree.childStart[n]; i < tree.childStart[n + 1]; i++) {
+        const c = tree.childList[i];
+        nodes.push(c);
+        xs.push(childX);
+        childX += tree.total[c] * scale;
+      }
+    }
+    for (const row of this.rows) if (row) row.sort((a, b) => a.x - b.x);
+  }
+
+  drawFrame(ctx, n, x, w, dimmed) {
+    const depth = this.tree.depth[n];
+    (this.rows[depth] ||= []).push({ x, w, node: n });
+    const y = this.yOfRow(depth);
+    ctx.globalAlpha = dimmed ? 0.55 : 1;
+    ctx.fillStyle = this.colorOf(n);
+    ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 1);
+    if (w >= MIN_LABEL_PX) {
+      ctx.fillStyle = '#1c1917';
+      ctx.fillText(this.fit(ctx, this.tree.nameOf(n), w - 6), x + 3, y + ROW_HEIGHT / 2);
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  fit(ctx, text, room) {
+    // Estimate from the monospace width first; measure only near the limit.
+    const estimate = Math.floor(room / this.charWidth);
+    if (text.length <= estimate) return text;
+    let cut = Math.max(estimate - 1, 0);
+    while (cut > 0 && ctx.measureText(text.slice(0, cut)).width + this.ellipsisWidth > room) cut--;
+    return cut > 0 ? `${text.slice(0, cut)}…` : '';
+  }
+
+  colorOf(n) {
+    const tree = this.tree;
+    if (this.matches && this.matches[n]) return MATCH_COLOR;
+    if (n === 0) return '#d6d3d1';
+    return tree.diff ? diffColor(tree.base[n], tree.head[n]) : warmColor(tree.nameOf(n));
+  }
+}
+
+/** A stable warm color per name, like classic flame graphs. */
+function warmColor(name) {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  const a = (h >>> 0) / 4294967296;
+  const b = ((h >>> 12) & 0xff) / 255;
+  return `rgb(${205 + Math.round(50 * b)},${Math.round(80 + 130 * a)},${Math.round(40 + 40 * b)})`;
+}
+
+/** Red when a frame grew from base to head, blue when it shrank, grey when equal. */
+function diffColor(base, head) {
+  const biggest = Math.max(base, head);
+  const change = biggest ? (head - base) / biggest : 0;
+  const strength = Math.min(Math.abs(change), 1);
+  const fade = (c) => Math.round(235 - (235 - c) * strength);
+  if (change > 0) return `rgb(${fade(215)},${fade(48)},${fade(31)})`;
+  if (change < 0) return `rgb(${fade(43)},${fade(108)},${fade(176)})`;
+  return 'rgb(235,235,235)';
+}
+
+export { ROW_HEIGHT };
