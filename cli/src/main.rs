@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod args;
 mod cmd;
+mod token;
 
 /// Brasa: continuous profiling with eBPF, pprof and flame graphs.
 #[derive(Parser)]
@@ -19,15 +21,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Agent(cmd::agent::Args),
+    Check(cmd::check::Args),
+    Diff(cmd::diff::Args),
     Flamegraph(cmd::flamegraph::Args),
     Merge(cmd::merge::Args),
+    Record(cmd::record::Args),
+    Server(cmd::server::Args),
+    Up(cmd::up::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Agent(args) => cmd::agent::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Diff(args) => cmd::diff::run(args),
         Command::Flamegraph(args) => cmd::flamegraph::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Record(args) => cmd::record::run(args),
+        Command::Server(args) => cmd::server::run(args),
+        Command::Up(args) => cmd::up::run(args),
     };
     match result {
         Ok(code) => code,

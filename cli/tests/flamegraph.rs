@@ -7,7 +7,9 @@ fn brasa() -> Command {
 }
 
 fn testdata(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(path)
 }
 
 #[test]
@@ -24,7 +26,13 @@ fn renders_the_go_fixture_with_real_names() {
     assert!(status.success());
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<?xml"), "{}", &svg[..100]);
-    for name in ["crypto/sha256.block", "main.spin", "sort.Ints", "runtime.main", "Go CPU"] {
+    for name in [
+        "crypto/sha256.block",
+        "main.spin",
+        "sort.Ints",
+        "runtime.main",
+        "Go CPU",
+    ] {
         assert!(svg.contains(name), "flame graph lacks {name}");
     }
     // Tooltips name the chosen sample type's unit.
@@ -37,7 +45,13 @@ fn renders_folded_input_and_picks_sample_types() {
     let input = dir.path().join("in.folded");
     std::fs::write(&input, "main;work;leaf_a 30\nmain;work;leaf_b 10\n").unwrap();
     let out = dir.path().join("f.svg");
-    let status = brasa().arg("flamegraph").arg(&input).arg("-o").arg(&out).status().unwrap();
+    let status = brasa()
+        .arg("flamegraph")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.contains("leaf_a (30 samples, 75.00%)"), "{svg}");
@@ -51,7 +65,10 @@ fn renders_folded_input_and_picks_sample_types() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("available: samples/count, cpu/nanoseconds"), "{err}");
+    assert!(
+        err.contains("available: samples/count, cpu/nanoseconds"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -67,13 +84,25 @@ fn garbage_input_is_a_one_line_error() {
         let input = dir.path().join(name);
         std::fs::write(&input, bytes).unwrap();
         let out_svg = dir.path().join(format!("{name}.svg"));
-        let out = brasa().arg("flamegraph").arg(&input).arg("-o").arg(&out_svg).output().unwrap();
+        let out = brasa()
+            .arg("flamegraph")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out_svg)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
         assert!(err.starts_with("brasa: error: "), "{name}: {err}");
-        assert!(err.contains(name), "{name}: the error names the file: {err}");
-        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+        assert!(
+            err.contains(name),
+            "{name}: the error names the file: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
         assert!(!out_svg.exists(), "{name}: no output on failure");
     }
 }
@@ -97,12 +126,25 @@ fn merge_writes_pprof_and_folded_by_extension() {
     assert_eq!(folded(&merged), folded(&golden));
 
     let text = dir.path().join("merged.folded");
-    let status = brasa().arg("merge").arg(&pb).arg("-o").arg(&text).status().unwrap();
+    let status = brasa()
+        .arg("merge")
+        .arg(&pb)
+        .arg("-o")
+        .arg(&text)
+        .status()
+        .unwrap();
     assert!(status.success());
-    let reparsed = brasa_profile::folded::Folded::parse(&std::fs::read_to_string(&text).unwrap()).unwrap();
+    let reparsed =
+        brasa_profile::folded::Folded::parse(&std::fs::read_to_string(&text).unwrap()).unwrap();
     assert_eq!(reparsed, folded(&merged));
 
-    let out = brasa().arg("merge").arg(&pb).arg("-o").arg(dir.path().join("x.png")).output().unwrap();
+    let out = brasa()
+        .arg("merge")
+        .arg(&pb)
+        .arg("-o")
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("use .pb.gz (pprof), .folded or .svg"));
 }
@@ -114,7 +156,10 @@ fn version_and_help() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("brasa "));
     let out = brasa().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("flamegraph") && help.contains("merge"), "{help}");
+    assert!(
+        help.contains("flamegraph") && help.contains("merge"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -10,8 +10,8 @@ use brasa_profile::{
     Error,
 };
 use flate2::{write::GzEncoder, Compression};
-use prost::Message;
 use proptest::prelude::*;
+use prost::Message;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     codec::gzip(bytes)
@@ -55,8 +55,12 @@ fn gzip_bomb_is_refused_quickly() {
 
     let limit = 16 << 20;
     let started = Instant::now();
-    let err = codec::decode_with(&bomb, &DecodeOptions::with_max_decompressed_bytes(limit)).unwrap_err();
-    assert!(matches!(err, Error::TooLarge { limit: l } if l == limit), "{err}");
+    let err =
+        codec::decode_with(&bomb, &DecodeOptions::with_max_decompressed_bytes(limit)).unwrap_err();
+    assert!(
+        matches!(err, Error::TooLarge { limit: l } if l == limit),
+        "{err}"
+    );
     assert!(err.to_string().contains("gzip bomb"), "{err}");
     eprintln!("bomb refused after {:?}", started.elapsed());
 }
@@ -72,13 +76,23 @@ fn input_exactly_at_the_limit_is_accepted() {
     let exact = DecodeOptions::with_max_decompressed_bytes(raw.len());
     assert_eq!(codec::decode_with(&gz, &exact).unwrap(), profile);
     let under = DecodeOptions::with_max_decompressed_bytes(raw.len() - 1);
-    assert!(matches!(codec::decode_with(&gz, &under), Err(Error::TooLarge { .. })));
-    assert!(matches!(codec::decode_with(&raw, &under), Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        codec::decode_with(&gz, &under),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(matches!(
+        codec::decode_with(&raw, &under),
+        Err(Error::TooLarge { .. })
+    ));
 }
 
 #[test]
 fn truncated_gzip_is_an_error() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/go/cpu.pb.gz")).unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/go/cpu.pb.gz"
+    ))
+    .unwrap();
     let err = codec::decode(&bytes[..bytes.len() / 2]).unwrap_err();
     assert!(matches!(err, Error::Gzip(_)), "{err}");
 }
@@ -93,21 +107,33 @@ fn dangling_references_are_invalid() {
     let cases = [
         (
             Profile {
-                sample: vec![Sample { location_id: vec![7], value: vec![1], label: vec![] }],
+                sample: vec![Sample {
+                    location_id: vec![7],
+                    value: vec![1],
+                    label: vec![],
+                }],
                 ..base.clone()
             },
             "missing location 7",
         ),
         (
             Profile {
-                sample: vec![Sample { location_id: vec![], value: vec![1, 2], label: vec![] }],
+                sample: vec![Sample {
+                    location_id: vec![],
+                    value: vec![1, 2],
+                    label: vec![],
+                }],
                 ..base.clone()
             },
             "2 values for 1 sample types",
         ),
         (
             Profile {
-                location: vec![Location { id: 1, mapping_id: 3, ..Location::default() }],
+                location: vec![Location {
+                    id: 1,
+                    mapping_id: 3,
+                    ..Location::default()
+                }],
                 ..base.clone()
             },
             "missing mapping 3",
@@ -128,7 +154,9 @@ fn dangling_references_are_invalid() {
         ),
     ];
     for (profile, expected) in cases {
-        let err = codec::decode(&profile.encode_to_vec()).unwrap_err().to_string();
+        let err = codec::decode(&profile.encode_to_vec())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expected), "{err} should mention {expected}");
     }
 }

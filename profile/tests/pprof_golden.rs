@@ -31,7 +31,8 @@ fn merge_agrees_with_go_tool_pprof() {
     for index in 0..ours.sample_type.len() {
         let ours_folded = Folded::from_profile(&ours, index);
         assert_eq!(ours_folded, Folded::from_profile(&theirs, index));
-        let inputs = Folded::from_profile(&a, index).total() + Folded::from_profile(&b, index).total();
+        let inputs =
+            Folded::from_profile(&a, index).total() + Folded::from_profile(&b, index).total();
         assert_eq!(ours_folded.total(), inputs);
     }
     assert_eq!(ours.period, theirs.period);
@@ -65,7 +66,10 @@ fn assert_top_matches(profile: &str, golden: &str, min_functions: usize) {
         .map(|e| (e.name, (e.flat, e.cum)))
         .collect();
     let theirs = go_top(golden);
-    assert!(theirs.len() >= min_functions, "golden file parsed: {theirs:?}");
+    assert!(
+        theirs.len() >= min_functions,
+        "golden file parsed: {theirs:?}"
+    );
     assert_eq!(ours, theirs);
 }
 
@@ -84,7 +88,13 @@ fn top_agrees_with_go_tool_pprof_on_pprof_rs_profile() {
 fn default_sample_type_is_the_last_like_pprof() {
     let profile = load("cpu.pb.gz");
     assert_eq!(sample_type_index(&profile, None).unwrap(), 1);
-    assert_eq!(sample_type_index(&profile, Some("samples/count")).unwrap(), 0);
+    assert_eq!(
+        sample_type_index(&profile, Some("samples/count")).unwrap(),
+        0
+    );
     let err = sample_type_index(&profile, Some("alloc_space")).unwrap_err();
-    assert!(err.to_string().contains("samples/count, cpu/nanoseconds"), "{err}");
+    assert!(
+        err.to_string().contains("samples/count, cpu/nanoseconds"),
+        "{err}"
+    );
 }

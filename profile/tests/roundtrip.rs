@@ -119,8 +119,14 @@ fn folded_parse_errors_name_the_line() {
     let err = Folded::parse("a;b 1\n\na;c x\n").unwrap_err().to_string();
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("\"x\" is not an integer"), "{err}");
-    assert!(Folded::parse("a;b -1").unwrap_err().to_string().contains("negative"));
-    assert!(Folded::parse("lonely").unwrap_err().to_string().contains("no count"));
+    assert!(Folded::parse("a;b -1")
+        .unwrap_err()
+        .to_string()
+        .contains("negative"));
+    assert!(Folded::parse("lonely")
+        .unwrap_err()
+        .to_string()
+        .contains("no count"));
 }
 
 #[test]
