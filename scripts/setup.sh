@@ -2,24 +2,33 @@
 # Installs what building and testing Brasa needs on a Debian/Ubuntu machine:
 # the Debian packages in scripts/apt-packages.txt (only those missing) and
 # the Python packages in scripts/pip-requirements.txt. Safe to run repeatedly.
+# With --bench, also what the side-by-side benchmarks in benches/ run
+# (scripts/apt-bench-packages.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=$(sed -e 's/#.*//' scripts/apt-packages.txt | tr -s ' \n' '\n' | grep -v '^$')
+lists=(scripts/apt-packages.txt)
+[ "${1:-}" = "--bench" ] && lists+=(scripts/apt-bench-packages.txt)
+packages=$(sed -e 's/#.*//' "${lists[@]}" | tr -s ' \n' '\n' | grep -v '^$')
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 missing=()
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   echo "setup: installing ${missing[*]}"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ -s scripts/pip-requirements.txt ] && grep -qv '^\s*#' scripts/pip-requirements.txt; then
-  python3 -m pip install -q --disable-pip-version-check -r scripts/pip-requirements.txt
+if grep -qv '^\s*\(#\|$\)' scripts/pip-requirements.txt; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    $sudo_cmd apt-get install -y -q python3-pip
+  fi
+  pip_install() { python3 -m pip install -q --disable-pip-version-check "$@" -r scripts/pip-requirements.txt; }
+  # Debian's own Python refuses system-wide installs (PEP 668) unless told.
+  pip_install 2>/dev/null || pip_install --break-system-packages
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from rustup first" >&2; exit 1; }

@@ -16,6 +16,15 @@ pub struct LiveResolver {
 }
 
 impl LiveResolver {
+    /// A resolver that names functions from ELF symbol tables only, never
+    /// parsing DWARF (see [`ElfSymbolizer::symbols_only`]).
+    pub fn symbols_only() -> Self {
+        Self {
+            elf: ElfSymbolizer::symbols_only(),
+            ..Self::default()
+        }
+    }
+
     /// Forgets exited processes and the binaries only they mapped; call it
     /// after converting the samples drained so far.
     pub fn forget_exited(&mut self) {

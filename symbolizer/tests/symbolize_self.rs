@@ -61,6 +61,29 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
 }
 
 #[test]
+fn symbols_only_names_the_function_without_reading_dwarf() {
+    let pc = outer_function();
+    let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
+    let mapping = maps.find(pc).unwrap();
+    let file = mapping.file.clone().unwrap();
+    let mut symbolizer = ElfSymbolizer::symbols_only();
+    let lines = symbolizer.symbolize(&file, &[mapping.file_offset_of(pc)]);
+    // The symbol table knows the function the code sits in, not what was
+    // inlined into it, nor files and lines: those live in DWARF.
+    assert_eq!(lines[0].len(), 1, "{:?}", lines[0]);
+    assert!(
+        lines[0][0].function.ends_with("outer_function"),
+        "{:?}",
+        lines[0]
+    );
+    assert!(
+        lines[0][0].file.is_empty() && lines[0][0].line == 0,
+        "{:?}",
+        lines[0]
+    );
+}
+
+#[test]
 fn same_build_id_is_parsed_once_and_served_from_the_cache() {
     let pc = outer_function();
     let maps = ProcessMaps::snapshot(std::process::id()).unwrap();

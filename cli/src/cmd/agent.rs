@@ -57,6 +57,10 @@ pub struct AgentArgs {
     /// Largest spool size in bytes; the oldest profiles are dropped beyond it.
     #[arg(long, default_value_t = DEFAULT_SPOOL_BYTES, value_name = "BYTES")]
     spool_size: u64,
+    /// Symbolize with DWARF debug information (file, line, inlined frames),
+    /// not just ELF symbol tables: richer profiles for more agent CPU and memory.
+    #[arg(long)]
+    debug_info: bool,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -104,6 +108,7 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
     let mut options = AgentOptions::default();
     options.frequency = args.frequency;
     options.interval = args.interval;
+    options.debug_info = args.debug_info;
     options.labels = LabelRules {
         static_labels,
         env_labels: args.env_labels,

@@ -37,6 +37,11 @@ pub struct AgentOptions {
     pub interval: Duration,
     /// Labels for every series and from process environments.
     pub labels: LabelRules,
+    /// Read DWARF debug information for file, line and inlined frames.
+    /// Default: false, function names from ELF symbol tables only, which
+    /// keeps the agent's CPU and memory small on hosts running large
+    /// binaries with debug information.
+    pub debug_info: bool,
 }
 
 impl Default for AgentOptions {
@@ -45,6 +50,7 @@ impl Default for AgentOptions {
             frequency: 19,
             interval: Duration::from_secs(10),
             labels: LabelRules::default(),
+            debug_info: false,
         }
     }
 }
@@ -72,7 +78,11 @@ pub fn run(
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
     let mut state = AgentState {
-        resolver: LiveResolver::default(),
+        resolver: if options.debug_info {
+            LiveResolver::default()
+        } else {
+            LiveResolver::symbols_only()
+        },
         labels: ProcessLabels::new(options.labels.clone()),
     };
     let mut interval_start = Instant::now();
