@@ -42,7 +42,12 @@ fn bad_bodies_get_4xx_and_the_server_stays_up() {
         ("gzip bomb", bomb, 413),
     ];
     for (what, body, expected) in cases {
-        let (status, text) = post(&agent, &ingest, &[], &body).unwrap();
+        // A server may answer an oversized body before reading all of it and
+        // close the connection; the client, still writing, can then see a
+        // reset instead of the answer. Try again to read the answer itself.
+        let (status, text) = (0..3)
+            .find_map(|_| post(&agent, &ingest, &[], &body).ok())
+            .unwrap_or_else(|| panic!("{what}: no answer in three attempts"));
         assert_eq!(status, expected, "{what}: {text}");
         let json: serde_json_lite::Error = serde_json_lite::parse(&text);
         assert!(!json.message.is_empty(), "{what}: {text}");

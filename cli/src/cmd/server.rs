@@ -1,26 +1,44 @@
 //! `brasa server [--listen ADDR] [--data DIR] [--token-file F] [--retention DUR]`
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use anyhow::Context;
+use brasa_agent::interrupt::stop_on_interrupt;
 use brasa_store::{Store, StoreOptions};
 use brasa_web::{auth::Tokens, serve, AppState, ServerOptions};
+
+/// How often the server checks whether it was asked to stop.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// Run the Brasa server: ingest profiles over HTTP, store them, answer queries.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Address to listen on (port 0 picks a free port; the address is printed).
-    #[arg(long, default_value = "127.0.0.1:7171", value_name = "ADDR")]
-    listen: String,
-    /// Data directory (created when missing).
-    #[arg(long, default_value = "./brasa-data", value_name = "DIR")]
-    data: PathBuf,
+    #[command(flatten)]
+    place: Place,
     /// File with one bearer token per line; when set, every endpoint but /healthz requires one.
     #[arg(long, value_name = "F")]
     token_file: Option<PathBuf>,
     /// Delete profiles older than this (e.g. 14d, 36h).
     #[arg(long, default_value = "14d", value_name = "DUR", value_parser = crate::args::parse_duration)]
     retention: Duration,
+}
+
+/// Where a server listens and keeps its data (shared with `brasa up`).
+#[derive(clap::Args)]
+pub struct Place {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7171", value_name = "ADDR")]
+    pub listen: String,
+    /// Data directory (created when missing).
+    #[arg(long, default_value = "./brasa-data", value_name = "DIR")]
+    pub data: PathBuf,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -33,43 +51,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);
     }
-    let store = Store::open(&args.data, StoreOptions::default())
-        .with_context(|| format!("opening the data directory {}", args.data.display()))?;
+    let stop = stop_on_interrupt()?;
+    let (address, server) = start(&args.place, options, stop)?;
+    // Scripts and tests read this line to find the port.
+    println!(
+        "brasa server listening on http://{address} (data in {})",
+        args.place.data.display()
+    );
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store and serves it from a thread of its own until `stop` is
+/// set (SIGINT or SIGTERM); the data is flushed before the thread ends.
+pub fn start(
+    place: &Place,
+    options: ServerOptions,
+    stop: &'static AtomicBool,
+) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
+    let store = Store::open(&place.data, StoreOptions::default())
+        .with_context(|| format!("opening the data directory {}", place.data.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .with_context(|| format!("listening on {}", args.listen))?;
-        let address = listener.local_addr().context("reading the bound address")?;
-        // Scripts and tests read this line to find the port.
-        println!(
-            "brasa server listening on http://{address} (data in {})",
-            args.data.display()
-        );
-        serve(listener, AppState::new(store, options), shutdown_signal())
-            .await
-            .context("serving HTTP")
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return interrupt.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    interrupt.await.unwrap_or(());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(&place.listen))
+        .with_context(|| format!("listening on {}", place.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let state = AppState::new(store, options);
+    let handle = std::thread::Builder::new()
+        .name("brasa-server".into())
+        .spawn(move || {
+            runtime
+                .block_on(serve(listener, state, async move {
+                    while !stop.load(Ordering::SeqCst) {
+                        tokio::time::sleep(STOP_POLL).await;
+                    }
+                }))
+                .context("serving HTTP")
+        })
+        .context("starting the server thread")?;
+    Ok((address, handle))
 }
