@@ -9,7 +9,7 @@ use crate::{
     codec::{self, DecodeOptions},
     folded::{looks_folded, Folded},
     merge::Merger,
-    render::{flamegraph_svg, FlameGraphOptions},
+    render::{count_name, flamegraph_svg, FlameGraphOptions},
     sample_type::{sample_type_index, sample_type_names},
     Error, Result,
 };
@@ -108,9 +108,7 @@ pub fn render(profile: &Profile, format: OutputFormat, options: &WriteOptions) -
             let mut flamegraph = options.flamegraph.clone();
             if flamegraph.count_name == FlameGraphOptions::default().count_name {
                 // Tooltips say "30 samples" or "1200000 nanoseconds".
-                let name = &sample_type_names(profile)[index];
-                let (r#type, unit) = name.split_once('/').unwrap_or((name, name));
-                flamegraph.count_name = if unit == "count" { r#type } else { unit }.to_owned();
+                flamegraph.count_name = count_name(&sample_type_names(profile)[index]);
             }
             flamegraph_svg(&folded, &flamegraph)
         }

@@ -45,6 +45,17 @@ impl FlameGraphOptions {
     }
 }
 
+/// What tooltips call the values of a `type/unit` sample type: the unit
+/// (`cpu/nanoseconds` → `nanoseconds`), or the type when the unit only says
+/// they are counted (`samples/count` → `samples`).
+pub fn count_name(sample_type: &str) -> String {
+    match sample_type.split_once('/') {
+        Some((kind, "count")) => kind.to_owned(),
+        Some((_, unit)) => unit.to_owned(),
+        None => sample_type.to_owned(),
+    }
+}
+
 /// Renders `folded` as an SVG flame graph.
 pub fn flamegraph_svg(folded: &Folded, options: &FlameGraphOptions) -> Result<Vec<u8>> {
     if folded.is_empty() {

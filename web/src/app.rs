@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ingest", post(routes::pyroscope::legacy_ingest))
         .route("/push.v1.PusherService/Push", post(routes::pyroscope::push))
         .route("/api/v1/profile", get(routes::query::profile))
+        .route("/api/v1/diff", get(routes::diff::diff))
         .route("/api/v1/series", get(routes::query::series))
         .route("/api/v1/labels", get(routes::labels::names))
         .route("/api/v1/labels/{name}/values", get(routes::labels::values))

@@ -9,8 +9,10 @@
 //!   legacy `POST /ingest`. A 2xx answer means the profiles are on disk.
 //! - Query: `GET /api/v1/profile?query=SEL&from=T&to=T&format=...` merges
 //!   every matching profile (pprof gzip by default, so `go tool pprof URL`
-//!   works; also `svg`, `folded`, `json`), `GET /api/v1/series` charts
-//!   totals, `GET /api/v1/labels[/NAME/values]` lists the index.
+//!   works; also `svg`, `folded`, `json`), `GET /api/v1/diff?base=SEL&head=SEL`
+//!   compares two merged selections as shares (differential flame graph
+//!   `svg` or `json` stacks and biggest changes), `GET /api/v1/series`
+//!   charts totals, `GET /api/v1/labels[/NAME/values]` lists the index.
 //! - Operations: `/metrics` (Prometheus text), `/healthz`.
 //!
 //! Selectors are parsed in [`selector`], times and durations in [`time`];

@@ -62,8 +62,35 @@ async fn profile_formats() {
     assert_eq!(json["profiles"], 2);
     assert_eq!(json["series"], 2);
     assert_eq!(json["sample_type"], "samples/count");
-    assert_eq!(json["top"][0]["name"], "parse");
-    assert_eq!(json["top"][0]["flat"], 35);
+    assert_eq!(json["sample_types"], serde_json::json!(["samples/count"]));
+    // Stacks are indexes into `names`, each name listed once, and the same
+    // stack from two profiles is one entry.
+    let names = json["names"].as_array().unwrap();
+    let mut sorted: Vec<&str> = names.iter().map(|n| n.as_str().unwrap()).collect();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["gc", "main", "parse", "serve"]);
+    let mut stacks: Vec<(String, i64)> = json["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let frames: Vec<&str> = s["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| names[i.as_u64().unwrap() as usize].as_str().unwrap())
+                .collect();
+            (frames.join(";"), s["value"].as_i64().unwrap())
+        })
+        .collect();
+    stacks.sort();
+    assert_eq!(
+        stacks,
+        [
+            ("main;gc".to_owned(), 10),
+            ("main;serve;parse".to_owned(), 35)
+        ]
+    );
 
     let svg = app
         .get(&format!("/api/v1/profile?query={sel}&{RANGE}&format=svg"))

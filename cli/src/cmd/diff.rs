@@ -9,7 +9,7 @@ use brasa_profile::{
     diff::{biggest_changes, changes_table, folded_pair, FoldedDiff, DEFAULT_TOP_CHANGES},
     io::{load_path, write_atomic},
     merge::merge,
-    render::FlameGraphOptions,
+    render::{count_name, FlameGraphOptions},
     Profile,
 };
 
@@ -48,16 +48,6 @@ fn file_name(path: &std::path::Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
-}
-
-/// What tooltips call the values: the unit (`nanoseconds`), or the type
-/// when the unit only says they are counted (`samples/count` → `samples`).
-fn count_name(type_name: &str) -> String {
-    match type_name.split_once('/') {
-        Some((kind, "count")) => kind.to_owned(),
-        Some((_, unit)) => unit.to_owned(),
-        None => type_name.to_owned(),
-    }
 }
 
 /// The two profiles to compare and a default title naming them.

@@ -11,17 +11,14 @@ use axum::{
 };
 use brasa_profile::{
     codec,
-    folded::Folded,
     io::{render, OutputFormat, WriteOptions},
     render::FlameGraphOptions,
-    sample_type::{sample_type_index, sample_type_names},
-    top::{top, total},
     Profile,
 };
 use brasa_store::{matcher::Matcher, query::Merged};
 use serde_json::{json, Value};
 
-use super::{param, params};
+use super::{param, params, profile_json::profile_json};
 use crate::{
     app::AppState,
     limits::MAX_POINTS_PER_SERIES,
@@ -32,37 +29,70 @@ use crate::{
 
 /// Range queried when `from` is not given: the last hour.
 const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
-/// Functions listed in the JSON answer's `top`.
-const JSON_TOP_FUNCTIONS: usize = 100;
 /// Points a series chart aims for when `step` is not given.
 const DEFAULT_POINTS: u64 = 240;
 /// Smallest default step: the agent's upload interval.
 const MIN_DEFAULT_STEP_NANOS: u64 = 10_000_000_000;
 
-/// What `query`, `from` and `to` say.
-struct Selection {
-    text: String,
-    matchers: Vec<Matcher>,
-    from: u64,
-    to: u64,
+/// A selector and a time range: what `query`, `from` and `to` say.
+pub(crate) struct Selection {
+    pub(crate) text: String,
+    pub(crate) matchers: Vec<Matcher>,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
 }
 
+/// Names of the parameters one selection is read from.
+pub(crate) struct SelectionParams<'a> {
+    /// The selector (empty or absent: everything).
+    pub(crate) query: &'a str,
+    /// Start of the range, by priority (the first one given wins).
+    pub(crate) from: &'a [&'a str],
+    /// End of the range, by priority.
+    pub(crate) to: &'a [&'a str],
+}
+
+/// The parameters of `/api/v1/profile` and `/api/v1/series`.
+const QUERY_PARAMS: SelectionParams<'static> = SelectionParams {
+    query: "query",
+    from: &["from"],
+    to: &["to"],
+};
+
 fn selection(params: &[(String, String)]) -> Result<Selection> {
+    selection_from(params, &QUERY_PARAMS)
+}
+
+/// Parses one selection; errors name the parameter at fault.
+pub(crate) fn selection_from<'a>(
+    params: &[(String, String)],
+    names: &SelectionParams<'a>,
+) -> Result<Selection> {
     let now = SystemTime::now();
-    let text = param(params, "query").unwrap_or("").to_owned();
-    let matchers = parse_selector(&text)?;
-    let bad_time = |e: crate::time::TimeError| Error::BadRequest(e.to_string());
-    let to = match param(params, "to") {
-        Some(t) => parse_time(t, now).map_err(bad_time)?,
-        None => crate::time::nanos(now),
+    let text = param(params, names.query).unwrap_or("").to_owned();
+    let matchers = parse_selector(&text).map_err(|e| match e {
+        Error::BadRequest(m) if names.query != QUERY_PARAMS.query => {
+            Error::BadRequest(format!("`{}`: {m}", names.query))
+        }
+        other => other,
+    })?;
+    // The first of `keys` given, with its parsed value.
+    let time = |keys: &'a [&'a str]| -> Result<Option<(&'a str, u64)>> {
+        let Some((key, value)) = keys.iter().find_map(|k| param(params, k).map(|v| (*k, v))) else {
+            return Ok(None);
+        };
+        parse_time(value, now)
+            .map(|t| Some((key, t)))
+            .map_err(|e| Error::BadRequest(format!("`{key}`: {e}")))
     };
-    let from = match param(params, "from") {
-        Some(t) => parse_time(t, now).map_err(bad_time)?,
-        None => to.saturating_sub(DEFAULT_RANGE.as_nanos() as u64),
-    };
+    let (to_key, to) = time(names.to)?.unwrap_or((names.to[0], crate::time::nanos(now)));
+    let (from_key, from) = time(names.from)?.unwrap_or((
+        names.from[0],
+        to.saturating_sub(DEFAULT_RANGE.as_nanos() as u64),
+    ));
     if from > to {
         return Err(Error::BadRequest(format!(
-            "`from` ({from} ns) is after `to` ({to} ns)"
+            "`{from_key}` ({from} ns) is after `{to_key}` ({to} ns)"
         )));
     }
     Ok(Selection {
@@ -71,6 +101,26 @@ fn selection(params: &[(String, String)]) -> Result<Selection> {
         from,
         to,
     })
+}
+
+/// Merges every stored profile that `selection` matches, off the async
+/// runtime; a 404 that names the selection when nothing matches.
+pub(crate) async fn merge_selection(
+    state: &AppState,
+    selection: &Selection,
+) -> Result<(Profile, Summary)> {
+    let worker = state.clone();
+    let (matchers, from, to) = (selection.matchers.clone(), selection.from, selection.to);
+    let merged: Merged =
+        tokio::task::spawn_blocking(move || worker.store().merge(&matchers, from, to)).await??;
+    let summary = merged_summary(&merged, &selection.text);
+    let Some(profile) = merged.profile else {
+        return Err(Error::NotFound(format!(
+            "no profiles match {:?} between {} and {} (unix ns)",
+            selection.text, selection.from, selection.to
+        )));
+    };
+    Ok((profile, summary))
 }
 
 /// Output formats of `/api/v1/profile`.
@@ -114,25 +164,18 @@ async fn profile_inner(
     let selection = selection(&params)?;
     let format = format(&params)?;
     let sample_type = param(&params, "sample_type").map(str::to_owned);
-    let worker = state.clone();
-    let (matchers, from, to) = (selection.matchers, selection.from, selection.to);
-    let merged: Merged =
-        tokio::task::spawn_blocking(move || worker.store().merge(&matchers, from, to)).await??;
-    let summary = merged_summary(&merged, &selection.text);
-    let Some(profile) = merged.profile else {
-        return Err(Error::NotFound(format!(
-            "no profiles match {:?} between {} and {} (unix ns)",
-            selection.text, selection.from, selection.to
-        )));
-    };
+    let (profile, summary) = merge_selection(state, &selection).await?;
     tokio::task::spawn_blocking(move || respond(&profile, &summary, format, sample_type)).await?
 }
 
 /// Counts that the JSON answer reports next to the profile.
-struct Summary {
-    title: String,
-    profiles: usize,
-    series: usize,
+pub(crate) struct Summary {
+    /// The selector, or "all profiles".
+    pub(crate) title: String,
+    /// Stored profiles merged.
+    pub(crate) profiles: usize,
+    /// Series that matched.
+    pub(crate) series: usize,
 }
 
 fn merged_summary(merged: &Merged, text: &str) -> Summary {
@@ -178,33 +221,13 @@ fn respond(
             let bytes = render(profile, output, &options)?;
             ([(CONTENT_TYPE, content_type)], bytes).into_response()
         }
-        Format::Json => Json(json_body(profile, summary, sample_type.as_deref())?).into_response(),
+        Format::Json => (
+            [(CONTENT_TYPE, "application/json")],
+            profile_json(profile, summary, sample_type.as_deref())?,
+        )
+            .into_response(),
     };
     Ok(response)
-}
-
-fn json_body(profile: &Profile, summary: &Summary, sample_type: Option<&str>) -> Result<Value> {
-    let index = sample_type_index(profile, sample_type)?;
-    let folded = Folded::from_profile(profile, index);
-    let stacks: Vec<Value> = folded
-        .stacks
-        .iter()
-        .map(|(stack, value)| json!({ "frames": stack.split(';').collect::<Vec<_>>(), "value": value }))
-        .collect();
-    let top: Vec<Value> = top(profile, index)
-        .into_iter()
-        .take(JSON_TOP_FUNCTIONS)
-        .map(|e| json!({ "name": e.name, "flat": e.flat, "cum": e.cum }))
-        .collect();
-    Ok(json!({
-        "sample_type": sample_type_names(profile)[index],
-        "sample_types": sample_type_names(profile),
-        "total": total(profile, index),
-        "profiles": summary.profiles,
-        "series": summary.series,
-        "stacks": stacks,
-        "top": top,
-    }))
 }
 
 pub(crate) async fn series(

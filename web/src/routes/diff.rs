@@ -1,0 +1,236 @@
+//! `GET /api/v1/diff`: two selections compared as shares of their own
+//! totals, as a differential flame graph (`format=svg`) or as JSON for the
+//! page (`format=json`, the default).
+//!
+//! Each side is merged exactly as `/api/v1/profile` merges a selection;
+//! `from`/`to` apply to both sides, `base_from`, `base_to`, `head_from` and
+//! `head_to` override them per side.
+
+use std::{collections::HashMap, time::Instant};
+
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    http::header::CONTENT_TYPE,
+    response::{IntoResponse, Response},
+};
+use brasa_profile::{
+    diff::{biggest_changes, folded_pair, FoldedDiff, FunctionChange},
+    render::{count_name, FlameGraphOptions},
+    Profile,
+};
+use serde::Serialize;
+
+use super::{
+    param, params,
+    query::{merge_selection, selection_from, Selection, SelectionParams},
+};
+use crate::{app::AppState, Error, Result};
+
+/// Rows of the JSON answer's `changes` table.
+pub(crate) const JSON_TOP_CHANGES: usize = 100;
+
+/// Frame separator of folded stacks, which [`FoldedDiff`] keys stacks by.
+const FRAME_SEPARATOR: char = ';';
+
+/// One side of the comparison.
+#[derive(Clone, Copy)]
+enum Side {
+    Base,
+    Head,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Base => "base",
+            Side::Head => "head",
+        }
+    }
+
+    fn params(self) -> SelectionParams<'static> {
+        match self {
+            Side::Base => SelectionParams {
+                query: "base",
+                from: &["base_from", "from"],
+                to: &["base_to", "to"],
+            },
+            Side::Head => SelectionParams {
+                query: "head",
+                from: &["head_from", "from"],
+                to: &["head_to", "to"],
+            },
+        }
+    }
+}
+
+/// Output formats of `/api/v1/diff`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Svg,
+    Json,
+}
+
+fn format(params: &[(String, String)]) -> Result<Format> {
+    match param(params, "format").unwrap_or("json") {
+        "svg" => Ok(Format::Svg),
+        "json" => Ok(Format::Json),
+        other => Err(Error::BadRequest(format!(
+            "unknown format {other:?} for a diff; use json or svg"
+        ))),
+    }
+}
+
+fn side_selection(params: &[(String, String)], side: Side) -> Result<Selection> {
+    if param(params, side.name()).is_none() {
+        return Err(Error::BadRequest(format!(
+            "missing `{}`: give both `base` and `head` selectors (`{{}}` selects everything)",
+            side.name()
+        )));
+    }
+    selection_from(params, &side.params())
+}
+
+pub(crate) async fn diff(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let result = diff_inner(&state, query).await;
+    state
+        .metrics()
+        .queried("diff", result.is_ok(), started.elapsed());
+    result
+}
+
+async fn diff_inner(
+    state: &AppState,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response> {
+    let params = params(query)?;
+    let base = side_selection(&params, Side::Base)?;
+    let head = side_selection(&params, Side::Head)?;
+    let format = format(&params)?;
+    let sample_type = param(&params, "sample_type").map(str::to_owned);
+    let named = |side: Side| {
+        move |e: Error| match e {
+            Error::NotFound(m) => Error::NotFound(format!("{} side: {m}", side.name())),
+            other => other,
+        }
+    };
+    let (base_merged, head_merged) =
+        tokio::join!(merge_selection(state, &base), merge_selection(state, &head));
+    let (base_profile, _) = base_merged.map_err(named(Side::Base))?;
+    let (head_profile, _) = head_merged.map_err(named(Side::Head))?;
+    let title = format!("{} vs {}", title(&base), title(&head));
+    tokio::task::spawn_blocking(move || {
+        respond(
+            &base_profile,
+            &head_profile,
+            format,
+            sample_type.as_deref(),
+            title,
+        )
+    })
+    .await?
+}
+
+fn title(selection: &Selection) -> &str {
+    if selection.text.is_empty() {
+        "all profiles"
+    } else {
+        &selection.text
+    }
+}
+
+fn respond(
+    base: &Profile,
+    head: &Profile,
+    format: Format,
+    sample_type: Option<&str>,
+    title: String,
+) -> Result<Response> {
+    let (type_name, base_folded, head_folded) = folded_pair(base, head, sample_type)?;
+    let diff = FoldedDiff::new(&base_folded, &head_folded)?;
+    if format == Format::Svg {
+        let mut options = FlameGraphOptions::default();
+        options.title = title;
+        options.count_name = count_name(&type_name);
+        let svg = diff.to_svg(&options)?;
+        return Ok(([(CONTENT_TYPE, "image/svg+xml")], svg).into_response());
+    }
+    let changes = biggest_changes(base, head, sample_type, JSON_TOP_CHANGES)?;
+    let body = DiffJson::new(&type_name, &diff, &changes);
+    let bytes =
+        serde_json::to_vec(&body).map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
+    Ok(([(CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// The JSON answer. Totals are before normalization; per-stack `base` and
+/// `head` are normalized to the larger total. Frame names are sent once in
+/// `names`, stacks are indexes into it (root first).
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    sample_type: &'a str,
+    base_total: i64,
+    head_total: i64,
+    names: Vec<&'a str>,
+    stacks: Vec<StackJson>,
+    changes: Vec<ChangeJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StackJson {
+    frames: Vec<u32>,
+    base: u64,
+    head: u64,
+}
+
+#[derive(Serialize)]
+struct ChangeJson<'a> {
+    function: &'a str,
+    base_share: f64,
+    head_share: f64,
+    /// `head_share / base_share - 1`; null for a function new in head.
+    relative_change: Option<f64>,
+}
+
+impl<'a> DiffJson<'a> {
+    fn new(sample_type: &'a str, diff: &'a FoldedDiff, changes: &'a [FunctionChange]) -> Self {
+        let mut ids: HashMap<&'a str, u32> = HashMap::new();
+        let mut names: Vec<&'a str> = Vec::new();
+        let stacks = diff
+            .stacks
+            .iter()
+            .map(|s| StackJson {
+                frames: s
+                    .stack
+                    .split(FRAME_SEPARATOR)
+                    .map(|frame| {
+                        *ids.entry(frame).or_insert_with(|| {
+                            names.push(frame);
+                            (names.len() - 1) as u32
+                        })
+                    })
+                    .collect(),
+                base: s.base,
+                head: s.head,
+            })
+            .collect();
+        Self {
+            sample_type,
+            base_total: diff.base_total,
+            head_total: diff.head_total,
+            names,
+            stacks,
+            changes: changes
+                .iter()
+                .map(|c| ChangeJson {
+                    function: &c.function,
+                    base_share: c.base_share,
+                    head_share: c.head_share,
+                    relative_change: c.relative_change,
+                })
+                .collect(),
+        }
+    }
+}
