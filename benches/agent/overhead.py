@@ -7,10 +7,14 @@ For each profiler it prints the CPU its own process used (user + system),
 the run time of its BPF programs (kernel.bpf_stats_enabled), their sum as a
 share of one core, and the peak RSS.
 
-Usage: benches/agent/overhead.py [SECONDS]   (default 60)
+Two figures per profiler: "steady", measured over SECONDS after a warm-up
+of WARMUP seconds (past the agent's first push, which loads the kernel's
+symbols and every running binary's symbol table once), and "whole run",
+from start to end, start-up included.
+
+Usage: benches/agent/overhead.py [SECONDS [WARMUP]]   (default 60 15)
 """
 
-import json
 import os
 import resource
 import signal
@@ -21,6 +25,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+WARMUP = float(sys.argv[2]) if len(sys.argv) > 2 else 15.0
 FREQUENCY = 19
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -40,16 +45,21 @@ def build():
     return os.path.join(target_dir(), "release", "brasa"), workload
 
 
-def bpf_programs():
-    """Id -> run_time_ns of every loaded BPF program."""
-    out = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, check=True)
-    return {prog["id"]: prog.get("run_time_ns", 0) for prog in json.loads(out.stdout)}
-
-
-def bpf_run_time_ns(ids):
-    """Sum of run_time_ns of the programs `ids` (those a profiler loaded)."""
-    programs = bpf_programs()
-    return sum(programs.get(i, 0) for i in ids)
+def bpf_run_time_ns(pid):
+    """Run time of the BPF programs process `pid` holds, from the fdinfo of
+    its program fds: read in place, so measuring starts no process that the
+    profilers would then sample and symbolize."""
+    programs = {}
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            fields = dict(line.split(":", 1) for line in open(os.path.join(fdinfo, fd)) if ":" in line)
+        except OSError:
+            continue
+        # Program fds carry run_time_ns; link fds name a prog_id without it.
+        if "prog_id" in fields and "run_time_ns" in fields:
+            programs[fields["prog_id"].strip()] = int(fields["run_time_ns"].strip())
+    return sum(programs.values())
 
 
 def proc_cpu_seconds(pid):
@@ -66,29 +76,25 @@ def peak_rss_kib(pid):
 
 
 def measure(name, argv, env=None):
-    """Runs `argv` for SECONDS, then reads its CPU, BPF time and peak RSS."""
-    before = set(bpf_programs())
+    """Runs `argv` for WARMUP + SECONDS; reads its CPU, BPF time and peak RSS."""
+    started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    time.sleep(2)  # start-up: loading programs, reading symbols
-    # The programs that appeared since are this profiler's (none for perf,
-    # whose sampling cost is in the kernel's interrupt path, unmeasured here).
-    ids = set(bpf_programs()) - before
-    cpu0, bpf0, t0 = proc_cpu_seconds(proc.pid), bpf_run_time_ns(ids), time.monotonic()
+    time.sleep(WARMUP)
+    # perf has no BPF program: its sampling cost is in the kernel's
+    # interrupt path, which this does not measure.
+    cpu0, bpf0, t0 = proc_cpu_seconds(proc.pid), bpf_run_time_ns(proc.pid), time.monotonic()
     time.sleep(SECONDS)
-    cpu1, bpf1, t1 = proc_cpu_seconds(proc.pid), bpf_run_time_ns(ids), time.monotonic()
+    cpu1, bpf1, t1 = proc_cpu_seconds(proc.pid), bpf_run_time_ns(proc.pid), time.monotonic()
     rss = peak_rss_kib(proc.pid)
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-    wall = t1 - t0
-    process = cpu1 - cpu0
-    bpf = (bpf1 - bpf0) / 1e9
-    share = 100.0 * (process + bpf) / wall
-    print(f"{name:<28} process {process:7.3f} s  BPF {bpf:7.4f} s  "
-          f"= {share:6.3f}% of one core   peak RSS {rss / 1024:6.1f} MiB")
-    return share, rss
+    steady = 100.0 * ((cpu1 - cpu0) + (bpf1 - bpf0) / 1e9) / (t1 - t0)
+    whole = 100.0 * (cpu1 + bpf1 / 1e9) / (t1 - started)
+    print(f"{name:<26} steady: process {cpu1 - cpu0:6.3f} s + BPF {(bpf1 - bpf0) / 1e9:6.4f} s"
+          f" = {steady:6.3f}% of a core   whole run: {whole:6.3f}%   peak RSS {rss / 1024:6.1f} MiB")
 
 
 def main():
@@ -103,10 +109,11 @@ def main():
     )
     url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
     # Two CPU-bound workloads: the host is busy, as a profiled host is.
-    load_ms = str(int((SECONDS * 3 + 60) * 1000))
+    load_ms = str(int(((SECONDS + WARMUP) * 3 + 60) * 1000))
     workloads = [subprocess.Popen([workload, "cpu", load_ms]) for _ in range(2)]
     try:
-        print(f"{SECONDS:.0f} s each, {FREQUENCY} Hz, whole host, {os.cpu_count()} CPUs, 2 busy workloads")
+        print(f"{SECONDS:.0f} s each after {WARMUP:.0f} s of warm-up, {FREQUENCY} Hz, whole host, "
+              f"{os.cpu_count()} CPUs, 2 busy workloads")
         measure("brasa agent", [brasa, "agent", "--server", url, "--frequency", str(FREQUENCY),
                                 "--spool", os.path.join(work, "spool"),
                                 "--metrics-listen", "127.0.0.1:0"])
