@@ -16,7 +16,7 @@ use crate::{
 pub const FOLDED_SAMPLE_TYPE: (&str, &str) = ("samples", "count");
 
 /// Separator between frames of one stack.
-const FRAME_SEPARATOR: char = ';';
+pub const FRAME_SEPARATOR: char = ';';
 
 /// Distinct stacks (frames root first, joined by `;`) and their counts.
 ///

@@ -1,7 +1,5 @@
 //! Differential flame graph data and the table of biggest changes.
 
-use std::path::PathBuf;
-
 use brasa_profile::{
     diff::{biggest_changes, changes_table, folded_pair, FoldedDiff},
     folded::Folded,
@@ -9,27 +7,9 @@ use brasa_profile::{
     Profile,
 };
 
-/// Environment variable that rewrites the golden files instead of comparing.
-const BLESS: &str = "BRASA_BLESS";
+mod common;
 
-fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with {BLESS}=1 to create it", path.display()));
-    assert_eq!(
-        actual,
-        expected,
-        "{} differs; if the change is intended, re-run with {BLESS}=1",
-        path.display()
-    );
-}
+use common::golden;
 
 fn folded(text: &str) -> Folded {
     Folded::parse(text).unwrap()

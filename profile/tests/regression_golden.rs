@@ -2,35 +2,15 @@
 //! `tests/golden/`; run with `BRASA_BLESS=1` to rewrite them after an
 //! intended change, then review the diff.
 
-use std::path::PathBuf;
-
 use brasa_profile::{
     folded::Folded,
     regression::{check, render, CheckOptions, Format, Report},
     Profile,
 };
 
-/// Environment variable that rewrites the golden files instead of comparing.
-const BLESS: &str = "BRASA_BLESS";
+mod common;
 
-fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with {BLESS}=1 to create it", path.display()));
-    assert_eq!(
-        actual,
-        expected,
-        "{} differs; if the change is intended, re-run with {BLESS}=1",
-        path.display()
-    );
-}
+use common::golden;
 
 fn profile(text: &str) -> Profile {
     Folded::parse(text).unwrap().to_profile()

@@ -29,9 +29,6 @@ use crate::{app::AppState, Error, Result};
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;
 
-/// Frame separator of folded stacks, which [`FoldedDiff`] keys stacks by.
-const FRAME_SEPARATOR: char = ';';
-
 /// One side of the comparison.
 #[derive(Clone, Copy)]
 enum Side {
@@ -204,7 +201,7 @@ impl<'a> DiffJson<'a> {
             .map(|s| StackJson {
                 frames: s
                     .stack
-                    .split(FRAME_SEPARATOR)
+                    .split(brasa_profile::folded::FRAME_SEPARATOR)
                     .map(|frame| {
                         *ids.entry(frame).or_insert_with(|| {
                             names.push(frame);
