@@ -4,8 +4,15 @@
  *
  * One perf_event (PERF_COUNT_SW_CPU_CLOCK) per online CPU fires this program
  * at the sampling frequency. Each sample records who was running (tgid, tid,
- * comm) and where (user stack by frame pointers, kernel stack) by counting
- * the (who, stacks) key in a hash map.
+ * comm) and where (user stack, kernel stack) by counting the (who, stacks)
+ * key in a hash map.
+ *
+ * User stacks are walked by frame pointers (bpf_get_stackid), or, for the
+ * processes user space has given unwind tables (unwind_processes), with
+ * those tables: the rules compiled from .eh_frame say where each frame's
+ * caller's registers are, so code built without frame pointers unwinds
+ * too. Frames no table covers (JIT code, anonymous memory) are walked by
+ * frame pointer within the same walk.
  *
  * Maps come in two generations: the program writes into the generation that
  * `generation` names, while user space flips the flag and drains the other
@@ -26,6 +33,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* errno values are macros, which vmlinux.h (types only) does not carry. */
 #define EFAULT 14
+#define EEXIST 17
+/* task->flags of a kernel thread (include/linux/sched.h). */
+#define PF_KTHREAD 0x00200000
 
 /* ===========================================================================
  * Settings (rodata, set by user space between open and load)
@@ -35,6 +45,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool filter_tgids = false;
 /* A process never to sample: the profiler itself when sampling the host. */
 const volatile __u32 skip_tgid = 0;
+/* Walk the user stacks of processes in unwind_processes with their tables. */
+const volatile bool unwind_tables = false;
 
 /* ===========================================================================
  * State shared with user space (.bss, memory mapped)
@@ -47,6 +59,9 @@ volatile __u32 generation = 0;
  * decodes ring buffer records and names counters with the generated ones. */
 struct process_event process_event_layout = {};
 enum stat_id stat_id_layout = STAT_SAMPLES;
+struct unwind_chunk unwind_chunk_layout = {};
+struct unwind_process unwind_process_layout = {};
+struct unwound_stack unwound_stack_layout = {};
 
 /* ===========================================================================
  * Maps
@@ -69,10 +84,49 @@ enum stat_id stat_id_layout = STAT_SAMPLES;
 		__type(value, __u64);                                                              \
 	} name SEC(".maps")
 
+/* User stacks walked with tables: stack hash -> struct unwound_stack. */
+#define UNWOUND_MAP(name)                                                                          \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, MAX_UNWOUND_STACKS);                                           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, __u64);                                                                \
+		__type(value, struct unwound_stack);                                               \
+	} name SEC(".maps")
+
 STACK_MAP(stacks_0);
 STACK_MAP(stacks_1);
 COUNTS_MAP(counts_0);
 COUNTS_MAP(counts_1);
+UNWOUND_MAP(unwound_0);
+UNWOUND_MAP(unwound_1);
+
+/* The rows of every loaded unwind table. User space sizes it before load
+ * (the kernel memory tables may use) and writes rows through mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct unwind_chunk);
+} unwind_rows SEC(".maps");
+
+/* Processes walked with tables: tgid -> struct unwind_process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_UNWIND_PROCESSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct unwind_process);
+} unwind_processes SEC(".maps");
+
+/* Scratch space of a walk: too large for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwound_stack);
+} unwind_scratch SEC(".maps");
 
 /* Processes to sample when filter_tgids is set: tgid -> enum target_kind. */
 struct {
@@ -105,7 +159,13 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-_Static_assert(sizeof(struct sample_key) == 32, "sample_key has no padding");
+_Static_assert(sizeof(struct sample_key) == 40, "sample_key has no padding");
+_Static_assert(sizeof(struct unwind_row) == 12, "unwind_row matches the symbolizer's Row");
+_Static_assert(__builtin_offsetof(struct unwind_row, cfa_offset) == 8, "unwind_row layout");
+_Static_assert(sizeof(struct exec_mapping) == 32, "exec_mapping has no padding");
+_Static_assert((MAX_PROCESS_MAPPINGS & (MAX_PROCESS_MAPPINGS - 1)) == 0 &&
+		       (1 << (MAX_MAPPING_SEARCH_STEPS - 1)) >= MAX_PROCESS_MAPPINGS,
+	       "the mapping search covers every mapping");
 _Static_assert(MAX_STACK_DEPTH <= 127, "the kernel records at most 127 frames");
 _Static_assert((PROCESS_EVENT_RING_BYTES & (PROCESS_EVENT_RING_BYTES - 1)) == 0,
 	       "ring buffer size is a power of two");
@@ -207,6 +267,296 @@ static __always_inline void count_sample(void *counts, struct sample_key *key)
 	count_stat(STAT_COUNTS_FULL);
 }
 
+
+/* ===========================================================================
+ * Walking user stacks with unwind tables
+ * ========================================================================= */
+
+/* x86-64 PLT entries are 16 bytes; the PLT rule looks at the PC's offset. */
+#define PLT_ENTRY_MASK 15
+/* What the PLT entry pushes before jumping to the resolver. */
+#define PLT_PUSH 8
+
+/* State of one walk, carried from frame to frame by bpf_loop. */
+struct walk {
+	struct unwound_stack *stack;
+	struct unwind_process *process;
+	__u64 pc, sp, fp;
+	__u64 hash;
+	/* The enum stat_id of why the walk stopped, 0 while it goes on. */
+	__u32 stop;
+	/* The frame was reached by frame pointer: its PC is less trustworthy. */
+	bool by_frame_pointer;
+};
+
+/* A binary search for the last element at or below a target, in bpf_loop
+ * steps: the verifier checks one step instead of every unrolled one. */
+struct search {
+	void *base; /* struct unwind_process, or unused for rows */
+	__u32 first; /* first row of the table (row searches) */
+	__u32 lo, hi;
+	__u64 target;
+};
+
+static long mapping_search_step(__u32 index, void *context)
+{
+	struct search *search = context;
+	struct unwind_process *process = search->base;
+	__u32 mid;
+
+	if (search->lo >= search->hi)
+		return 1;
+	mid = (search->lo + search->hi) / 2;
+	if (process->mappings[mid & (MAX_PROCESS_MAPPINGS - 1)].start <= search->target)
+		search->lo = mid + 1;
+	else
+		search->hi = mid;
+	return 0;
+}
+
+/* The mapping of `process` holding `pc`, or NULL. */
+static __always_inline struct exec_mapping *find_mapping(struct unwind_process *process,
+							   __u64 pc)
+{
+	struct search search = { .base = process, .hi = process->mapping_count, .target = pc };
+	struct exec_mapping *mapping;
+
+	if (search.hi > MAX_PROCESS_MAPPINGS)
+		search.hi = MAX_PROCESS_MAPPINGS;
+	/* Past the last mapping starting at or below pc, then one back. */
+	bpf_loop(MAX_MAPPING_SEARCH_STEPS, mapping_search_step, &search, 0);
+	if (search.lo == 0)
+		return NULL;
+	mapping = &process->mappings[(search.lo - 1) & (MAX_PROCESS_MAPPINGS - 1)];
+	return pc < mapping->end ? mapping : NULL;
+}
+
+static __always_inline struct unwind_row *row_at(__u32 index)
+{
+	__u32 chunk_index = index / UNWIND_ROWS_PER_CHUNK;
+	struct unwind_chunk *chunk = bpf_map_lookup_elem(&unwind_rows, &chunk_index);
+
+	if (!chunk)
+		return NULL;
+	return &chunk->rows[index % UNWIND_ROWS_PER_CHUNK];
+}
+
+static long row_search_step(__u32 index, void *context)
+{
+	struct search *search = context;
+	struct unwind_row *row;
+	__u32 mid;
+
+	if (search->lo >= search->hi)
+		return 1;
+	mid = (search->lo + search->hi) / 2;
+	row = row_at(search->first + mid);
+	if (!row) {
+		search->lo = search->hi = 0; /* beyond the map: no row */
+		return 1;
+	}
+	if (row->pc <= (__u32)search->target)
+		search->lo = mid + 1;
+	else
+		search->hi = mid;
+	return 0;
+}
+
+/* The last row of the mapping's table at or before the ELF `address`. */
+static __always_inline struct unwind_row *find_row(struct exec_mapping *mapping, __u64 address)
+{
+	struct search search = {
+		.first = mapping->table_start,
+		.hi = mapping->table_rows,
+		.target = address,
+	};
+
+	if (address > 0xffffffffULL)
+		return NULL;
+	bpf_loop(MAX_TABLE_SEARCH_STEPS, row_search_step, &search, 0);
+	if (search.lo == 0)
+		return NULL;
+	return row_at(search.first + search.lo - 1);
+}
+
+static __always_inline bool read_word(__u64 address, __u64 *word)
+{
+	return bpf_probe_read_user(word, sizeof(*word), (const void *)address) == 0;
+}
+
+/* One step by frame pointer: RBP points at the saved RBP, the return
+ * address above it. */
+static __always_inline void step_by_frame_pointer(struct walk *walk)
+{
+	__u64 fp = walk->fp, pc, saved_fp;
+
+	if (fp == 0) {
+		walk->stop = STAT_UNWIND_END; /* _start clears RBP */
+		return;
+	}
+	if (fp < walk->sp || (fp & 7)) {
+		walk->stop = STAT_UNWIND_NOT_PROGRESSING;
+		return;
+	}
+	if (!read_word(fp + 8, &pc) || !read_word(fp, &saved_fp)) {
+		walk->stop = STAT_UNWIND_READ_FAILED;
+		return;
+	}
+	walk->pc = pc;
+	walk->sp = fp + 16;
+	walk->fp = saved_fp;
+	walk->by_frame_pointer = true;
+	if (pc == 0)
+		walk->stop = STAT_UNWIND_END;
+}
+
+/* One step by the table's rule at the frame's PC. */
+static __always_inline void step_by_rule(struct walk *walk, struct unwind_row *row)
+{
+	__u64 cfa, pc, fp = walk->fp;
+
+	switch (row->cfa_kind) {
+	case CFA_SP_OFFSET:
+		cfa = walk->sp + row->cfa_offset;
+		break;
+	case CFA_FP_OFFSET:
+		cfa = walk->fp + row->cfa_offset;
+		break;
+	case CFA_PLT:
+		cfa = walk->sp + row->cfa_offset +
+		      ((walk->pc & PLT_ENTRY_MASK) >= row->aux ? PLT_PUSH : 0);
+		break;
+	default:
+		walk->stop = STAT_UNWIND_UNSUPPORTED;
+		return;
+	}
+	if (row->ra_kind == RA_UNDEFINED) {
+		walk->stop = STAT_UNWIND_END;
+		return;
+	}
+	if (row->ra_kind != RA_AT_CFA_MINUS_8 || row->fp_kind > FP_AT_CFA_OFFSET) {
+		walk->stop = STAT_UNWIND_UNSUPPORTED;
+		return;
+	}
+	if (!read_word(cfa - 8, &pc) ||
+	    (row->fp_kind == FP_AT_CFA_OFFSET && !read_word(cfa + row->fp_offset, &fp))) {
+		walk->stop = STAT_UNWIND_READ_FAILED;
+		return;
+	}
+	if (pc == 0) {
+		walk->stop = STAT_UNWIND_END;
+		return;
+	}
+	if (cfa <= walk->sp) {
+		walk->stop = STAT_UNWIND_NOT_PROGRESSING;
+		return;
+	}
+	walk->pc = pc;
+	walk->sp = cfa;
+	walk->fp = fp;
+	walk->by_frame_pointer = false;
+}
+
+/* Asks user space, once per refresh, to read the process's mappings again. */
+static __always_inline void report_unknown_mapping(struct unwind_process *process, __u32 tgid)
+{
+	if (process->miss_reported)
+		return;
+	if (send_process_event(tgid, 0, PROCESS_UNWIND_MISS))
+		process->miss_reported = 1;
+}
+
+/* bpf_loop body: records the frame at walk->pc and steps to its caller. */
+static long unwind_frame(__u32 index, void *context)
+{
+	struct walk *walk = context;
+	struct exec_mapping *mapping;
+	struct unwind_row *row;
+	__u64 lookup_pc;
+	__u32 slot;
+
+	if (index >= MAX_STACK_DEPTH)
+		return 1;
+	lookup_pc = walk->pc;
+	mapping = find_mapping(walk->process, lookup_pc);
+	if (!mapping && index > 0) {
+		/* A return address in no mapping: a library mapped since the
+		 * tables were written, or garbage read by a frame-pointer step
+		 * through code that keeps none. Stop before recording it. */
+		if (!walk->by_frame_pointer)
+			report_unknown_mapping(walk->process, (__u32)(bpf_get_current_pid_tgid() >> 32));
+		walk->stop = STAT_UNWIND_UNKNOWN_MAPPING;
+		return 1;
+	}
+	slot = index;
+	/* Keep the bound check on the very register used as the index. */
+	asm volatile("" : "+r"(slot));
+	if (slot >= MAX_STACK_DEPTH)
+		return 1;
+	walk->stack->pcs[slot] = walk->pc;
+	walk->stack->len = index + 1;
+	walk->hash = (walk->hash ^ walk->pc) * 0x100000001b3ULL;
+	walk->hash ^= walk->hash >> 29;
+	if (index + 1 == MAX_STACK_DEPTH) {
+		walk->stop = STAT_UNWIND_DEPTH_LIMIT;
+		return 1;
+	}
+	/* A return address points after the call, maybe past the end of the
+	 * caller's function: look up the call instruction. */
+	if (index > 0)
+		lookup_pc -= 1;
+	row = NULL;
+	if (!mapping)
+		report_unknown_mapping(walk->process, (__u32)(bpf_get_current_pid_tgid() >> 32));
+	else if (mapping->table_rows)
+		row = find_row(mapping, lookup_pc - mapping->bias);
+	if (row && row->cfa_kind != CFA_NONE) {
+		step_by_rule(walk, row);
+	} else {
+		count_stat(STAT_UNWIND_TABLE_MISS);
+		step_by_frame_pointer(walk);
+	}
+	return walk->stop ? 1 : 0;
+}
+
+/* Walks the current task's user stack with the process's tables into the
+ * unwound-stacks map; returns the stack's key, 0 when there is none. */
+static __always_inline __u64 unwind_user_stack(struct unwind_process *process, void *unwound)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	struct walk walk = {};
+	__u32 zero = 0;
+	long err;
+
+	if (task->flags & PF_KTHREAD)
+		return 0;
+	walk.stack = bpf_map_lookup_elem(&unwind_scratch, &zero);
+	if (!walk.stack)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	walk.process = process;
+	walk.pc = regs->ip;
+	walk.sp = regs->sp;
+	walk.fp = regs->bp;
+	walk.hash = 0xcbf29ce484222325ULL;
+	walk.stack->len = 0;
+	count_stat(STAT_UNWIND_WALKS);
+	bpf_loop(MAX_STACK_DEPTH, unwind_frame, &walk, 0);
+	if (walk.stop)
+		count_stat(walk.stop);
+	if (walk.stack->len == 0)
+		return 0;
+	/* 0 means "no stack" in the key. */
+	walk.hash |= 1;
+	err = bpf_map_update_elem(unwound, &walk.hash, walk.stack, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_stat(STAT_UNWIND_STACK_ERROR);
+		return 0;
+	}
+	return walk.hash;
+}
+
 /* ===========================================================================
  * Programs
  * ========================================================================= */
@@ -216,6 +566,7 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sample_key key = {};
+	struct unwind_process *process = NULL;
 	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 
@@ -232,12 +583,21 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	key.tgid = tgid;
 	key.tid = tid;
 	bpf_get_current_comm(&key.comm, sizeof(key.comm));
+	if (unwind_tables)
+		process = bpf_map_lookup_elem(&unwind_processes, &tgid);
+	key.user_stack_id = -1;
 	if (generation & 1) {
-		key.user_stack_id = stack_id(ctx, &stacks_1, BPF_F_USER_STACK);
+		if (process)
+			key.unwound_stack = unwind_user_stack(process, &unwound_1);
+		else
+			key.user_stack_id = stack_id(ctx, &stacks_1, BPF_F_USER_STACK);
 		key.kernel_stack_id = stack_id(ctx, &stacks_1, 0);
 		count_sample(&counts_1, &key);
 	} else {
-		key.user_stack_id = stack_id(ctx, &stacks_0, BPF_F_USER_STACK);
+		if (process)
+			key.unwound_stack = unwind_user_stack(process, &unwound_0);
+		else
+			key.user_stack_id = stack_id(ctx, &stacks_0, BPF_F_USER_STACK);
 		key.kernel_stack_id = stack_id(ctx, &stacks_0, 0);
 		count_sample(&counts_0, &key);
 	}

@@ -25,6 +25,18 @@
 #define MAX_SEEN_TGIDS 16384
 /* Room for process events between two polls (each takes 24 bytes). */
 #define PROCESS_EVENT_RING_BYTES (256 * 1024)
+/* Distinct user stacks unwound with tables, per drain interval and generation. */
+#define MAX_UNWOUND_STACKS 16384
+/* Processes whose user stacks are unwound with tables. */
+#define MAX_UNWIND_PROCESSES 8192
+/* Executable mappings of one such process (the rest use frame pointers). */
+#define MAX_PROCESS_MAPPINGS 128
+/* Unwind rows per element of the rows map; an element is 3 KiB. */
+#define UNWIND_ROWS_PER_CHUNK 256
+/* Binary search steps over one table: tables hold at most 2^24 rows. */
+#define MAX_TABLE_SEARCH_STEPS 24
+/* Binary search steps over a process's mappings (2^7 = 128). */
+#define MAX_MAPPING_SEARCH_STEPS 8
 
 /* ---------------------------------------------------------------------------
  * Maps' value semantics
@@ -48,6 +60,16 @@ enum stat_id {
 	STAT_KERNEL_STACK_ERROR,  /* stack map full or hash collision (kernel) */
 	STAT_COUNTS_FULL,         /* counts map full: the sample is lost */
 	STAT_PROCESS_EVENT_DROPPED, /* ring buffer full: process event lost */
+	/* User stacks walked with unwind tables, and why each walk stopped. */
+	STAT_UNWIND_WALKS,        /* samples whose user stack was walked with tables */
+	STAT_UNWIND_END,          /* reached the outermost frame */
+	STAT_UNWIND_DEPTH_LIMIT,  /* MAX_STACK_DEPTH frames collected */
+	STAT_UNWIND_UNSUPPORTED,  /* a rule the program cannot evaluate */
+	STAT_UNWIND_READ_FAILED,  /* reading the user stack failed */
+	STAT_UNWIND_NOT_PROGRESSING, /* the stack did not grow towards the caller */
+	STAT_UNWIND_UNKNOWN_MAPPING, /* a return address outside every known mapping */
+	STAT_UNWIND_TABLE_MISS,   /* frames without a table: walked by frame pointer */
+	STAT_UNWIND_STACK_ERROR,  /* unwound-stacks map full: the user stack is lost */
 	STAT_COUNT,
 };
 
@@ -59,6 +81,10 @@ struct sample_key {
 	__s32 user_stack_id;
 	__s32 kernel_stack_id;
 	char comm[COMM_LEN];
+	/* Key of the user stack in the unwound-stacks map of the same
+	 * generation when it was walked with unwind tables; 0: none (the
+	 * stack, if any, is user_stack_id's). */
+	__u64 unwound_stack;
 };
 
 /* Why user space is told about a process. */
@@ -69,6 +95,9 @@ enum process_event_kind {
 	PROCESS_EXECED = 2,
 	/* A followed process forked: the child starts with its parent's maps. */
 	PROCESS_FORKED = 3,
+	/* A process with unwind tables ran code outside its known mappings
+	 * (a library loaded since): its tables need refreshing. */
+	PROCESS_UNWIND_MISS = 4,
 };
 
 /* Announcement of a process whose memory maps user space should read now,
@@ -78,6 +107,79 @@ struct process_event {
 	/* The parent for PROCESS_FORKED, else 0. */
 	__u32 parent_tgid;
 	enum process_event_kind kind;
+};
+
+/* ---------------------------------------------------------------------------
+ * Unwind tables
+ *
+ * The rows of every loaded table live in one array map (unwind_rows), in
+ * chunks of UNWIND_ROWS_PER_CHUNK; a table is a run of consecutive rows,
+ * sorted by pc. The layout of a row is symbolizer/src/unwind's `Row`.
+ * ------------------------------------------------------------------------- */
+
+/* How to find the canonical frame address (CFA). */
+enum cfa_kind {
+	CFA_NONE = 0,        /* no unwind information here */
+	CFA_SP_OFFSET = 1,   /* SP + cfa_offset */
+	CFA_FP_OFFSET = 2,   /* FP + cfa_offset */
+	CFA_PLT = 3,         /* SP + cfa_offset, + 8 from (pc & 15) >= aux on */
+	CFA_UNSUPPORTED = 4, /* anything else: the walk stops */
+};
+
+/* Where the caller's frame pointer is. */
+enum fp_kind {
+	FP_UNCHANGED = 0,     /* still in the register */
+	FP_AT_CFA_OFFSET = 1, /* saved at CFA + fp_offset */
+	FP_UNSUPPORTED = 2,
+};
+
+/* Where the return address is. */
+enum ra_kind {
+	RA_UNDEFINED = 0,      /* outermost frame */
+	RA_AT_CFA_MINUS_8 = 1, /* x86-64: pushed by the call */
+	RA_UNSUPPORTED = 2,
+};
+
+struct unwind_row {
+	__u32 pc; /* first ELF address covered */
+	__u8 cfa_kind;
+	__u8 fp_kind;
+	__u8 ra_kind;
+	__u8 aux;
+	__s16 cfa_offset;
+	__s16 fp_offset;
+};
+
+struct unwind_chunk {
+	struct unwind_row rows[UNWIND_ROWS_PER_CHUNK];
+};
+
+/* An executable mapping of a process and the table that covers it. */
+struct exec_mapping {
+	__u64 start;
+	__u64 end;
+	/* Run-time address minus ELF address. */
+	__u64 bias;
+	/* The table's first row in unwind_rows and its number of rows; 0 rows:
+	 * no table (anonymous or JIT code): walk by frame pointer. */
+	__u32 table_start;
+	__u32 table_rows;
+};
+
+/* The executable mappings of a process, sorted by start. */
+struct unwind_process {
+	__u32 mapping_count;
+	/* Set by the program when it asks user space for a refresh (one
+	 * PROCESS_UNWIND_MISS until user space writes the entry again). */
+	__u32 miss_reported;
+	struct exec_mapping mappings[MAX_PROCESS_MAPPINGS];
+};
+
+/* A user stack walked with tables: return addresses, leaf first. */
+struct unwound_stack {
+	__u32 len;
+	__u32 reserved;
+	__u64 pcs[MAX_STACK_DEPTH];
 };
 
 #endif /* BRASA_SAMPLER_H */

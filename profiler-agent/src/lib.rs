@@ -40,5 +40,6 @@ pub mod raw;
 pub mod record;
 pub mod sampler;
 mod skel;
+pub mod unwind;
 
 pub use error::{Error, Result};

@@ -21,7 +21,9 @@ impl ProcessTable {
     /// Acts on a sampler's process event.
     pub fn handle(&mut self, event: ProcessEvent) {
         match event {
-            ProcessEvent::Sampled(pid) | ProcessEvent::Execed(pid) => self.refresh(pid),
+            ProcessEvent::Sampled(pid)
+            | ProcessEvent::Execed(pid)
+            | ProcessEvent::MappingsChanged(pid) => self.refresh(pid),
             ProcessEvent::Forked { child, parent } => {
                 // The child runs its parent's image until it execs (which
                 // announces it again), and may exit before its own maps

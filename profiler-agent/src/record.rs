@@ -55,6 +55,9 @@ pub struct RecordOptions {
     pub duration: Option<Duration>,
     /// How often the sampler's maps are drained. Default: 2 s.
     pub drain_interval: Duration,
+    /// Walk user stacks with unwind tables (code without frame pointers).
+    /// Default: true; false walks by frame pointers only.
+    pub unwind_tables: bool,
 }
 
 impl Default for RecordOptions {
@@ -64,6 +67,7 @@ impl Default for RecordOptions {
             frequency: 99,
             duration: None,
             drain_interval: Duration::from_secs(2),
+            unwind_tables: true,
         }
     }
 }
@@ -110,6 +114,8 @@ pub fn record(
         frequency: options.frequency,
         follow_targets: options.target != Target::Host,
         skip_pid: Some(me),
+        unwind_tables: options.unwind_tables,
+        ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
     let mut resolver = LiveResolver::default();

@@ -5,14 +5,19 @@
 //! into the generation of maps (counts + stack traces) that the `generation`
 //! flag names; [`Sampler::drain`] flips the flag, waits until no program
 //! can still be writing the old generation, then reads and clears it.
+//!
+//! With [`SamplerOptions::unwind_tables`], user stacks are walked with
+//! unwind tables compiled from `.eh_frame` (see [`crate::unwind`]), which
+//! [`Sampler::poll_process_events`] keeps loaded for every sampled process.
 
 use std::{
     cell::RefCell,
     collections::HashMap,
     mem::MaybeUninit,
-    os::fd::{AsRawFd, IntoRawFd},
+    os::fd::{AsFd, AsRawFd, IntoRawFd},
+    ptr::NonNull,
     rc::Rc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use libbpf_rs::{
@@ -24,6 +29,10 @@ use crate::{
     perf_event::{online_cpus, open_cpu_clock},
     raw::RawSample,
     skel::{types, SamplerSkel, SamplerSkelBuilder},
+    unwind::{
+        rows_bytes, ProcessEntries, RowStore, UnwindStats, Unwinder, DEFAULT_TABLE_ROWS,
+        PROCESS_ENTRY_SIZE, ROWS_PER_CHUNK,
+    },
     Error, Result,
 };
 
@@ -37,6 +46,8 @@ const GENERATION_GRACE: Duration = Duration::from_millis(5);
 /// `perf_event_max_sample_rate` is 100 kHz, and beyond a few kHz the
 /// sampler itself becomes the workload.
 pub const MAX_FREQUENCY: u64 = 10_000;
+/// How often exited processes give their unwind tables back.
+const EXITED_SCAN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Memory that the loaded program borrows; create one per [`Sampler`].
 pub struct SamplerStorage(MaybeUninit<OpenObject>);
@@ -65,6 +76,13 @@ pub struct SamplerOptions {
     pub follow_targets: bool,
     /// A process never sampled, typically the profiler itself. Default: none.
     pub skip_pid: Option<u32>,
+    /// Walk user stacks with unwind tables compiled from `.eh_frame`, so
+    /// code without frame pointers unwinds; frames no table covers are
+    /// walked by frame pointer. Off: frame pointers only. Default: on.
+    pub unwind_tables: bool,
+    /// Room for unwind table rows (12 bytes each, kernel memory). Default:
+    /// [`DEFAULT_TABLE_ROWS`] (12 MiB).
+    pub table_rows: u32,
 }
 
 impl Default for SamplerOptions {
@@ -73,6 +91,8 @@ impl Default for SamplerOptions {
             frequency: 19,
             follow_targets: false,
             skip_pid: None,
+            unwind_tables: true,
+            table_rows: DEFAULT_TABLE_ROWS,
         }
     }
 }
@@ -100,6 +120,9 @@ pub enum ProcessEvent {
         /// Its parent.
         parent: u32,
     },
+    /// The process ran code outside its known mappings: a library was
+    /// loaded since its maps were read.
+    MappingsChanged(u32),
 }
 
 /// Per-outcome counters of the BPF program, summed over CPUs.
@@ -121,6 +144,24 @@ pub struct SamplerStats {
     pub counts_full: u64,
     /// Process events lost because the ring buffer was full.
     pub process_events_dropped: u64,
+    /// Samples whose user stack was walked with unwind tables.
+    pub unwind_walks: u64,
+    /// Of those walks, the ones that reached the outermost frame.
+    pub unwind_end: u64,
+    /// Walks that stopped at `MAX_STACK_DEPTH` frames.
+    pub unwind_depth_limit: u64,
+    /// Walks that stopped at a rule the program cannot evaluate.
+    pub unwind_unsupported: u64,
+    /// Walks that stopped because the stack could not be read.
+    pub unwind_read_failed: u64,
+    /// Walks that stopped because a frame did not move up the stack.
+    pub unwind_not_progressing: u64,
+    /// Walks that stopped at a return address outside known mappings.
+    pub unwind_unknown_mapping: u64,
+    /// Frames no table covered, walked by frame pointer.
+    pub unwind_table_miss: u64,
+    /// User stacks lost because the unwound-stacks map was full.
+    pub unwind_stack_errors: u64,
 }
 
 /// A loaded and attached sampler (see the module docs).
@@ -130,6 +171,14 @@ pub struct Sampler<'obj> {
     ring: RingBuffer<'static>,
     events: Rc<RefCell<Vec<ProcessEvent>>>,
     generation: u32,
+    tables: Option<Tables>,
+}
+
+/// The unwinder with the memory of the rows map.
+struct Tables {
+    unwinder: Unwinder,
+    rows: MappedRows,
+    last_exited_scan: Instant,
 }
 
 impl std::fmt::Debug for Sampler<'_> {
@@ -163,9 +212,35 @@ impl<'obj> Sampler<'obj> {
             .expect("the sampler has settings in rodata");
         rodata.filter_tgids = options.follow_targets;
         rodata.skip_tgid = options.skip_pid.unwrap_or(0);
+        rodata.unwind_tables = options.unwind_tables;
+        let chunks = if options.unwind_tables {
+            if options.table_rows < ROWS_PER_CHUNK {
+                return Err(Error::InvalidOption(format!(
+                    "room for {} unwind table rows is less than the minimum {ROWS_PER_CHUNK}",
+                    options.table_rows
+                )));
+            }
+            options.table_rows / ROWS_PER_CHUNK
+        } else {
+            1
+        };
+        open.maps
+            .unwind_rows
+            .set_max_entries(chunks)
+            .map_err(|e| Error::bpf("sizing the unwind table map", e))?;
         let skel = open
             .load()
             .map_err(|e| Error::bpf("loading the BPF sampler into the kernel", e))?;
+        let tables = if options.unwind_tables {
+            let rows = MappedRows::map(&skel.maps.unwind_rows, chunks)?;
+            Some(Tables {
+                unwinder: Unwinder::new(rows.capacity()),
+                rows,
+                last_exited_scan: Instant::now(),
+            })
+        } else {
+            None
+        };
 
         let events = Rc::new(RefCell::new(Vec::new()));
         let sink = Rc::clone(&events);
@@ -187,6 +262,7 @@ impl<'obj> Sampler<'obj> {
             ring,
             events,
             generation: 0,
+            tables,
         };
         sampler.attach(options.frequency)?;
         Ok(sampler)
@@ -242,14 +318,61 @@ impl<'obj> Sampler<'obj> {
         }
     }
 
-    /// Waits up to `timeout` for process events and returns those queued.
-    pub fn poll_process_events(&self, timeout: Duration) -> Result<Vec<ProcessEvent>> {
+    /// Waits up to `timeout` for process events and returns those queued,
+    /// after loading the unwind tables the events call for.
+    pub fn poll_process_events(&mut self, timeout: Duration) -> Result<Vec<ProcessEvent>> {
+        // A refresh that is due soon must not wait for the whole timeout.
+        let timeout = match self
+            .tables
+            .as_ref()
+            .and_then(|t| t.unwinder.next_refresh_in())
+        {
+            Some(due) => timeout.min(due),
+            None => timeout,
+        };
         match self.ring.poll(timeout) {
             // A signal (Ctrl-C) cut the wait short: the caller checks its flag.
             Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => {}
             other => other.map_err(|e| Error::bpf("polling process events", e))?,
         }
-        Ok(std::mem::take(&mut *self.events.borrow_mut()))
+        let events = std::mem::take(&mut *self.events.borrow_mut());
+        self.update_tables(&events)?;
+        Ok(events)
+    }
+
+    /// Keeps the unwind tables in step with processes.
+    fn update_tables(&mut self, events: &[ProcessEvent]) -> Result<()> {
+        let Some(tables) = self.tables.as_mut() else {
+            return Ok(());
+        };
+        let mut entries = EntriesMap(&self.skel.maps.unwind_processes);
+        for event in events {
+            match *event {
+                ProcessEvent::Sampled(pid) | ProcessEvent::Execed(pid) => {
+                    tables
+                        .unwinder
+                        .install(pid, &mut tables.rows, &mut entries)?;
+                }
+                ProcessEvent::Forked { child, parent } => {
+                    tables.unwinder.copy(parent, child, &mut entries)?;
+                }
+                ProcessEvent::MappingsChanged(pid) => tables.unwinder.request_refresh(pid),
+            }
+        }
+        tables
+            .unwinder
+            .refresh_due(&mut tables.rows, &mut entries)?;
+        if tables.last_exited_scan.elapsed() >= EXITED_SCAN_INTERVAL {
+            tables.last_exited_scan = Instant::now();
+            tables.unwinder.forget_exited(&mut entries)?;
+        }
+        Ok(())
+    }
+
+    /// How the unwind tables are doing; `None` without
+    /// [`SamplerOptions::unwind_tables`].
+    pub fn unwind_stats(&self) -> Option<UnwindStats> {
+        self.tables.as_ref().map(|t| t.unwinder.stats())
     }
 
     /// Stops sampling: detaches every program. Samples already taken stay
@@ -273,12 +396,20 @@ impl<'obj> Sampler<'obj> {
         unsafe { std::ptr::write_volatile(&mut bss.generation, self.generation) };
         std::thread::sleep(GENERATION_GRACE);
         let maps = &self.skel.maps;
-        let (counts, stacks) = if old == 0 {
-            (&maps.counts_0, &maps.stacks_0)
+        let generation = if old == 0 {
+            Generation {
+                counts: &maps.counts_0,
+                stacks: &maps.stacks_0,
+                unwound: &maps.unwound_0,
+            }
         } else {
-            (&maps.counts_1, &maps.stacks_1)
+            Generation {
+                counts: &maps.counts_1,
+                stacks: &maps.stacks_1,
+                unwound: &maps.unwound_1,
+            }
         };
-        drain_generation(counts, stacks)
+        drain_generation(&generation)
     }
 
     /// Drains both generations; use after [`Self::stop`] to collect every
@@ -321,14 +452,36 @@ impl<'obj> Sampler<'obj> {
             kernel_stack_errors: read(S::STAT_KERNEL_STACK_ERROR)?,
             counts_full: read(S::STAT_COUNTS_FULL)?,
             process_events_dropped: read(S::STAT_PROCESS_EVENT_DROPPED)?,
+            unwind_walks: read(S::STAT_UNWIND_WALKS)?,
+            unwind_end: read(S::STAT_UNWIND_END)?,
+            unwind_depth_limit: read(S::STAT_UNWIND_DEPTH_LIMIT)?,
+            unwind_unsupported: read(S::STAT_UNWIND_UNSUPPORTED)?,
+            unwind_read_failed: read(S::STAT_UNWIND_READ_FAILED)?,
+            unwind_not_progressing: read(S::STAT_UNWIND_NOT_PROGRESSING)?,
+            unwind_unknown_mapping: read(S::STAT_UNWIND_UNKNOWN_MAPPING)?,
+            unwind_table_miss: read(S::STAT_UNWIND_TABLE_MISS)?,
+            unwind_stack_errors: read(S::STAT_UNWIND_STACK_ERROR)?,
         })
     }
 }
 
+/// The maps of one generation.
+struct Generation<'a, 'obj> {
+    counts: &'a MapMut<'obj>,
+    stacks: &'a MapMut<'obj>,
+    unwound: &'a MapMut<'obj>,
+}
+
 /// Reads every count of one generation with its stacks, then clears it.
-fn drain_generation(counts: &MapMut<'_>, stacks: &MapMut<'_>) -> Result<Vec<RawSample>> {
+fn drain_generation(generation: &Generation<'_, '_>) -> Result<Vec<RawSample>> {
+    let Generation {
+        counts,
+        stacks,
+        unwound,
+    } = *generation;
     let keys: Vec<Vec<u8>> = counts.keys().collect();
     let mut stack_cache: HashMap<i32, Vec<u64>> = HashMap::new();
+    let mut unwound_cache: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut samples = Vec::with_capacity(keys.len());
     for key_bytes in &keys {
         let value = counts
@@ -355,24 +508,150 @@ fn drain_generation(counts: &MapMut<'_>, stacks: &MapMut<'_>) -> Result<Vec<RawS
             stack_cache.insert(id, addrs.clone());
             Ok(addrs)
         };
+        let kernel = stack(key.kernel_stack_id)?;
+        let user = if key.unwound_stack != 0 {
+            match unwound_cache.get(&key.unwound_stack) {
+                Some(addrs) => addrs.clone(),
+                None => {
+                    let bytes = unwound
+                        .lookup(&key.unwound_stack.to_ne_bytes(), MapFlags::ANY)
+                        .map_err(|e| Error::bpf("reading an unwound stack", e))?
+                        .unwrap_or_default();
+                    let addrs = unwound_addresses(&bytes);
+                    unwound_cache.insert(key.unwound_stack, addrs.clone());
+                    addrs
+                }
+            }
+        } else {
+            stack(key.user_stack_id)?
+        };
         samples.push(RawSample {
             pid: key.tgid,
             tid: key.tid,
             comm: comm_string(&key.comm),
-            user: stack(key.user_stack_id)?,
-            kernel: stack(key.kernel_stack_id)?,
+            user,
+            kernel,
             count,
         });
     }
-    let stack_ids: Vec<Vec<u8>> = stacks.keys().collect();
-    for id in stack_ids {
-        match stacks.delete(&id) {
+    clear(stacks, "clearing stack traces")?;
+    clear(unwound, "clearing unwound stacks")?;
+    Ok(samples)
+}
+
+/// Deletes every key of a map that only the drain empties.
+fn clear(map: &MapMut<'_>, action: &str) -> Result<()> {
+    let keys: Vec<Vec<u8>> = map.keys().collect();
+    for key in keys {
+        match map.delete(&key) {
             Ok(()) => {}
             Err(e) if e.kind() == libbpf_rs::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::bpf("clearing stack traces", e)),
+            Err(e) => return Err(Error::bpf(action, e)),
         }
     }
-    Ok(samples)
+    Ok(())
+}
+
+/// The addresses of a `struct unwound_stack`: `len` of them, leaf first.
+fn unwound_addresses(bytes: &[u8]) -> Vec<u64> {
+    let Some(len) = bytes.get(..4) else {
+        return Vec::new();
+    };
+    let len = u32::from_ne_bytes(len.try_into().expect("4 bytes")) as usize;
+    bytes
+        .get(8..)
+        .unwrap_or_default()
+        .chunks_exact(8)
+        .take(len.min(MAX_STACK_DEPTH))
+        .map(|chunk| u64::from_ne_bytes(chunk.try_into().expect("chunks of 8")))
+        .collect()
+}
+
+/// The process entries map, for the unwinder.
+struct EntriesMap<'a, 'obj>(&'a MapMut<'obj>);
+
+impl ProcessEntries for EntriesMap<'_, '_> {
+    fn set(&mut self, pid: u32, entry: &[u8; PROCESS_ENTRY_SIZE]) -> Result<()> {
+        self.0
+            .update(&pid.to_ne_bytes(), entry, MapFlags::ANY)
+            .map_err(|e| Error::bpf(format!("writing the unwind mappings of process {pid}"), e))
+    }
+
+    fn remove(&mut self, pid: u32) -> Result<()> {
+        match self.0.delete(&pid.to_ne_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == libbpf_rs::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::bpf(
+                format!("removing the unwind mappings of process {pid}"),
+                e,
+            )),
+        }
+    }
+}
+
+/// The rows map's memory, mapped into this process: rows are written
+/// there directly, with no system call per row.
+struct MappedRows {
+    memory: NonNull<u8>,
+    len: usize,
+}
+
+impl MappedRows {
+    fn map(map: &MapMut<'_>, chunks: u32) -> Result<Self> {
+        let len = rows_bytes(chunks * ROWS_PER_CHUNK);
+        // SAFETY: a shared mapping of a BPF array created with
+        // BPF_F_MMAPABLE and at least `len` bytes long; the kernel keeps the
+        // map alive while it is mapped, and only this struct touches it.
+        let memory = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                map.as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        if memory == libc::MAP_FAILED {
+            return Err(Error::os(
+                "mapping the unwind table rows into memory",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        let memory = NonNull::new(memory.cast::<u8>()).expect("mmap succeeded");
+        Ok(Self { memory, len })
+    }
+}
+
+impl RowStore for MappedRows {
+    fn capacity(&self) -> u32 {
+        (self.len / rows_bytes(1)) as u32
+    }
+
+    fn write(&mut self, start: u32, bytes: &[u8]) {
+        let at = rows_bytes(start);
+        assert!(
+            at + bytes.len() <= self.len,
+            "rows beyond the mapped table room"
+        );
+        // SAFETY: in bounds of the mapping (checked above); the BPF program
+        // only reads rows of tables that process entries point at, and the
+        // unwinder writes a table before any entry points at it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.memory.as_ptr().add(at),
+                bytes.len(),
+            );
+        }
+    }
+}
+
+impl Drop for MappedRows {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, unmapped once.
+        unsafe { libc::munmap(self.memory.as_ptr().cast(), self.len) };
+    }
 }
 
 /// The addresses of a stack-trace map value: leaf first, up to the first zero.
@@ -403,6 +682,7 @@ fn process_event(event: types::process_event) -> Option<ProcessEvent> {
             child: event.tgid,
             parent: event.parent_tgid,
         }),
+        K::PROCESS_UNWIND_MISS => Some(ProcessEvent::MappingsChanged(event.tgid)),
         _ => None,
     }
 }
@@ -436,6 +716,17 @@ mod tests {
         }
         assert_eq!(stack_addresses(&bytes), vec![0x10, 0x20]);
         assert!(stack_addresses(&[]).is_empty());
+    }
+
+    #[test]
+    fn unwound_stacks_hold_len_addresses() {
+        let mut bytes = 2u32.to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&[0; 4]);
+        for addr in [0x10u64, 0x20, 0x30] {
+            bytes.extend_from_slice(&addr.to_ne_bytes());
+        }
+        assert_eq!(unwound_addresses(&bytes), vec![0x10, 0x20]);
+        assert!(unwound_addresses(&[1]).is_empty());
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct AgentOptions {
     /// keeps the agent's CPU and memory small on hosts running large
     /// binaries with debug information.
     pub debug_info: bool,
+    /// Walk user stacks with unwind tables (code without frame pointers).
+    /// Default: true; false walks by frame pointers only.
+    pub unwind_tables: bool,
 }
 
 impl Default for AgentOptions {
@@ -51,6 +54,7 @@ impl Default for AgentOptions {
             interval: Duration::from_secs(10),
             labels: LabelRules::default(),
             debug_info: false,
+            unwind_tables: true,
         }
     }
 }
@@ -75,6 +79,8 @@ pub fn run(
         frequency: options.frequency,
         follow_targets: false,
         skip_pid: Some(std::process::id()),
+        unwind_tables: options.unwind_tables,
+        ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
     let mut state = AgentState {

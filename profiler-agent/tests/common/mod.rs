@@ -184,3 +184,5 @@ pub fn split(stacks: &[Stack], main: &str, run: &str, hot: &str, cold: &str, lea
     }
     split
 }
+pub mod nofp;
+pub mod perf;

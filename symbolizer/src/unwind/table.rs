@@ -238,6 +238,22 @@ pub struct CodeSegment {
 /// Page size the loader maps segments with (x86-64).
 const PAGE_SIZE: u64 = 4096;
 
+impl CodeSegment {
+    /// The load bias (run-time address minus ELF address) of a binary with
+    /// these executable segments when its code is mapped at `start` from
+    /// file offset `offset`, or `None` if no segment begins in that page.
+    pub fn load_bias(segments: &[CodeSegment], start: u64, offset: u64) -> Option<u64> {
+        // The mapping begins at the page holding the segment's first byte,
+        // which may also hold the end of the previous segment.
+        let segment = segments
+            .iter()
+            .find(|segment| segment.file_offset / PAGE_SIZE * PAGE_SIZE == offset)?;
+        // File offset o runs at start + (o - offset); its ELF address is
+        // p_vaddr + (o - p_offset).
+        (start.checked_add(segment.file_offset)?).checked_sub(offset.checked_add(segment.address)?)
+    }
+}
+
 /// The unwind table of one executable or shared object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnwindTable {
@@ -281,15 +297,13 @@ impl UnwindTable {
     /// of `/proc/PID/maps`), or `None` if no executable segment begins in
     /// that page.
     pub fn load_bias(&self, start: u64, offset: u64) -> Option<u64> {
-        // The mapping begins at the page holding the segment's first byte,
-        // which may also hold the end of the previous segment.
-        let segment = self
-            .code
-            .iter()
-            .find(|segment| segment.file_offset / PAGE_SIZE * PAGE_SIZE == offset)?;
-        // File offset o runs at start + (o - offset); its ELF address is
-        // p_vaddr + (o - p_offset).
-        (start.checked_add(segment.file_offset)?).checked_sub(offset.checked_add(segment.address)?)
+        CodeSegment::load_bias(&self.code, start, offset)
+    }
+
+    /// The executable segments of the binary, which [`CodeSegment::load_bias`]
+    /// needs once the rows are loaded elsewhere.
+    pub fn code_segments(&self) -> &[CodeSegment] {
+        &self.code
     }
 
     /// The rows, sorted by strictly increasing `pc`.
