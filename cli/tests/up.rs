@@ -90,12 +90,20 @@ fn total(folded: &str, frame: &str) -> i64 {
 #[test]
 fn up_profiles_this_host_into_its_own_server() {
     let workload = common::build_c("up-cpu");
+    // Started after the agent, without frame pointers: it gets unwind
+    // tables while the agent runs.
+    let no_frame_pointers = common::nofp::build_nofp_c("up-nofp");
     let data = tempfile::tempdir().unwrap();
     let (up, url) = start_up(&[], data.path());
 
     let started = Instant::now();
     let mut child = Command::new(&workload)
         .args(["cpu", "2500"])
+        .spawn()
+        .unwrap();
+    let mut nofp_child = Command::new(&no_frame_pointers)
+        .args(["cpu", "2500"])
+        .stdout(Stdio::null())
         .spawn()
         .unwrap();
     // Two 1 s intervals, plus room for a busy CI machine to schedule us.
@@ -112,6 +120,7 @@ fn up_profiles_this_host_into_its_own_server() {
     };
     eprintln!("up-cpu stacks queryable {first_seen:?} after the workload started");
     assert!(child.wait().unwrap().success());
+    assert!(nofp_child.wait().unwrap().success());
     std::thread::sleep(Duration::from_secs(2));
 
     let stacks = folded(&url, "up-cpu");
@@ -120,6 +129,27 @@ fn up_profiles_this_host_into_its_own_server() {
     let share = hot as f64 / (hot + cold) as f64;
     eprintln!("hot branch share {:.1}% (designed: 75%)", share * 100.0);
     assert!((0.65..=0.85).contains(&share), "{stacks}");
+
+    let stacks = folded(&url, "up-nofp");
+    let at_leaf = total(&stacks, "spin_leaf ");
+    // From the process's first frame down to the leaf (with symbol
+    // tables only, libc's internal functions may show as offsets).
+    let chained: i64 = ["hot_branch", "cold_branch"]
+        .iter()
+        .map(|branch| {
+            total(
+                &stacks
+                    .lines()
+                    .filter(|l| l.starts_with("_start;"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                &format!(";main;run_workload;{branch};spin_leaf "),
+            )
+        })
+        .sum();
+    eprintln!("up-nofp: {chained} of {at_leaf} samples at spin_leaf hold the whole chain");
+    assert!(at_leaf > 100, "{stacks}");
+    assert!(chained as f64 >= 0.95 * at_leaf as f64, "{stacks}");
     stop(up);
 }
 

@@ -61,6 +61,10 @@ pub struct AgentArgs {
     /// not just ELF symbol tables: richer profiles for more agent CPU and memory.
     #[arg(long)]
     debug_info: bool,
+    /// How user stacks are walked: `tables` (from .eh_frame, for code
+    /// without frame pointers) or `fp` (frame pointers only).
+    #[arg(long, value_enum, default_value_t)]
+    unwind: crate::args::Unwind,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -109,6 +113,7 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
     options.frequency = args.frequency;
     options.interval = args.interval;
     options.debug_info = args.debug_info;
+    options.unwind_tables = args.unwind.tables();
     options.labels = LabelRules {
         static_labels,
         env_labels: args.env_labels,

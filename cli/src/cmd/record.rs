@@ -1,4 +1,4 @@
-//! `brasa record [--pid PID | --all | -- CMD ARGS...] [--duration DUR] [--frequency HZ] -o FILE`
+//! `brasa record [--pid PID | --all | -- CMD ARGS...] [--duration DUR] [--frequency HZ] [--unwind tables|fp] -o FILE`
 
 use std::{
     ffi::OsString,
@@ -32,6 +32,10 @@ pub struct Args {
     /// Samples per second per CPU.
     #[arg(long, default_value_t = 99)]
     frequency: u64,
+    /// How user stacks are walked: `tables` (from .eh_frame, for code
+    /// without frame pointers) or `fp` (frame pointers only).
+    #[arg(long, value_enum, default_value_t)]
+    unwind: crate::args::Unwind,
     /// Output file; its extension picks the format.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -55,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.target = target;
     options.frequency = args.frequency;
     options.duration = args.duration;
+    options.unwind_tables = args.unwind.tables();
 
     let stop = stop_on_interrupt()?;
     let live = std::io::stderr().is_terminal();
@@ -85,7 +90,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "brasa: wrote {} ({} samples, {} lost)",
         args.output.display(),
         recording.raw.sample_count(),
-        stats.counts_full + stats.user_stack_errors + stats.kernel_stack_errors
+        stats.counts_full
+            + stats.user_stack_errors
+            + stats.kernel_stack_errors
+            + stats.unwind_stack_errors
     );
+    if stats.unwind_walks > 0 {
+        eprintln!(
+            "brasa: {} user stacks walked with unwind tables, {:.1}% to their first frame \
+             (stopped early: {} unknown code, {} unreadable stack, {} unsupported rule, \
+             {} not progressing, {} too deep)",
+            stats.unwind_walks,
+            100.0 * stats.unwind_end as f64 / stats.unwind_walks as f64,
+            stats.unwind_unknown_mapping,
+            stats.unwind_read_failed,
+            stats.unwind_unsupported,
+            stats.unwind_not_progressing,
+            stats.unwind_depth_limit,
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

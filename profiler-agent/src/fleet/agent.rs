@@ -123,6 +123,7 @@ pub fn run(
             let spool = pusher.spool();
             metrics.update(
                 &stats,
+                sampler.unwind_stats().as_ref(),
                 &pusher.stats(),
                 spool.bytes(),
                 spool.dropped(),

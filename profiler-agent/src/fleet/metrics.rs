@@ -12,7 +12,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{sampler::SamplerStats, Error, Result};
+use crate::{sampler::SamplerStats, unwind::UnwindStats, Error, Result};
 
 use super::push::PushStats;
 
@@ -20,6 +20,12 @@ use super::push::PushStats;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Reason {
     reason: &'static str,
+}
+
+/// Why a walk with unwind tables stopped, as a metric label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Stop {
+    stop: &'static str,
 }
 
 /// Everything the agent reports about itself.
@@ -35,6 +41,10 @@ pub struct AgentMetrics {
     lost: Counter,
     map_entries: Gauge,
     processes: Gauge,
+    unwind_walks: Family<Stop, Counter>,
+    unwind_table_misses: Counter,
+    unwind_tables: Gauge,
+    unwind_table_bytes: Gauge,
     last_sampler: Arc<std::sync::Mutex<(SamplerStats, PushStats, u64)>>,
 }
 
@@ -92,6 +102,26 @@ impl AgentMetrics {
             "Processes whose maps and labels the agent holds",
             self.processes.clone(),
         );
+        r.register(
+            "unwind_walks",
+            "User stacks walked with unwind tables, by why the walk stopped (end: the first frame)",
+            self.unwind_walks.clone(),
+        );
+        r.register(
+            "unwind_table_misses",
+            "Frames no unwind table covered, walked by frame pointer",
+            self.unwind_table_misses.clone(),
+        );
+        r.register(
+            "unwind_tables",
+            "Unwind tables loaded into the kernel",
+            self.unwind_tables.clone(),
+        );
+        r.register(
+            "unwind_table_bytes",
+            "Kernel memory the loaded unwind tables' rows use",
+            self.unwind_table_bytes.clone(),
+        );
         r
     }
 
@@ -101,9 +131,11 @@ impl AgentMetrics {
     }
 
     /// Brings the metrics up to date after an interval.
+    #[allow(clippy::too_many_arguments)]
     pub fn update(
         &self,
         sampler: &SamplerStats,
+        unwind: Option<&UnwindStats>,
         push: &PushStats,
         spool_bytes: u64,
         spool_dropped: u64,
@@ -131,10 +163,57 @@ impl AgentMetrics {
                 sampler.process_events_dropped,
                 prev.process_events_dropped,
             ),
+            (
+                "unwound_stack",
+                sampler.unwind_stack_errors,
+                prev.unwind_stack_errors,
+            ),
         ] {
             self.dropped
                 .get_or_create(&Reason { reason })
                 .inc_by(now.saturating_sub(before));
+        }
+        for (stop, now, before) in [
+            ("end", sampler.unwind_end, prev.unwind_end),
+            (
+                "depth_limit",
+                sampler.unwind_depth_limit,
+                prev.unwind_depth_limit,
+            ),
+            (
+                "unsupported_rule",
+                sampler.unwind_unsupported,
+                prev.unwind_unsupported,
+            ),
+            (
+                "read_failed",
+                sampler.unwind_read_failed,
+                prev.unwind_read_failed,
+            ),
+            (
+                "not_progressing",
+                sampler.unwind_not_progressing,
+                prev.unwind_not_progressing,
+            ),
+            (
+                "unknown_mapping",
+                sampler.unwind_unknown_mapping,
+                prev.unwind_unknown_mapping,
+            ),
+        ] {
+            self.unwind_walks
+                .get_or_create(&Stop { stop })
+                .inc_by(now.saturating_sub(before));
+        }
+        self.unwind_table_misses.inc_by(
+            sampler
+                .unwind_table_miss
+                .saturating_sub(prev.unwind_table_miss),
+        );
+        if let Some(unwind) = unwind {
+            self.unwind_tables.set(unwind.tables as i64);
+            self.unwind_table_bytes
+                .set((unwind.rows_used as usize * brasa_symbolizer::unwind::ROW_SIZE) as i64);
         }
         self.pushes
             .inc_by(push.pushed.saturating_sub(prev_push.pushed));
