@@ -174,14 +174,19 @@ _Static_assert((PROCESS_EVENT_RING_BYTES & (PROCESS_EVENT_RING_BYTES - 1)) == 0,
  * Helpers
  * ========================================================================= */
 
-static __always_inline void count_stat(enum stat_id id)
+static __always_inline void add_stat(enum stat_id id, __u64 amount)
 {
 	__u64 *counter = bpf_map_lookup_elem(&stats, &id);
 
 	/* Per-CPU, but a sample (NMI-like context) may interrupt a tracepoint
 	 * program on the same CPU: add atomically. */
 	if (counter)
-		__sync_fetch_and_add(counter, 1);
+		__sync_fetch_and_add(counter, amount);
+}
+
+static __always_inline void count_stat(enum stat_id id)
+{
+	add_stat(id, 1);
 }
 
 static __always_inline bool is_target(__u32 tgid)
@@ -524,6 +529,7 @@ static long unwind_frame(__u32 index, void *context)
 static __always_inline __u64 unwind_user_stack(struct unwind_process *process, void *unwound)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 started = bpf_ktime_get_ns();
 	struct pt_regs *regs;
 	struct walk walk = {};
 	__u32 zero = 0;
@@ -545,11 +551,13 @@ static __always_inline __u64 unwind_user_stack(struct unwind_process *process, v
 	bpf_loop(MAX_STACK_DEPTH, unwind_frame, &walk, 0);
 	if (walk.stop)
 		count_stat(walk.stop);
+	add_stat(STAT_UNWIND_FRAMES, walk.stack->len);
 	if (walk.stack->len == 0)
 		return 0;
 	/* 0 means "no stack" in the key. */
 	walk.hash |= 1;
 	err = bpf_map_update_elem(unwound, &walk.hash, walk.stack, BPF_NOEXIST);
+	add_stat(STAT_UNWIND_NANOS, bpf_ktime_get_ns() - started);
 	if (err && err != -EEXIST) {
 		count_stat(STAT_UNWIND_STACK_ERROR);
 		return 0;

@@ -70,6 +70,8 @@ enum stat_id {
 	STAT_UNWIND_UNKNOWN_MAPPING, /* a return address outside every known mapping */
 	STAT_UNWIND_TABLE_MISS,   /* frames without a table: walked by frame pointer */
 	STAT_UNWIND_STACK_ERROR,  /* unwound-stacks map full: the user stack is lost */
+	STAT_UNWIND_FRAMES,       /* frames those walks recorded, in total */
+	STAT_UNWIND_NANOS,        /* nanoseconds those walks took, in total */
 	STAT_COUNT,
 };
 

@@ -20,6 +20,7 @@ use crate::{
     live_resolver::LiveResolver,
     raw::{RawProfile, RawSample},
     sampler::{Sampler, SamplerOptions, SamplerStats, SamplerStorage, TargetKind},
+    unwind::UnwindStats,
     Error, Result,
 };
 
@@ -90,6 +91,8 @@ pub struct Recording {
     pub resolver: LiveResolver,
     /// The sampler's counters at the end.
     pub stats: SamplerStats,
+    /// The unwind tables at the end (with [`RecordOptions::unwind_tables`]).
+    pub unwind: Option<UnwindStats>,
     /// How the command ended, for [`Target::Command`] when it did.
     pub exit_status: Option<ExitStatus>,
 }
@@ -177,6 +180,7 @@ pub fn record(
     }
     accumulate(&mut totals, &mut resolver, sampler.drain_all()?);
     let stats = sampler.stats()?;
+    let unwind = sampler.unwind_stats();
 
     let mut raw = RawProfile {
         frequency: options.frequency,
@@ -199,6 +203,7 @@ pub fn record(
         raw,
         resolver,
         stats,
+        unwind,
         exit_status,
     })
 }

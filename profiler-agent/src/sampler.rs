@@ -162,6 +162,11 @@ pub struct SamplerStats {
     pub unwind_table_miss: u64,
     /// User stacks lost because the unwound-stacks map was full.
     pub unwind_stack_errors: u64,
+    /// Frames the walks with tables recorded, in total.
+    pub unwind_frames: u64,
+    /// Nanoseconds the walks with tables took (storing the stack
+    /// included), in total.
+    pub unwind_nanos: u64,
 }
 
 /// A loaded and attached sampler (see the module docs).
@@ -461,6 +466,8 @@ impl<'obj> Sampler<'obj> {
             unwind_unknown_mapping: read(S::STAT_UNWIND_UNKNOWN_MAPPING)?,
             unwind_table_miss: read(S::STAT_UNWIND_TABLE_MISS)?,
             unwind_stack_errors: read(S::STAT_UNWIND_STACK_ERROR)?,
+            unwind_frames: read(S::STAT_UNWIND_FRAMES)?,
+            unwind_nanos: read(S::STAT_UNWIND_NANOS)?,
         })
     }
 }

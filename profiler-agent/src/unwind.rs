@@ -95,6 +95,13 @@ pub struct UnwindStats {
     pub mappings_dropped: u64,
 }
 
+impl UnwindStats {
+    /// Kernel memory the loaded rows use.
+    pub fn table_bytes(&self) -> u64 {
+        self.rows_used * ROW_SIZE as u64
+    }
+}
+
 /// Which binary a table belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum TableKey {

@@ -20,7 +20,7 @@ use common::{
     contains_chain,
     nofp::{build_nofp_c, build_nofp_rust},
     perf::{perf_dwarf_record, PerfStack},
-    stacks, Stack,
+    physical_stacks, stacks, Stack,
 };
 
 /// About 2,000 samples per run: a 99% rate is then 20 samples of slack.
@@ -79,46 +79,6 @@ impl Rates {
             100.0 * self.chain_rate()
         )
     }
-}
-
-/// The user stacks of `pid` with one name per address, root first: the
-/// function the address is in, not the ones inlined into it (as perf
-/// shows with `--no-inline`).
-fn physical_stacks(profile: &Profile, pid: i64) -> Vec<(Vec<String>, u64)> {
-    let string = |i: i64| profile.string_table[i as usize].clone();
-    let label = |sample: &brasa_profile::pprof::Sample, key: &str| {
-        sample
-            .label
-            .iter()
-            .find(|l| string(l.key) == key)
-            .map(|l| l.num)
-    };
-    profile
-        .sample
-        .iter()
-        .filter(|sample| label(sample, "pid") == Some(pid))
-        .map(|sample| {
-            let frames = sample
-                .location_id
-                .iter()
-                .rev()
-                .map(|id| &profile.location[*id as usize - 1])
-                .filter(|location| {
-                    // Mapping ids start at 1; 0 is no mapping.
-                    let mapping = (location.mapping_id as usize)
-                        .checked_sub(1)
-                        .and_then(|i| profile.mapping.get(i));
-                    mapping.is_none_or(|m| string(m.filename) != "[kernel.kallsyms]")
-                })
-                .map(|location| match location.line.last() {
-                    // The last line is the function the others are inlined into.
-                    Some(line) => string(profile.function[line.function_id as usize - 1].name),
-                    None => format!("{:#x}", location.address),
-                })
-                .collect();
-            (frames, sample.value[0] as u64)
-        })
-        .collect()
 }
 
 fn brasa_rates(profile: &Profile, pid: i64, leaf: &str, chains: &[&[&str]]) -> Rates {

@@ -108,6 +108,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             stats.unwind_not_progressing,
             stats.unwind_depth_limit,
         );
+        eprintln!(
+            "brasa: walks took {:.0} ns on average for {:.1} frames",
+            stats.unwind_nanos as f64 / stats.unwind_walks as f64,
+            stats.unwind_frames as f64 / stats.unwind_walks as f64,
+        );
+    }
+    if let Some(tables) = recording.unwind {
+        eprintln!(
+            "brasa: unwind tables of {} binaries, {} rows, {:.1} KiB of kernel memory",
+            tables.tables,
+            tables.rows_used,
+            tables.table_bytes() as f64 / 1024.0,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

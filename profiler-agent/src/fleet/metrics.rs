@@ -212,8 +212,7 @@ impl AgentMetrics {
         );
         if let Some(unwind) = unwind {
             self.unwind_tables.set(unwind.tables as i64);
-            self.unwind_table_bytes
-                .set((unwind.rows_used as usize * brasa_symbolizer::unwind::ROW_SIZE) as i64);
+            self.unwind_table_bytes.set(unwind.table_bytes() as i64);
         }
         self.pushes
             .inc_by(push.pushed.saturating_sub(prev_push.pushed));

@@ -139,6 +139,46 @@ pub fn stacks(profile: &Profile) -> Vec<Stack> {
         .collect()
 }
 
+/// The user stacks of `pid` with one name per address, root first: the
+/// function the address is in, not the ones inlined into it (as perf
+/// shows with `--no-inline`).
+pub fn physical_stacks(profile: &Profile, pid: i64) -> Vec<(Vec<String>, u64)> {
+    let string = |i: i64| profile.string_table[i as usize].clone();
+    let label = |sample: &brasa_profile::pprof::Sample, key: &str| {
+        sample
+            .label
+            .iter()
+            .find(|l| string(l.key) == key)
+            .map(|l| l.num)
+    };
+    profile
+        .sample
+        .iter()
+        .filter(|sample| label(sample, "pid") == Some(pid))
+        .map(|sample| {
+            let frames = sample
+                .location_id
+                .iter()
+                .rev()
+                .map(|id| &profile.location[*id as usize - 1])
+                .filter(|location| {
+                    // Mapping ids start at 1; 0 is no mapping.
+                    let mapping = (location.mapping_id as usize)
+                        .checked_sub(1)
+                        .and_then(|i| profile.mapping.get(i));
+                    mapping.is_none_or(|m| string(m.filename) != "[kernel.kallsyms]")
+                })
+                .map(|location| match location.line.last() {
+                    // The last line is the function the others are inlined into.
+                    Some(line) => string(profile.function[line.function_id as usize - 1].name),
+                    None => format!("{:#x}", location.address),
+                })
+                .collect();
+            (frames, sample.value[0] as u64)
+        })
+        .collect()
+}
+
 /// Whether `chain` appears in `frames` as a contiguous run.
 pub fn contains_chain(frames: &[String], chain: &[&str]) -> bool {
     frames

@@ -21,6 +21,25 @@ pub fn build_nofp_c(name: &str) -> PathBuf {
     out
 }
 
+/// Builds `nofp/plugin.c` without frame pointers (clang) into the shared
+/// library `name`, for spin.c's `dlopen` mode.
+pub fn build_nofp_plugin(name: &str) -> PathBuf {
+    let out = build_dir().join(name);
+    run(Command::new("clang")
+        .args([
+            "-O2",
+            "-g",
+            "-shared",
+            "-fPIC",
+            "-fomit-frame-pointer",
+            "-momit-leaf-frame-pointer",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(workloads_dir().join("nofp/plugin.c")));
+    out
+}
+
 /// Builds `nofp/spin.rs` without frame pointers, into `name`; its
 /// functions are `spin::run_workload` etc.
 pub fn build_nofp_rust(name: &str) -> PathBuf {

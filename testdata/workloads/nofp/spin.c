@@ -1,5 +1,6 @@
 // CPU workloads without frame pointers, for testing a DWARF (.eh_frame)
 // unwinder against `perf record --call-graph dwarf`; see README.md.
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 // Iterations of the generated loop per call in the `jit` mode: a fraction
 // of a millisecond, so the CPU-time clock is read often enough.
 #define JIT_ITERATIONS 1000000
+// CPU time the `dlopen` mode spins before loading the library: long
+// enough for the process to be sampled and get its unwind tables while
+// the library is not yet in its mappings.
+#define BEFORE_DLOPEN_MS 300
 
 static volatile unsigned long sink;
 
@@ -150,10 +155,56 @@ __attribute__((noinline)) unsigned long run_jit(long ms)
 	return calls;
 }
 
+// The callback of the `dlopen` mode: plugin.c's plugin_middle calls it,
+// so its frames are under the library's, themselves under run_plugin's.
+__attribute__((noinline)) unsigned long plugin_leaf(unsigned long units)
+{
+	unsigned long x = sink;
+	for (unsigned long i = 0; i < units * UNIT_ITERATIONS; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = x;
+	return x;
+}
+
+typedef unsigned long (*plugin_run_fn)(long, unsigned long (*)(unsigned long));
+
+// Loads plugin.c's build (from `path`) and returns its plugin_run; it
+// returns before the library runs, so its frame is not in the chain.
+__attribute__((noinline)) plugin_run_fn load_plugin(const char *path)
+{
+	void *library = dlopen(path, RTLD_NOW);
+	if (!library) {
+		fprintf(stderr, "dlopen: %s\n", dlerror());
+		exit(1);
+	}
+	plugin_run_fn plugin_run = (plugin_run_fn)dlsym(library, "plugin_run");
+	if (!plugin_run) {
+		fprintf(stderr, "dlsym: %s\n", dlerror());
+		exit(1);
+	}
+	return plugin_run;
+}
+
+// Calls into the library; the volatile array gives it a frame of its own
+// size, like the callers of the `cpu` mode.
+__attribute__((noinline)) unsigned long run_plugin(plugin_run_fn plugin_run,
+						   long ms)
+{
+	volatile unsigned char pad[24];
+	touch(pad, sizeof pad);
+	unsigned long x = plugin_run(ms, plugin_leaf);
+	return x + pad[sizeof pad - 1];
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s cpu|qsort|jit MILLISECONDS\n", argv[0]);
+	// The `dlopen` mode alone takes a third argument.
+	int args = argc > 1 && strcmp(argv[1], "dlopen") == 0 ? 4 : 3;
+	if (argc != args) {
+		fprintf(stderr,
+			"usage: %s cpu|qsort|jit MILLISECONDS\n"
+			"       %s dlopen MILLISECONDS LIBRARY_PATH\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	long ms = atol(argv[2]);
@@ -164,6 +215,12 @@ int main(int argc, char **argv)
 		result = sort_loop(ms);
 	} else if (strcmp(argv[1], "jit") == 0) {
 		result = run_jit(ms);
+	} else if (strcmp(argv[1], "dlopen") == 0) {
+		// Sampled first with only the program and libc mapped, so the
+		// process's tables predate the library: its first samples in
+		// the library have to ask for a refresh.
+		result = run_workload(BEFORE_DLOPEN_MS);
+		result += run_plugin(load_plugin(argv[3]), ms);
 	} else {
 		fprintf(stderr, "unknown mode %s\n", argv[1]);
 		return 2;
