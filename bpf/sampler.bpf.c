@@ -54,6 +54,10 @@ const volatile bool unwind_tables = false;
 
 /* Which generation of maps samples go to; only its lowest bit matters. */
 volatile __u32 generation = 0;
+/* Bumped by user space before it reuses the rows of an evicted table:
+ * remembered rules of older epochs are stale. Starts at 1 so that an empty
+ * cache slot (epoch 0) never matches. */
+volatile __u32 tables_epoch = 1;
 
 /* Never written: they make the skeleton export these types, so user space
  * decodes ring buffer records and names counters with the generated ones. */
@@ -120,6 +124,14 @@ struct {
 	__type(value, struct unwind_process);
 } unwind_processes SEC(".maps");
 
+/* Rules found by binary search, per CPU, indexed by a hash of the PC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ROW_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct row_cache_entry);
+} row_cache SEC(".maps");
+
 /* Scratch space of a walk: too large for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -163,6 +175,7 @@ _Static_assert(sizeof(struct sample_key) == 40, "sample_key has no padding");
 _Static_assert(sizeof(struct unwind_row) == 12, "unwind_row matches the symbolizer's Row");
 _Static_assert(__builtin_offsetof(struct unwind_row, cfa_offset) == 8, "unwind_row layout");
 _Static_assert(sizeof(struct exec_mapping) == 32, "exec_mapping has no padding");
+_Static_assert((ROW_CACHE_SLOTS & (ROW_CACHE_SLOTS - 1)) == 0, "cache slots are a power of two");
 _Static_assert((MAX_PROCESS_MAPPINGS & (MAX_PROCESS_MAPPINGS - 1)) == 0 &&
 		       (1 << (MAX_MAPPING_SEARCH_STEPS - 1)) >= MAX_PROCESS_MAPPINGS,
 	       "the mapping search covers every mapping");
@@ -292,6 +305,9 @@ struct walk {
 	__u32 stop;
 	/* The frame was reached by frame pointer: its PC is less trustworthy. */
 	bool by_frame_pointer;
+	/* 1 + the index of the mapping of the previous frame, 0: none. Callers
+	 * are often in the same binary as their callee: no search then. */
+	__u32 last_mapping;
 };
 
 /* A binary search for the last element at or below a target, in bpf_loop
@@ -303,37 +319,61 @@ struct search {
 	__u64 target;
 };
 
-static long mapping_search_step(__u32 index, void *context)
+/* Binary search steps per bpf_loop call: each call costs a return, which
+ * is dear where return-stack mitigations are on. */
+#define SEARCH_STEPS_PER_CALL 4
+
+/* One step over a process's mappings; false when the search is over. */
+static __always_inline bool mapping_step(struct search *search)
 {
-	struct search *search = context;
 	struct unwind_process *process = search->base;
 	__u32 mid;
 
 	if (search->lo >= search->hi)
-		return 1;
+		return false;
 	mid = (search->lo + search->hi) / 2;
 	if (process->mappings[mid & (MAX_PROCESS_MAPPINGS - 1)].start <= search->target)
 		search->lo = mid + 1;
 	else
 		search->hi = mid;
+	return true;
+}
+
+static long mapping_search_steps(__u32 index, void *context)
+{
+#pragma unroll
+	for (int i = 0; i < SEARCH_STEPS_PER_CALL; i++)
+		if (!mapping_step(context))
+			return 1;
 	return 0;
 }
 
-/* The mapping of `process` holding `pc`, or NULL. */
+/* The mapping of `process` holding `pc`, or NULL; `*last` is 1 + the index
+ * of the mapping found before (0: none), tried first and updated. */
 static __always_inline struct exec_mapping *find_mapping(struct unwind_process *process,
-							   __u64 pc)
+							   __u64 pc, __u32 *last)
 {
 	struct search search = { .base = process, .hi = process->mapping_count, .target = pc };
 	struct exec_mapping *mapping;
 
+	if (*last) {
+		mapping = &process->mappings[(*last - 1) & (MAX_PROCESS_MAPPINGS - 1)];
+		if (mapping->start <= pc && pc < mapping->end)
+			return mapping;
+	}
+
 	if (search.hi > MAX_PROCESS_MAPPINGS)
 		search.hi = MAX_PROCESS_MAPPINGS;
 	/* Past the last mapping starting at or below pc, then one back. */
-	bpf_loop(MAX_MAPPING_SEARCH_STEPS, mapping_search_step, &search, 0);
+	bpf_loop((MAX_MAPPING_SEARCH_STEPS + SEARCH_STEPS_PER_CALL - 1) / SEARCH_STEPS_PER_CALL,
+		 mapping_search_steps, &search, 0);
 	if (search.lo == 0)
 		return NULL;
 	mapping = &process->mappings[(search.lo - 1) & (MAX_PROCESS_MAPPINGS - 1)];
-	return pc < mapping->end ? mapping : NULL;
+	if (pc >= mapping->end)
+		return NULL;
+	*last = search.lo;
+	return mapping;
 }
 
 static __always_inline struct unwind_row *row_at(__u32 index)
@@ -346,24 +386,33 @@ static __always_inline struct unwind_row *row_at(__u32 index)
 	return &chunk->rows[index % UNWIND_ROWS_PER_CHUNK];
 }
 
-static long row_search_step(__u32 index, void *context)
+/* One step over a table's rows; false when the search is over. */
+static __always_inline bool row_step(struct search *search)
 {
-	struct search *search = context;
 	struct unwind_row *row;
 	__u32 mid;
 
 	if (search->lo >= search->hi)
-		return 1;
+		return false;
 	mid = (search->lo + search->hi) / 2;
 	row = row_at(search->first + mid);
 	if (!row) {
 		search->lo = search->hi = 0; /* beyond the map: no row */
-		return 1;
+		return false;
 	}
 	if (row->pc <= (__u32)search->target)
 		search->lo = mid + 1;
 	else
 		search->hi = mid;
+	return true;
+}
+
+static long row_search_steps(__u32 index, void *context)
+{
+#pragma unroll
+	for (int i = 0; i < SEARCH_STEPS_PER_CALL; i++)
+		if (!row_step(context))
+			return 1;
 	return 0;
 }
 
@@ -378,10 +427,38 @@ static __always_inline struct unwind_row *find_row(struct exec_mapping *mapping,
 
 	if (address > 0xffffffffULL)
 		return NULL;
-	bpf_loop(MAX_TABLE_SEARCH_STEPS, row_search_step, &search, 0);
+	bpf_loop((MAX_TABLE_SEARCH_STEPS + SEARCH_STEPS_PER_CALL - 1) / SEARCH_STEPS_PER_CALL,
+		 row_search_steps, &search, 0);
 	if (search.lo == 0)
 		return NULL;
 	return row_at(search.first + search.lo - 1);
+}
+
+/* The rule at the ELF address `lookup_pc - bias` of the mapping's table,
+ * from the per-CPU cache or by binary search; NULL: no rule. */
+static __always_inline struct unwind_row *rule_at(struct exec_mapping *mapping, __u64 lookup_pc)
+{
+	__u32 slot = (__u32)((lookup_pc * 0x9e3779b97f4a7c15ULL) >> 52) & (ROW_CACHE_SLOTS - 1);
+	struct row_cache_entry *cached = bpf_map_lookup_elem(&row_cache, &slot);
+	__u32 epoch = tables_epoch;
+	struct unwind_row *row;
+
+	if (!cached)
+		return find_row(mapping, lookup_pc - mapping->bias);
+	if (cached->epoch == epoch && cached->pc == lookup_pc && cached->bias == mapping->bias &&
+	    cached->table_start == mapping->table_start) {
+		count_stat(STAT_UNWIND_CACHE_HITS);
+		return &cached->row;
+	}
+	row = find_row(mapping, lookup_pc - mapping->bias);
+	if (!row)
+		return NULL;
+	cached->pc = lookup_pc;
+	cached->bias = mapping->bias;
+	cached->table_start = mapping->table_start;
+	cached->epoch = epoch;
+	cached->row = *row;
+	return row;
 }
 
 static __always_inline bool read_word(__u64 address, __u64 *word)
@@ -443,8 +520,19 @@ static __always_inline void step_by_rule(struct walk *walk, struct unwind_row *r
 		walk->stop = STAT_UNWIND_UNSUPPORTED;
 		return;
 	}
-	if (!read_word(cfa - 8, &pc) ||
-	    (row->fp_kind == FP_AT_CFA_OFFSET && !read_word(cfa + row->fp_offset, &fp))) {
+	if (row->fp_kind == FP_AT_CFA_OFFSET && row->fp_offset == -16) {
+		/* The usual prologue (push %rbp after the call): the saved FP
+		 * and the return address are neighbours, one read. */
+		__u64 pair[2];
+
+		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)(cfa - 16))) {
+			walk->stop = STAT_UNWIND_READ_FAILED;
+			return;
+		}
+		fp = pair[0];
+		pc = pair[1];
+	} else if (!read_word(cfa - 8, &pc) ||
+		   (row->fp_kind == FP_AT_CFA_OFFSET && !read_word(cfa + row->fp_offset, &fp))) {
 		walk->stop = STAT_UNWIND_READ_FAILED;
 		return;
 	}
@@ -483,7 +571,7 @@ static long unwind_frame(__u32 index, void *context)
 	if (index >= MAX_STACK_DEPTH)
 		return 1;
 	lookup_pc = walk->pc;
-	mapping = find_mapping(walk->process, lookup_pc);
+	mapping = find_mapping(walk->process, lookup_pc, &walk->last_mapping);
 	if (!mapping && index > 0) {
 		/* A return address in no mapping: a library mapped since the
 		 * tables were written, or garbage read by a frame-pointer step
@@ -514,7 +602,7 @@ static long unwind_frame(__u32 index, void *context)
 	if (!mapping)
 		report_unknown_mapping(walk->process, (__u32)(bpf_get_current_pid_tgid() >> 32));
 	else if (mapping->table_rows)
-		row = find_row(mapping, lookup_pc - mapping->bias);
+		row = rule_at(mapping, lookup_pc);
 	if (row && row->cfa_kind != CFA_NONE) {
 		step_by_rule(walk, row);
 	} else {
@@ -552,12 +640,12 @@ static __always_inline __u64 unwind_user_stack(struct unwind_process *process, v
 	if (walk.stop)
 		count_stat(walk.stop);
 	add_stat(STAT_UNWIND_FRAMES, walk.stack->len);
+	add_stat(STAT_UNWIND_NANOS, bpf_ktime_get_ns() - started);
 	if (walk.stack->len == 0)
 		return 0;
 	/* 0 means "no stack" in the key. */
 	walk.hash |= 1;
 	err = bpf_map_update_elem(unwound, &walk.hash, walk.stack, BPF_NOEXIST);
-	add_stat(STAT_UNWIND_NANOS, bpf_ktime_get_ns() - started);
 	if (err && err != -EEXIST) {
 		count_stat(STAT_UNWIND_STACK_ERROR);
 		return 0;

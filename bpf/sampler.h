@@ -37,6 +37,9 @@
 #define MAX_TABLE_SEARCH_STEPS 24
 /* Binary search steps over a process's mappings (2^7 = 128). */
 #define MAX_MAPPING_SEARCH_STEPS 8
+/* Rules found by binary search, remembered per CPU by PC (a power of two):
+ * the same return addresses come back sample after sample. */
+#define ROW_CACHE_SLOTS 4096
 
 /* ---------------------------------------------------------------------------
  * Maps' value semantics
@@ -72,6 +75,7 @@ enum stat_id {
 	STAT_UNWIND_STACK_ERROR,  /* unwound-stacks map full: the user stack is lost */
 	STAT_UNWIND_FRAMES,       /* frames those walks recorded, in total */
 	STAT_UNWIND_NANOS,        /* nanoseconds those walks took, in total */
+	STAT_UNWIND_CACHE_HITS,   /* frames whose rule came from the row cache */
 	STAT_COUNT,
 };
 
@@ -175,6 +179,16 @@ struct unwind_process {
 	 * PROCESS_UNWIND_MISS until user space writes the entry again). */
 	__u32 miss_reported;
 	struct exec_mapping mappings[MAX_PROCESS_MAPPINGS];
+};
+
+/* A rule found for a PC, valid while `epoch` is tables_epoch. */
+struct row_cache_entry {
+	__u64 pc;
+	__u64 bias;
+	__u32 table_start;
+	__u32 epoch;
+	struct unwind_row row;
+	__u32 reserved;
 };
 
 /* A user stack walked with tables: return addresses, leaf first. */

@@ -164,9 +164,10 @@ pub struct SamplerStats {
     pub unwind_stack_errors: u64,
     /// Frames the walks with tables recorded, in total.
     pub unwind_frames: u64,
-    /// Nanoseconds the walks with tables took (storing the stack
-    /// included), in total.
+    /// Nanoseconds the walks with tables took, in total.
     pub unwind_nanos: u64,
+    /// Frames whose rule came from the per-CPU cache, not a search.
+    pub unwind_cache_hits: u64,
 }
 
 /// A loaded and attached sampler (see the module docs).
@@ -237,7 +238,10 @@ impl<'obj> Sampler<'obj> {
             .load()
             .map_err(|e| Error::bpf("loading the BPF sampler into the kernel", e))?;
         let tables = if options.unwind_tables {
-            let rows = MappedRows::map(&skel.maps.unwind_rows, chunks)?;
+            let data = skel.maps.data_data.as_deref().expect("the sampler has .data");
+            // The skeleton's .data stays mapped for as long as the sampler.
+            let epoch = NonNull::from(&data.tables_epoch);
+            let rows = MappedRows::map(&skel.maps.unwind_rows, chunks, epoch)?;
             Some(Tables {
                 unwinder: Unwinder::new(rows.capacity()),
                 rows,
@@ -468,6 +472,7 @@ impl<'obj> Sampler<'obj> {
             unwind_stack_errors: read(S::STAT_UNWIND_STACK_ERROR)?,
             unwind_frames: read(S::STAT_UNWIND_FRAMES)?,
             unwind_nanos: read(S::STAT_UNWIND_NANOS)?,
+            unwind_cache_hits: read(S::STAT_UNWIND_CACHE_HITS)?,
         })
     }
 }
@@ -601,10 +606,12 @@ impl ProcessEntries for EntriesMap<'_, '_> {
 struct MappedRows {
     memory: NonNull<u8>,
     len: usize,
+    /// `tables_epoch` in the program's .bss.
+    epoch: NonNull<u32>,
 }
 
 impl MappedRows {
-    fn map(map: &MapMut<'_>, chunks: u32) -> Result<Self> {
+    fn map(map: &MapMut<'_>, chunks: u32, epoch: NonNull<u32>) -> Result<Self> {
         let len = rows_bytes(chunks * ROWS_PER_CHUNK);
         // SAFETY: a shared mapping of a BPF array created with
         // BPF_F_MMAPABLE and at least `len` bytes long; the kernel keeps the
@@ -626,7 +633,7 @@ impl MappedRows {
             ));
         }
         let memory = NonNull::new(memory.cast::<u8>()).expect("mmap succeeded");
-        Ok(Self { memory, len })
+        Ok(Self { memory, len, epoch })
     }
 }
 
@@ -650,6 +657,16 @@ impl RowStore for MappedRows {
                 self.memory.as_ptr().add(at),
                 bytes.len(),
             );
+        }
+    }
+
+    fn invalidate(&mut self) {
+        // SAFETY: an aligned u32 of the program's memory-mapped .data,
+        // which outlives this struct (see `Sampler::start`); only this
+        // thread writes it.
+        unsafe {
+            let epoch = self.epoch.as_ptr();
+            std::ptr::write_volatile(epoch, std::ptr::read_volatile(epoch).wrapping_add(1).max(1));
         }
     }
 }

@@ -63,6 +63,9 @@ pub trait RowStore {
     fn capacity(&self) -> u32;
     /// Writes `bytes` (whole rows) from row `start` on.
     fn write(&mut self, start: u32, bytes: &[u8]);
+    /// Called after tables were evicted and before their rows are
+    /// overwritten: rules the program remembers from them are stale.
+    fn invalidate(&mut self);
 }
 
 /// Where process entries are written: the BPF hash map, or a map in tests.
@@ -409,12 +412,17 @@ impl Unwinder {
         if count == 0 || count > MAX_ROWS_PER_TABLE || count > self.capacity {
             return None;
         }
+        let mut evicted = false;
         let start = loop {
             if let Some(start) = self.allocate(count) {
                 break start;
             }
             self.evict_one()?;
+            evicted = true;
         };
+        if evicted {
+            rows.invalidate();
+        }
         rows.write(start, &table.to_bytes());
         Some(Slot {
             start,
@@ -580,6 +588,7 @@ mod tests {
             let at = rows_bytes(start);
             self.0[at..at + bytes.len()].copy_from_slice(bytes);
         }
+        fn invalidate(&mut self) {}
     }
 
     /// An unwinder with stores of `capacity` rows.

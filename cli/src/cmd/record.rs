@@ -109,9 +109,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             stats.unwind_depth_limit,
         );
         eprintln!(
-            "brasa: walks took {:.0} ns on average for {:.1} frames",
+            "brasa: walks took {:.0} ns on average for {:.1} frames ({:.0}% of rules from the cache)",
             stats.unwind_nanos as f64 / stats.unwind_walks as f64,
             stats.unwind_frames as f64 / stats.unwind_walks as f64,
+            100.0 * stats.unwind_cache_hits as f64 / stats.unwind_frames.max(1) as f64,
         );
     }
     if let Some(tables) = recording.unwind {
