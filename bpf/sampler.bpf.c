@@ -132,6 +132,15 @@ struct {
 	__type(value, struct row_cache_entry);
 } row_cache SEC(".maps");
 
+/* How long walks with tables take: counts per bucket of nanoseconds, per
+ * CPU; bucket 4 * floor(log2(ns)) + the two bits below the leading one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WALK_TIME_BUCKETS);
+	__type(key, __u32);
+	__type(value, __u64);
+} walk_time SEC(".maps");
+
 /* Scratch space of a walk: too large for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -550,6 +559,29 @@ static __always_inline void step_by_rule(struct walk *walk, struct unwind_row *r
 	walk->by_frame_pointer = false;
 }
 
+/* Counts a walk of `ns` nanoseconds in the walk_time histogram. */
+static __always_inline void record_walk_time(__u64 ns)
+{
+	__u64 rest;
+	__u32 log = 0, bucket;
+	__u64 *count;
+
+	if (ns >= 1ULL << 31)
+		ns = (1ULL << 31) - 1;
+	/* floor(log2(ns)) by halving the range. */
+	rest = ns;
+	if (rest >> 16) { rest >>= 16; log += 16; }
+	if (rest >> 8) { rest >>= 8; log += 8; }
+	if (rest >> 4) { rest >>= 4; log += 4; }
+	if (rest >> 2) { rest >>= 2; log += 2; }
+	if (rest >> 1) { log += 1; }
+	bucket = 4 * log + (log >= 2 ? (__u32)(ns >> (log - 2)) & 3 : 0);
+	bucket &= WALK_TIME_BUCKETS - 1;
+	count = bpf_map_lookup_elem(&walk_time, &bucket);
+	if (count)
+		__sync_fetch_and_add(count, 1);
+}
+
 /* Asks user space, once per refresh, to read the process's mappings again. */
 static __always_inline void report_unknown_mapping(struct unwind_process *process, __u32 tgid)
 {
@@ -617,6 +649,7 @@ static long unwind_frame(__u32 index, void *context)
 static __always_inline __u64 unwind_user_stack(struct unwind_process *process, void *unwound)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	/* Then how long the walk took. */
 	__u64 started = bpf_ktime_get_ns();
 	struct pt_regs *regs;
 	struct walk walk = {};
@@ -640,7 +673,9 @@ static __always_inline __u64 unwind_user_stack(struct unwind_process *process, v
 	if (walk.stop)
 		count_stat(walk.stop);
 	add_stat(STAT_UNWIND_FRAMES, walk.stack->len);
-	add_stat(STAT_UNWIND_NANOS, bpf_ktime_get_ns() - started);
+	started = bpf_ktime_get_ns() - started;
+	add_stat(STAT_UNWIND_NANOS, started);
+	record_walk_time(started);
 	if (walk.stack->len == 0)
 		return 0;
 	/* 0 means "no stack" in the key. */

@@ -37,6 +37,8 @@
 #define MAX_TABLE_SEARCH_STEPS 24
 /* Binary search steps over a process's mappings (2^7 = 128). */
 #define MAX_MAPPING_SEARCH_STEPS 8
+/* Buckets of the walk-time histogram: 4 per power of two of nanoseconds. */
+#define WALK_TIME_BUCKETS 128
 /* Rules found by binary search, remembered per CPU by PC (a power of two):
  * the same return addresses come back sample after sample. */
 #define ROW_CACHE_SLOTS 4096

@@ -15,17 +15,21 @@
 #   nofp-qsort  testdata/workloads/nofp/spin.c qsort: about 11 frames deep,
 #               through libc
 #
+# Then the unwind table memory of a C++ process (benches/unwind/sort.cc:
+# libc, libstdc++, libm, libgcc_s), as `brasa record` reports it.
+#
 # Usage: benches/unwind/bpf_cost.sh [FREQUENCY_HZ] [SECONDS]   (root)
 set -euo pipefail
 source "$(dirname "$0")/../sampler/common.sh"
 need_root
-need clang bpftool python3
+need clang clang++ bpftool python3
 FREQ=${1:-99}
 SECONDS_RUN=${2:-10}
 build_brasa
 build_workload
 clang -O2 -g -fomit-frame-pointer -momit-leaf-frame-pointer \
   -o "$OUT/spin" "$ROOT/testdata/workloads/nofp/spin.c"
+clang++ -O2 -o "$OUT/sort" "$ROOT/benches/unwind/sort.cc"
 
 previous=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -q -w kernel.bpf_stats_enabled=$previous' EXIT
@@ -85,3 +89,7 @@ print(f"{name:<11} {'tables':<7} {t_cnt:8d} {t:14.0f}   tables / fp = {t / fp:.2
 PY
   sed -n 's/^brasa: /    /p' "$OUT/unwind-$name-tables.log" | grep -v wrote
 done
+
+echo "C++ process (libc + libstdc++):"
+"$BRASA" record -o "$OUT/unwind-sort.pb.gz" -- "$OUT/sort" 100 2>&1 >/dev/null |
+  sed -n 's/^brasa: /    /p' | grep -v wrote

@@ -19,7 +19,7 @@ use crate::{
     convert::{convert, ConvertOptions},
     live_resolver::LiveResolver,
     raw::{RawProfile, RawSample},
-    sampler::{Sampler, SamplerOptions, SamplerStats, SamplerStorage, TargetKind},
+    sampler::{Sampler, SamplerOptions, SamplerStats, SamplerStorage, TargetKind, WalkTimes},
     unwind::UnwindStats,
     Error, Result,
 };
@@ -93,6 +93,8 @@ pub struct Recording {
     pub stats: SamplerStats,
     /// The unwind tables at the end (with [`RecordOptions::unwind_tables`]).
     pub unwind: Option<UnwindStats>,
+    /// How long the walks with unwind tables took.
+    pub walk_times: WalkTimes,
     /// How the command ended, for [`Target::Command`] when it did.
     pub exit_status: Option<ExitStatus>,
 }
@@ -181,6 +183,7 @@ pub fn record(
     accumulate(&mut totals, &mut resolver, sampler.drain_all()?);
     let stats = sampler.stats()?;
     let unwind = sampler.unwind_stats();
+    let walk_times = sampler.walk_times()?;
 
     let mut raw = RawProfile {
         frequency: options.frequency,
@@ -204,6 +207,7 @@ pub fn record(
         resolver,
         stats,
         unwind,
+        walk_times,
         exit_status,
     })
 }

@@ -170,6 +170,62 @@ pub struct SamplerStats {
     pub unwind_cache_hits: u64,
 }
 
+/// Buckets of the program's walk-time histogram (`WALK_TIME_BUCKETS`).
+const WALK_TIME_BUCKETS: u32 = 128;
+
+/// How long walks with unwind tables took, from the program's histogram
+/// (4 buckets per power of two: values are within 25%).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WalkTimes {
+    /// Walks counted.
+    pub walks: u64,
+    /// Median, nanoseconds.
+    pub p50_ns: f64,
+    /// 90th percentile, nanoseconds.
+    pub p90_ns: f64,
+    /// 99th percentile, nanoseconds.
+    pub p99_ns: f64,
+}
+
+impl WalkTimes {
+    /// Percentiles of a histogram in the program's buckets: bucket
+    /// `4 * floor(log2(ns)) + s` holds the quarter `s` of that power of two.
+    pub fn from_histogram(counts: &[u64]) -> Self {
+        let walks: u64 = counts.iter().sum();
+        let bounds = |bucket: usize| -> (f64, f64) {
+            let (log, sub) = ((bucket / 4) as i32, (bucket % 4) as f64);
+            if log < 2 {
+                let low = if log == 0 { 0.0 } else { 2f64.powi(log) };
+                return (low, 2f64.powi(log + 1));
+            }
+            let step = 2f64.powi(log - 2);
+            let low = 2f64.powi(log) + sub * step;
+            (low, low + step)
+        };
+        let percentile = |p: f64| -> f64 {
+            if walks == 0 {
+                return 0.0;
+            }
+            let rank = (p * walks as f64).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (bucket, &count) in counts.iter().enumerate() {
+                seen += count;
+                if seen >= rank {
+                    let (low, high) = bounds(bucket);
+                    return (low + high) / 2.0;
+                }
+            }
+            0.0
+        };
+        Self {
+            walks,
+            p50_ns: percentile(0.5),
+            p90_ns: percentile(0.9),
+            p99_ns: percentile(0.99),
+        }
+    }
+}
+
 /// A loaded and attached sampler (see the module docs).
 pub struct Sampler<'obj> {
     skel: SamplerSkel<'obj>,
@@ -238,7 +294,11 @@ impl<'obj> Sampler<'obj> {
             .load()
             .map_err(|e| Error::bpf("loading the BPF sampler into the kernel", e))?;
         let tables = if options.unwind_tables {
-            let data = skel.maps.data_data.as_deref().expect("the sampler has .data");
+            let data = skel
+                .maps
+                .data_data
+                .as_deref()
+                .expect("the sampler has .data");
             // The skeleton's .data stays mapped for as long as the sampler.
             let epoch = NonNull::from(&data.tables_epoch);
             let rows = MappedRows::map(&skel.maps.unwind_rows, chunks, epoch)?;
@@ -446,6 +506,27 @@ impl<'obj> Sampler<'obj> {
             .iter()
             .filter_map(|v| decode::<u64>(v.get(..8)?))
             .sum())
+    }
+
+    /// How long the walks with unwind tables took so far.
+    pub fn walk_times(&self) -> Result<WalkTimes> {
+        let mut counts = Vec::with_capacity(WALK_TIME_BUCKETS as usize);
+        for bucket in 0..WALK_TIME_BUCKETS {
+            let per_cpu = self
+                .skel
+                .maps
+                .walk_time
+                .lookup_percpu(&bucket.to_ne_bytes(), MapFlags::ANY)
+                .map_err(|e| Error::bpf("reading the walk-time histogram", e))?
+                .unwrap_or_default();
+            counts.push(
+                per_cpu
+                    .iter()
+                    .filter_map(|v| decode::<u64>(v.get(..8)?))
+                    .sum(),
+            );
+        }
+        Ok(WalkTimes::from_histogram(&counts))
     }
 
     /// The program's counters, summed over CPUs.
@@ -751,6 +832,23 @@ mod tests {
         }
         assert_eq!(unwound_addresses(&bytes), vec![0x10, 0x20]);
         assert!(unwound_addresses(&[1]).is_empty());
+    }
+
+    #[test]
+    fn walk_time_percentiles_come_from_the_buckets() {
+        let mut counts = vec![0u64; WALK_TIME_BUCKETS as usize];
+        // 256..320 ns is bucket 4 * 8 + 0; 1024..1280 ns is 4 * 10 + 0.
+        counts[32] = 60;
+        counts[40] = 40;
+        let times = WalkTimes::from_histogram(&counts);
+        assert_eq!(times.walks, 100);
+        assert_eq!(times.p50_ns, 288.0);
+        assert_eq!(times.p90_ns, 1152.0);
+        // 448..512 ns is the last quarter of 256..512.
+        counts.fill(0);
+        counts[35] = 1;
+        assert_eq!(WalkTimes::from_histogram(&counts).p50_ns, 480.0);
+        assert_eq!(WalkTimes::from_histogram(&[0; 4]).p50_ns, 0.0);
     }
 
     #[test]

@@ -108,9 +108,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             stats.unwind_not_progressing,
             stats.unwind_depth_limit,
         );
+        let times = recording.walk_times;
         eprintln!(
-            "brasa: walks took {:.0} ns on average for {:.1} frames ({:.0}% of rules from the cache)",
+            "brasa: walks took {:.0} ns on average, median {:.0} ns, p90 {:.0} ns, \
+             for {:.1} frames ({:.0}% of rules from the cache)",
             stats.unwind_nanos as f64 / stats.unwind_walks as f64,
+            times.p50_ns,
+            times.p90_ns,
             stats.unwind_frames as f64 / stats.unwind_walks as f64,
             100.0 * stats.unwind_cache_hits as f64 / stats.unwind_frames.max(1) as f64,
         );
