@@ -5,6 +5,9 @@
 //! - [`sampler`]: loading the `bpf/sampler.bpf.c` program, attaching it to
 //!   one `PERF_COUNT_SW_CPU_CLOCK` event per online CPU, and draining its
 //!   maps (two generations, so no sample is lost or counted twice).
+//! - [`unwind`]: unwind tables compiled from `.eh_frame` loaded into the
+//!   sampler's maps, once per binary, for every sampled process, so stacks
+//!   of code built without frame pointers are complete.
 //! - [`raw`]: raw samples as drained (pid, tid, comm, user and kernel
 //!   addresses, count) with the memory maps of their processes, and a text
 //!   form of them so recorded input can be replayed as a fixture.
