@@ -771,6 +771,9 @@ int BPF_PROG(reread_on_exec, struct task_struct *task, pid_t old_pid, struct lin
 	__u32 tgid = task->tgid;
 
 	bpf_map_delete_elem(&seen_tgids, &tgid);
+	/* The old image's tables describe none of the new one's code: walk by
+	 * frame pointer until user space loads the new ones. */
+	bpf_map_delete_elem(&unwind_processes, &tgid);
 	if (filter_tgids && is_target(tgid))
 		send_process_event(tgid, 0, PROCESS_EXECED);
 	return 0;

@@ -405,37 +405,39 @@ impl<'obj> Sampler<'obj> {
             other => other.map_err(|e| Error::bpf("polling process events", e))?,
         }
         let events = std::mem::take(&mut *self.events.borrow_mut());
-        self.update_tables(&events)?;
+        self.update_tables(&events);
         Ok(events)
     }
 
-    /// Keeps the unwind tables in step with processes.
-    fn update_tables(&mut self, events: &[ProcessEvent]) -> Result<()> {
+    /// Keeps the unwind tables in step with processes. A process the
+    /// kernel refuses an entry for (the processes map full) is walked by
+    /// frame pointer and counted in [`UnwindStats::entry_failures`]; it
+    /// never stops sampling.
+    fn update_tables(&mut self, events: &[ProcessEvent]) {
         let Some(tables) = self.tables.as_mut() else {
-            return Ok(());
+            return;
         };
         let mut entries = EntriesMap(&self.skel.maps.unwind_processes);
         for event in events {
-            match *event {
+            // Failures are counted by the unwinder.
+            let _ = match *event {
                 ProcessEvent::Sampled(pid) | ProcessEvent::Execed(pid) => {
-                    tables
-                        .unwinder
-                        .install(pid, &mut tables.rows, &mut entries)?;
+                    tables.unwinder.install(pid, &mut tables.rows, &mut entries)
                 }
                 ProcessEvent::Forked { child, parent } => {
-                    tables.unwinder.copy(parent, child, &mut entries)?;
+                    tables.unwinder.copy(parent, child, &mut entries)
                 }
-                ProcessEvent::MappingsChanged(pid) => tables.unwinder.request_refresh(pid),
-            }
+                ProcessEvent::MappingsChanged(pid) => {
+                    tables.unwinder.request_refresh(pid);
+                    Ok(())
+                }
+            };
         }
-        tables
-            .unwinder
-            .refresh_due(&mut tables.rows, &mut entries)?;
+        let _ = tables.unwinder.refresh_due(&mut tables.rows, &mut entries);
         if tables.last_exited_scan.elapsed() >= EXITED_SCAN_INTERVAL {
             tables.last_exited_scan = Instant::now();
-            tables.unwinder.forget_exited(&mut entries)?;
+            let _ = tables.unwinder.forget_exited(&mut entries);
         }
-        Ok(())
     }
 
     /// How the unwind tables are doing; `None` without

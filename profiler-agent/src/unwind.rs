@@ -96,6 +96,9 @@ pub struct UnwindStats {
     /// Mappings left out because a process had more than
     /// [`MAX_PROCESS_MAPPINGS`].
     pub mappings_dropped: u64,
+    /// Process entries the kernel did not take (the processes map full):
+    /// those processes are walked by frame pointer.
+    pub entry_failures: u64,
 }
 
 impl UnwindStats {
@@ -242,6 +245,11 @@ impl Unwinder {
             self.stats.mappings_dropped += (mappings.len() - MAX_PROCESS_MAPPINGS) as u64;
             mappings.truncate(MAX_PROCESS_MAPPINGS);
         }
+        if tables.is_empty() {
+            // A kernel thread, or nothing with a table: frame pointers
+            // do as well, without an entry.
+            return self.remove(pid, entries);
+        }
         let result = entries.set(pid, &encode(&mappings));
         let now = Instant::now();
         let backoff = match self.processes.get(&pid) {
@@ -263,6 +271,7 @@ impl Unwinder {
         if result.is_err() {
             // The kernel did not take the entry: nothing points at the
             // tables it would have used.
+            self.stats.entry_failures += 1;
             if let Some(state) = self.processes.remove(&pid) {
                 self.release(&state.tables);
             }
@@ -283,7 +292,10 @@ impl Unwinder {
         };
         let mappings = state.mappings.clone();
         let tables = state.tables.clone();
-        entries.set(child, &encode(&mappings))?;
+        if let Err(error) = entries.set(child, &encode(&mappings)) {
+            self.stats.entry_failures += 1;
+            return Err(error);
+        }
         for key in &tables {
             if let Some(slot) = self.slots.get_mut(key) {
                 slot.users += 1;
@@ -319,6 +331,8 @@ impl Unwinder {
     }
 
     /// Runs the refreshes that are due; returns the processes refreshed.
+    /// A process whose entry the kernel refuses does not stop the others;
+    /// the first such error is returned after all ran.
     pub fn refresh_due(
         &mut self,
         rows: &mut dyn RowStore,
@@ -335,10 +349,16 @@ impl Unwinder {
                     .is_none_or(|p| p.next_refresh <= now)
             })
             .collect();
+        let mut first_error = None;
         for &pid in &due {
-            self.install(pid, rows, entries)?;
+            if let Err(error) = self.install(pid, rows, entries) {
+                first_error.get_or_insert(error);
+            }
         }
-        Ok(due)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(due),
+        }
     }
 
     /// Time until the next pending refresh is due, if any is pending.
@@ -369,10 +389,13 @@ impl Unwinder {
             .copied()
             .filter(|pid| !Path::new(&format!("/proc/{pid}")).exists())
             .collect();
+        let mut first_error = None;
         for pid in gone {
-            self.remove(pid, entries)?;
+            if let Err(error) = self.remove(pid, entries) {
+                first_error.get_or_insert(error);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The slot of `key`, loading its table when needed; `None` when the
@@ -751,14 +774,48 @@ mod tests {
 
     #[test]
     fn a_table_larger_than_the_room_is_left_to_frame_pointers() {
+        // Room for 16 rows: no real table fits, so the process gets no
+        // entry and the program walks it by frame pointer.
         let (mut unwinder, mut rows, mut entries) = fake(16);
         let me = std::process::id();
         unwinder.install(me, &mut rows, &mut entries).unwrap();
-        let mappings = decode(&entries[&me]);
-        assert!(mappings
-            .iter()
-            .all(|m| m.table_rows == 0 || m.table_rows <= 16));
-        assert!(unwinder.stats().tables_failed > 0);
+        assert!(entries.is_empty());
+        let stats = unwinder.stats();
+        assert!(stats.tables_failed > 0 && stats.tables == 0, "{stats:?}");
+    }
+
+    /// The kernel's processes map is full.
+    struct Full;
+
+    impl ProcessEntries for Full {
+        fn set(&mut self, _: u32, _: &[u8; PROCESS_ENTRY_SIZE]) -> Result<()> {
+            Err(Error::InvalidOption("full".into()))
+        }
+        fn remove(&mut self, _: u32) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_refused_entry_is_counted_and_holds_no_table() {
+        let (mut unwinder, mut rows, _) = fake(DEFAULT_TABLE_ROWS);
+        let me = std::process::id();
+        assert!(unwinder.install(me, &mut rows, &mut Full).is_err());
+        let stats = unwinder.stats();
+        assert_eq!(stats.entry_failures, 1);
+        assert_eq!(stats.processes, 0);
+        assert!(unwinder.slots.values().all(|slot| slot.users == 0));
+        // The tables stay loaded for the next process that maps them.
+        assert!(stats.tables > 0);
+    }
+
+    #[test]
+    fn a_process_without_tables_gets_no_entry() {
+        let (mut unwinder, mut rows, mut entries) = fake(DEFAULT_TABLE_ROWS);
+        // kthreadd: no user mappings at all.
+        unwinder.install(2, &mut rows, &mut entries).unwrap();
+        assert!(entries.is_empty());
+        assert!(!unwinder.has_process(2));
     }
 
     #[test]
