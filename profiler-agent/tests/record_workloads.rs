@@ -34,12 +34,16 @@ fn record_draining_every(
     duration: Option<Duration>,
     drain_interval: Duration,
 ) -> (Recording, Profile) {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut options = RecordOptions::default();
     options.target = target;
-    options.frequency = FREQUENCY;
     options.duration = duration;
     options.drain_interval = drain_interval;
+    record_with(options)
+}
+
+fn record_with(mut options: RecordOptions) -> (Recording, Profile) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    options.frequency = FREQUENCY;
     let never = AtomicBool::new(false);
     let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
     let profile = recording.to_profile();
@@ -72,6 +76,34 @@ fn assert_split(profile: &Profile, names: [&str; 5]) {
     );
 }
 
+/// `--unwind fp`: the frame-pointer walk alone, as before unwind tables.
+#[test]
+fn frame_pointers_alone_still_give_full_chains() {
+    let binary = build_c("c-cpu-fp-only");
+    let mut options = RecordOptions::default();
+    options.target = Target::Command(vec![
+        binary.clone().into_os_string(),
+        "cpu".into(),
+        RUN_MS.into(),
+    ]);
+    options.drain_interval = Duration::from_millis(500);
+    options.unwind_tables = false;
+    let (recording, profile) = record_with(options);
+    assert!(recording.exit_status.is_some_and(|s| s.success()));
+    assert_eq!(recording.stats.unwind_walks, 0, "no table was used");
+    assert!(recording.unwind.is_none());
+    assert_split(
+        &profile,
+        [
+            "main",
+            "run_workload",
+            "hot_branch",
+            "cold_branch",
+            "spin_leaf",
+        ],
+    );
+}
+
 #[test]
 fn c_workload_has_full_chains_and_the_designed_split() {
     let binary = build_c("c-cpu");
@@ -79,6 +111,8 @@ fn c_workload_has_full_chains_and_the_designed_split() {
         record_command(&[binary.as_os_str(), "cpu".as_ref(), RUN_MS.as_ref()]);
     assert!(recording.exit_status.is_some_and(|s| s.success()));
     assert_eq!(recording.stats.counts_full, 0);
+    // Unwind tables (the default) walk frame-pointer code as well.
+    assert!(recording.stats.unwind_walks > 0, "{:?}", recording.stats);
     assert_split(
         &profile,
         [
