@@ -328,10 +328,6 @@ struct search {
 	__u64 target;
 };
 
-/* Binary search steps per bpf_loop call: each call costs a return, which
- * is dear where return-stack mitigations are on. */
-#define SEARCH_STEPS_PER_CALL 4
-
 /* One step over a process's mappings; false when the search is over. */
 static __always_inline bool mapping_step(struct search *search)
 {
@@ -348,13 +344,11 @@ static __always_inline bool mapping_step(struct search *search)
 	return true;
 }
 
+/* One search step per call: unrolling several makes the verifier's work
+ * grow many times over for no gain once the row cache answers. */
 static long mapping_search_steps(__u32 index, void *context)
 {
-#pragma unroll
-	for (int i = 0; i < SEARCH_STEPS_PER_CALL; i++)
-		if (!mapping_step(context))
-			return 1;
-	return 0;
+	return mapping_step(context) ? 0 : 1;
 }
 
 /* The mapping of `process` holding `pc`, or NULL; `*last` is 1 + the index
@@ -374,8 +368,7 @@ static __always_inline struct exec_mapping *find_mapping(struct unwind_process *
 	if (search.hi > MAX_PROCESS_MAPPINGS)
 		search.hi = MAX_PROCESS_MAPPINGS;
 	/* Past the last mapping starting at or below pc, then one back. */
-	bpf_loop((MAX_MAPPING_SEARCH_STEPS + SEARCH_STEPS_PER_CALL - 1) / SEARCH_STEPS_PER_CALL,
-		 mapping_search_steps, &search, 0);
+	bpf_loop(MAX_MAPPING_SEARCH_STEPS, mapping_search_steps, &search, 0);
 	if (search.lo == 0)
 		return NULL;
 	mapping = &process->mappings[(search.lo - 1) & (MAX_PROCESS_MAPPINGS - 1)];
@@ -418,11 +411,7 @@ static __always_inline bool row_step(struct search *search)
 
 static long row_search_steps(__u32 index, void *context)
 {
-#pragma unroll
-	for (int i = 0; i < SEARCH_STEPS_PER_CALL; i++)
-		if (!row_step(context))
-			return 1;
-	return 0;
+	return row_step(context) ? 0 : 1;
 }
 
 /* The last row of the mapping's table at or before the ELF `address`. */
@@ -436,8 +425,7 @@ static __always_inline struct unwind_row *find_row(struct exec_mapping *mapping,
 
 	if (address > 0xffffffffULL)
 		return NULL;
-	bpf_loop((MAX_TABLE_SEARCH_STEPS + SEARCH_STEPS_PER_CALL - 1) / SEARCH_STEPS_PER_CALL,
-		 row_search_steps, &search, 0);
+	bpf_loop(MAX_TABLE_SEARCH_STEPS, row_search_steps, &search, 0);
 	if (search.lo == 0)
 		return NULL;
 	return row_at(search.first + search.lo - 1);
