@@ -294,7 +294,6 @@ static __always_inline void count_sample(void *counts, struct sample_key *key)
 	count_stat(STAT_COUNTS_FULL);
 }
 
-
 /* ===========================================================================
  * Walking user stacks with unwind tables
  * ========================================================================= */
@@ -590,7 +589,9 @@ static long unwind_frame(__u32 index, void *context)
 
 	if (index >= MAX_STACK_DEPTH)
 		return 1;
-	lookup_pc = walk->pc;
+	/* A return address points after the call, maybe past the end of the
+	 * caller's function (or mapping): look up the call instruction. */
+	lookup_pc = index > 0 ? walk->pc - 1 : walk->pc;
 	mapping = find_mapping(walk->process, lookup_pc, &walk->last_mapping);
 	if (!mapping && index > 0) {
 		/* A return address in no mapping: a library mapped since the
@@ -614,10 +615,6 @@ static long unwind_frame(__u32 index, void *context)
 		walk->stop = STAT_UNWIND_DEPTH_LIMIT;
 		return 1;
 	}
-	/* A return address points after the call, maybe past the end of the
-	 * caller's function: look up the call instruction. */
-	if (index > 0)
-		lookup_pc -= 1;
 	row = NULL;
 	if (!mapping)
 		report_unknown_mapping(walk->process, (__u32)(bpf_get_current_pid_tgid() >> 32));
@@ -637,7 +634,7 @@ static long unwind_frame(__u32 index, void *context)
 static __always_inline __u64 unwind_user_stack(struct unwind_process *process, void *unwound)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	/* Then how long the walk took. */
+	/* For the walk-time statistics. */
 	__u64 started = bpf_ktime_get_ns();
 	struct pt_regs *regs;
 	struct walk walk = {};

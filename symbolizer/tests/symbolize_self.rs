@@ -35,7 +35,14 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     let offset = mapping.file_offset_of(pc);
     let lines = symbolizer.symbolize(&file, &[offset, u64::MAX / 2]);
 
-    let names: Vec<&str> = lines[0].iter().map(|l| l.function.as_str()).collect();
+    // This crate is optimised in dev builds too (see the workspace
+    // manifest), which also inlines `black_box` at the probed instruction:
+    // leave out the standard library's frames before ours.
+    let ours: Vec<_> = lines[0]
+        .iter()
+        .skip_while(|l| l.function.starts_with("core::"))
+        .collect();
+    let names: Vec<&str> = ours.iter().map(|l| l.function.as_str()).collect();
     assert_eq!(
         names.len(),
         2,
@@ -48,12 +55,8 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
         !names[1].contains("17h"),
         "demangled without hash: {names:?}"
     );
-    assert!(
-        lines[0][0].file.ends_with("symbolize_self.rs"),
-        "{:?}",
-        lines[0][0]
-    );
-    assert!(lines[0][0].line > 0 && lines[0][1].line > 0);
+    assert!(ours[0].file.ends_with("symbolize_self.rs"), "{:?}", ours[0]);
+    assert!(ours[0].line > 0 && ours[1].line > 0);
     assert!(
         lines[1].is_empty(),
         "an offset past the file resolves to nothing"

@@ -4,8 +4,6 @@
 
 use std::{collections::HashMap, ffi::OsStr, path::Path, process::Command};
 
-use super::contains_chain;
-
 /// User stack bytes perf copies at each sample, the `<stack_bytes>` of
 /// `--call-graph dwarf`: twice perf's default of 8 KiB, well beyond the
 /// few KiB the workloads of `testdata/workloads/nofp` use, so that perf's
@@ -56,19 +54,6 @@ pub fn perf_dwarf_record(argv: &[&OsStr], frequency: u64) -> Vec<PerfStack> {
             .arg(&data),
     );
     parse_script(&script, &command_name(Path::new(program)))
-}
-
-/// Fraction of samples (by count) whose frames contain `chain` as a contiguous run (root first).
-///
-/// A sample counts if it contains any of `chains`.
-pub fn fraction_with_chain(stacks: &[PerfStack], chains: &[&[&str]]) -> f64 {
-    let total: u64 = stacks.iter().map(|s| s.count).sum();
-    let matching: u64 = stacks
-        .iter()
-        .filter(|s| chains.iter().any(|chain| contains_chain(&s.frames, chain)))
-        .map(|s| s.count)
-        .sum();
-    matching as f64 / total.max(1) as f64
 }
 
 /// Runs perf and returns its standard output, panicking with its error
