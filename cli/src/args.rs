@@ -27,3 +27,27 @@ impl Unwind {
         self == Unwind::Tables
     }
 }
+
+/// `--unwind-memory MIB`: kernel memory for unwind table rows, as rows.
+pub fn parse_unwind_memory(text: &str) -> Result<u32, String> {
+    let mib: u32 = text
+        .parse()
+        .map_err(|_| format!("expected a whole number of MiB, got {text:?}"))?;
+    if !(1..=1024).contains(&mib) {
+        return Err(format!("{mib} MiB is outside 1..=1024"));
+    }
+    Ok(mib * (1 << 20) / brasa_agent::unwind::ROW_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwind_memory_is_whole_mebibytes_in_range() {
+        assert_eq!(parse_unwind_memory("12"), Ok(1 << 20));
+        assert!(parse_unwind_memory("0").is_err());
+        assert!(parse_unwind_memory("2048").is_err());
+        assert!(parse_unwind_memory("1.5").is_err());
+    }
+}

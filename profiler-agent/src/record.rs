@@ -59,6 +59,9 @@ pub struct RecordOptions {
     /// Walk user stacks with unwind tables (code without frame pointers).
     /// Default: true; false walks by frame pointers only.
     pub unwind_tables: bool,
+    /// Room for unwind table rows, 12 bytes of kernel memory each.
+    /// Default: [`crate::unwind::DEFAULT_TABLE_ROWS`] (12 MiB).
+    pub table_rows: u32,
 }
 
 impl Default for RecordOptions {
@@ -69,6 +72,7 @@ impl Default for RecordOptions {
             duration: None,
             drain_interval: Duration::from_secs(2),
             unwind_tables: true,
+            table_rows: crate::unwind::DEFAULT_TABLE_ROWS,
         }
     }
 }
@@ -120,6 +124,7 @@ pub fn record(
         follow_targets: options.target != Target::Host,
         skip_pid: Some(me),
         unwind_tables: options.unwind_tables,
+        table_rows: options.table_rows,
         ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;

@@ -44,6 +44,8 @@ pub const MAX_PROCESS_MAPPINGS: usize = 128;
 const EXEC_MAPPING_SIZE: usize = 32;
 /// Size of a `struct unwind_process`: two u32 then the mappings.
 pub const PROCESS_ENTRY_SIZE: usize = 8 + MAX_PROCESS_MAPPINGS * EXEC_MAPPING_SIZE;
+/// Bytes of kernel memory one row takes.
+pub const ROW_BYTES: u32 = ROW_SIZE as u32;
 /// Default room for rows: 2^20 rows of 12 bytes, 12 MiB of kernel memory.
 pub const DEFAULT_TABLE_ROWS: u32 = 1 << 20;
 /// Largest table the program can search (`MAX_TABLE_SEARCH_STEPS` = 24).

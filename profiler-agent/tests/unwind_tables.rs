@@ -98,8 +98,13 @@ fn perf_rates(stacks: &[PerfStack], leaf: &str, chains: &[&[&str]]) -> Rates {
 }
 
 fn record_with(binary: &Path, mode: &str, unwind_tables: bool) -> (Recording, Profile) {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut options = RecordOptions::default();
+    options.unwind_tables = unwind_tables;
+    record_options(binary, mode, options)
+}
+
+fn record_options(binary: &Path, mode: &str, mut options: RecordOptions) -> (Recording, Profile) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     options.target = Target::Command(vec![
         binary.as_os_str().to_owned(),
         mode.into(),
@@ -107,7 +112,6 @@ fn record_with(binary: &Path, mode: &str, unwind_tables: bool) -> (Recording, Pr
     ]);
     options.frequency = FREQUENCY;
     options.drain_interval = Duration::from_millis(500);
-    options.unwind_tables = unwind_tables;
     let never = AtomicBool::new(false);
     let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
     assert!(
@@ -287,4 +291,23 @@ fn jit_like_code_ends_the_walk_cleanly() {
         incomplete as f64 <= (1.0 - MIN_COMPLETE) * (jit_samples + rest_samples) as f64,
         "{incomplete} of {rest_samples} samples outside the generated code do not reach {ROOT}"
     );
+}
+
+/// The kernel memory for tables is fixed: with room for 256 rows, libc's
+/// table cannot be loaded, and the process is walked by frame pointer
+/// instead, with the recording otherwise intact.
+#[test]
+fn tables_that_do_not_fit_leave_the_walk_to_frame_pointers() {
+    let binary = build_nofp_c("unwind-spin-small-room");
+    let mut options = RecordOptions::default();
+    options.table_rows = 256;
+    let (recording, profile) = record_options(&binary, "cpu", options);
+    let tables = recording.unwind.expect("tables were on");
+    println!("{tables:?}");
+    assert!(tables.tables_failed > 0, "{tables:?}");
+    assert!(tables.rows_used <= 256, "{tables:?}");
+    assert!(recording.raw.sample_count() > 1000);
+    let pid = workload_pid(&profile);
+    let rates = brasa_rates(&profile, pid, "spin_leaf", &[&["main", "run_workload"]]);
+    assert!(rates.at_leaf > 1000, "{rates:?}");
 }

@@ -65,6 +65,11 @@ pub struct AgentArgs {
     /// without frame pointers) or `fp` (frame pointers only).
     #[arg(long, value_enum, default_value_t)]
     unwind: crate::args::Unwind,
+    /// Kernel memory for unwind tables, in MiB (1-1024); binaries whose
+    /// tables do not fit are walked by frame pointer.
+    #[arg(long = "unwind-memory", value_name = "MIB", default_value = "12",
+          value_parser = crate::args::parse_unwind_memory)]
+    unwind_rows: u32,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -114,6 +119,7 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
     options.interval = args.interval;
     options.debug_info = args.debug_info;
     options.unwind_tables = args.unwind.tables();
+    options.table_rows = args.unwind_rows;
     options.labels = LabelRules {
         static_labels,
         env_labels: args.env_labels,

@@ -36,6 +36,11 @@ pub struct Args {
     /// without frame pointers) or `fp` (frame pointers only).
     #[arg(long, value_enum, default_value_t)]
     unwind: crate::args::Unwind,
+    /// Kernel memory for unwind tables, in MiB (1-1024); binaries whose
+    /// tables do not fit are walked by frame pointer.
+    #[arg(long = "unwind-memory", value_name = "MIB", default_value = "12",
+          value_parser = crate::args::parse_unwind_memory)]
+    unwind_rows: u32,
     /// Output file; its extension picks the format.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -60,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.frequency = args.frequency;
     options.duration = args.duration;
     options.unwind_tables = args.unwind.tables();
+    options.table_rows = args.unwind_rows;
 
     let stop = stop_on_interrupt()?;
     let live = std::io::stderr().is_terminal();

@@ -45,6 +45,9 @@ pub struct AgentOptions {
     /// Walk user stacks with unwind tables (code without frame pointers).
     /// Default: true; false walks by frame pointers only.
     pub unwind_tables: bool,
+    /// Room for unwind table rows, 12 bytes of kernel memory each.
+    /// Default: [`crate::unwind::DEFAULT_TABLE_ROWS`] (12 MiB).
+    pub table_rows: u32,
 }
 
 impl Default for AgentOptions {
@@ -55,6 +58,7 @@ impl Default for AgentOptions {
             labels: LabelRules::default(),
             debug_info: false,
             unwind_tables: true,
+            table_rows: crate::unwind::DEFAULT_TABLE_ROWS,
         }
     }
 }
@@ -80,6 +84,7 @@ pub fn run(
         follow_targets: false,
         skip_pid: Some(std::process::id()),
         unwind_tables: options.unwind_tables,
+        table_rows: options.table_rows,
         ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
