@@ -20,6 +20,14 @@ const RUN_MS: &str = "2000";
 const HOT_SHARE: f64 = 0.75;
 const SPLIT_TOLERANCE: f64 = 0.05;
 const MIN_FULL_CHAIN: f64 = 0.95;
+/// The C workload's main, run, hot, cold and leaf functions.
+const C_CHAIN: [&str; 5] = [
+    "main",
+    "run_workload",
+    "hot_branch",
+    "cold_branch",
+    "spin_leaf",
+];
 
 /// One recording at a time: concurrent workloads would share the CPUs, and
 /// a wall-clock recording (`--pid`) would get too few samples.
@@ -92,16 +100,7 @@ fn frame_pointers_alone_still_give_full_chains() {
     assert!(recording.exit_status.is_some_and(|s| s.success()));
     assert_eq!(recording.stats.unwind_walks, 0, "no table was used");
     assert!(recording.unwind.is_none());
-    assert_split(
-        &profile,
-        [
-            "main",
-            "run_workload",
-            "hot_branch",
-            "cold_branch",
-            "spin_leaf",
-        ],
-    );
+    assert_split(&profile, C_CHAIN);
 }
 
 #[test]
@@ -113,16 +112,7 @@ fn c_workload_has_full_chains_and_the_designed_split() {
     assert_eq!(recording.stats.counts_full, 0);
     // Unwind tables (the default) walk frame-pointer code as well.
     assert!(recording.stats.unwind_walks > 0, "{:?}", recording.stats);
-    assert_split(
-        &profile,
-        [
-            "main",
-            "run_workload",
-            "hot_branch",
-            "cold_branch",
-            "spin_leaf",
-        ],
-    );
+    assert_split(&profile, C_CHAIN);
 
     // The main binary is the first mapping, with its path, offset and build id.
     let string = |i: i64| profile.string_table[i as usize].as_str();
@@ -288,16 +278,7 @@ fn pid_of_a_running_process_is_recorded_until_the_duration() {
         .samples
         .iter()
         .all(|s| s.pid == workload.0.id()));
-    assert_split(
-        &profile,
-        [
-            "main",
-            "run_workload",
-            "hot_branch",
-            "cold_branch",
-            "spin_leaf",
-        ],
-    );
+    assert_split(&profile, C_CHAIN);
 }
 
 #[test]

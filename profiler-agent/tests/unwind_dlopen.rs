@@ -15,14 +15,15 @@
 
 mod common;
 
-use std::{path::Path, sync::atomic::AtomicBool, time::Duration};
+use std::path::Path;
 
-use brasa_agent::record::{record, RecordOptions, Recording, Target};
+use brasa_agent::record::{RecordOptions, Recording};
 use brasa_profile::Profile;
 use common::{
     contains_chain,
     nofp::{build_nofp_c, build_nofp_plugin},
-    physical_stacks, stacks,
+    physical_stacks,
+    recording::{record_command, workload_pid},
 };
 
 /// About 2,000 samples in the library: a 99% rate is 20 samples of slack.
@@ -38,44 +39,17 @@ const LEAF: &str = "plugin_leaf";
 /// From the program into the library and back.
 const CHAIN: &[&str] = &["main", "run_plugin", "plugin_run", "plugin_middle", LEAF];
 
-/// One recording at a time: concurrent workloads would share the CPUs.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Records `binary dlopen RUN_MS plugin` as `unwind_tables.rs` records its
-/// workloads.
+/// Records `binary dlopen RUN_MS plugin`.
 fn record_with(binary: &Path, plugin: &Path, unwind_tables: bool) -> (Recording, Profile) {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut options = RecordOptions::default();
-    options.target = Target::Command(vec![
+    options.unwind_tables = unwind_tables;
+    let argv = vec![
         binary.as_os_str().to_owned(),
         "dlopen".into(),
         RUN_MS.into(),
         plugin.as_os_str().to_owned(),
-    ]);
-    options.frequency = FREQUENCY;
-    options.drain_interval = Duration::from_millis(500);
-    options.unwind_tables = unwind_tables;
-    let never = AtomicBool::new(false);
-    let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
-    assert!(
-        recording.exit_status.is_some_and(|s| s.success()),
-        "{binary:?} dlopen {plugin:?} failed"
-    );
-    let profile = recording.to_profile();
-    (recording, profile)
-}
-
-/// The pid of the workload (the command itself; it starts no children).
-fn workload_pid(profile: &Profile) -> i64 {
-    let mut counts = std::collections::HashMap::<i64, i64>::new();
-    for s in stacks(profile) {
-        *counts.entry(s.pid).or_default() += s.count;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(pid, _)| pid)
-        .expect("the workload was sampled")
+    ];
+    record_command(argv, FREQUENCY, options)
 }
 
 /// Of the workload's samples at [`LEAF`]: how many, and how many hold

@@ -12,15 +12,17 @@
 
 mod common;
 
-use std::{ffi::OsStr, path::Path, sync::atomic::AtomicBool, time::Duration};
+use std::{ffi::OsStr, path::Path};
 
-use brasa_agent::record::{record, RecordOptions, Recording, Target};
+use brasa_agent::record::{RecordOptions, Recording};
 use brasa_profile::Profile;
 use common::{
     contains_chain,
     nofp::{build_nofp_c, build_nofp_rust},
     perf::{perf_dwarf_record, PerfStack},
-    physical_stacks, stacks, Stack,
+    physical_stacks,
+    recording::{alone, record_command, workload_pid},
+    stacks, Stack,
 };
 
 /// About 2,000 samples per run: a 99% rate is then 20 samples of slack.
@@ -31,9 +33,6 @@ const RUN_MS: &str = "2000";
 const MIN_COMPLETE: f64 = 0.99;
 /// The first frame of a process's main thread.
 const ROOT: &str = "_start";
-
-/// One recording at a time: concurrent workloads would share the CPUs.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// What a recording shows, by sample count.
 #[derive(Debug, Default)]
@@ -103,45 +102,17 @@ fn record_with(binary: &Path, mode: &str, unwind_tables: bool) -> (Recording, Pr
     record_options(binary, mode, options)
 }
 
-fn record_options(binary: &Path, mode: &str, mut options: RecordOptions) -> (Recording, Profile) {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    options.target = Target::Command(vec![
-        binary.as_os_str().to_owned(),
-        mode.into(),
-        RUN_MS.into(),
-    ]);
-    options.frequency = FREQUENCY;
-    options.drain_interval = Duration::from_millis(500);
-    let never = AtomicBool::new(false);
-    let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
-    assert!(
-        recording.exit_status.is_some_and(|s| s.success()),
-        "{binary:?} {mode} failed"
-    );
-    let profile = recording.to_profile();
-    (recording, profile)
+fn record_options(binary: &Path, mode: &str, options: RecordOptions) -> (Recording, Profile) {
+    let argv = vec![binary.as_os_str().to_owned(), mode.into(), RUN_MS.into()];
+    record_command(argv, FREQUENCY, options)
 }
 
 fn perf_with(binary: &Path, mode: &str) -> Vec<PerfStack> {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _alone = alone();
     perf_dwarf_record(
         &[binary.as_os_str(), OsStr::new(mode), OsStr::new(RUN_MS)],
         FREQUENCY,
     )
-}
-
-/// The pid of the workload (the command itself; it starts no children).
-fn workload_pid(profile: &Profile) -> i64 {
-    let stacks = stacks(profile);
-    let mut counts = std::collections::HashMap::<i64, i64>::new();
-    for s in &stacks {
-        *counts.entry(s.pid).or_default() += s.count;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(pid, _)| pid)
-        .expect("the workload was sampled")
 }
 
 /// Records with tables, with frame pointers only, and with perf; prints

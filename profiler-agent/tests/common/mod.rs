@@ -33,41 +33,45 @@ fn run(command: &mut Command) {
     );
 }
 
+/// Compiles `source` (relative to the workloads) into `name` with
+/// `compiler` and `flags`; `rustc` is `$RUSTC` when set.
+pub fn compile(compiler: &str, flags: &[&str], source: &str, name: &str) -> PathBuf {
+    let out = build_dir().join(name);
+    let program = match compiler {
+        "rustc" => std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()),
+        other => other.to_owned(),
+    };
+    run(Command::new(program)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(workloads_dir().join(source)));
+    out
+}
+
 /// Builds the C workload with frame pointers (clang), into `name`.
 pub fn build_c(name: &str) -> PathBuf {
-    let out = build_dir().join(name);
-    run(Command::new("clang")
-        .args([
-            "-O1",
-            "-g",
-            "-fno-omit-frame-pointer",
-            "-mno-omit-leaf-frame-pointer",
-            "-fno-optimize-sibling-calls",
-            "-o",
-        ])
-        .arg(&out)
-        .arg(workloads_dir().join("c/workload.c")));
-    out
+    let flags = [
+        "-O1",
+        "-g",
+        "-fno-omit-frame-pointer",
+        "-mno-omit-leaf-frame-pointer",
+        "-fno-optimize-sibling-calls",
+    ];
+    compile("clang", &flags, "c/workload.c", name)
 }
 
 /// Builds the Rust workload with frame pointers, into `name`.
 pub fn build_rust(name: &str) -> PathBuf {
-    let out = build_dir().join(name);
-    run(
-        Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-            .args([
-                "-O",
-                "-g",
-                "-C",
-                "force-frame-pointers=yes",
-                "--crate-name",
-                "workload",
-                "-o",
-            ])
-            .arg(&out)
-            .arg(workloads_dir().join("rust/workload.rs")),
-    );
-    out
+    let flags = [
+        "-O",
+        "-g",
+        "-C",
+        "force-frame-pointers=yes",
+        "--crate-name",
+        "workload",
+    ];
+    compile("rustc", &flags, "rust/workload.rs", name)
 }
 
 /// Builds the Go workload, into `name`.
@@ -226,3 +230,4 @@ pub fn split(stacks: &[Stack], main: &str, run: &str, hot: &str, cold: &str, lea
 }
 pub mod nofp;
 pub mod perf;
+pub mod recording;
