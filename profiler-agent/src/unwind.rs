@@ -271,9 +271,11 @@ impl Unwinder {
             self.release(&old.tables);
         }
         if result.is_err() {
-            // The kernel did not take the entry: nothing points at the
-            // tables it would have used.
+            // The kernel did not take the entry. An older one may still be
+            // there, pointing at tables released now (and maybe evicted
+            // later): remove it, so nothing points at them.
             self.stats.entry_failures += 1;
+            let _ = entries.remove(pid);
             if let Some(state) = self.processes.remove(&pid) {
                 self.release(&state.tables);
             }
