@@ -21,6 +21,25 @@ use crate::{
 /// Default number of rows of the changes table.
 pub const DEFAULT_TOP_CHANGES: usize = 20;
 
+/// One side of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// What is compared against: the old build, the earlier period.
+    Base,
+    /// What is compared: the new build, the later period.
+    Head,
+}
+
+impl Side {
+    /// `base` or `head`, as in parameter names and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Base => "base",
+            Side::Head => "head",
+        }
+    }
+}
+
 /// One stack's count on each side, both scaled to a common total.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackDiff {

@@ -7,6 +7,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use anyhow::Context;
 use brasa_profile::{
     codec::DecodeOptions,
+    diff::Side,
     io::{load, load_path},
     regression::{self, CheckOptions, Format},
     Profile,
@@ -117,22 +118,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Upper bound on one query to the server, answer included.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Which side of a comparison.
-#[derive(Clone, Copy)]
-pub enum Side {
-    Base,
-    Head,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Base => "base",
-            Side::Head => "head",
-        }
-    }
-}
 
 /// Profiles from a Brasa server instead of files: one merged profile per
 /// selector, over each side's time range.

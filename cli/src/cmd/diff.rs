@@ -6,14 +6,14 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use brasa_profile::{
-    diff::{biggest_changes, changes_table, folded_pair, FoldedDiff, DEFAULT_TOP_CHANGES},
+    diff::{biggest_changes, changes_table, folded_pair, FoldedDiff, Side, DEFAULT_TOP_CHANGES},
     io::{load_path, write_atomic},
     merge::merge,
     render::{count_name, FlameGraphOptions},
     Profile,
 };
 
-use super::check::{ServerArgs, Side};
+use super::check::ServerArgs;
 
 /// Compare two profiles: a differential flame graph (both normalized to
 /// the same total; red grew, blue shrank) and a table of the biggest

@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use brasa_profile::{
-    diff::{biggest_changes, folded_pair, FoldedDiff, FunctionChange},
+    diff::{biggest_changes, folded_pair, FoldedDiff, FunctionChange, Side},
     render::{count_name, FlameGraphOptions},
     Profile,
 };
@@ -29,34 +29,19 @@ use crate::{app::AppState, Error, Result};
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;
 
-/// One side of the comparison.
-#[derive(Clone, Copy)]
-enum Side {
-    Base,
-    Head,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Base => "base",
-            Side::Head => "head",
-        }
-    }
-
-    fn params(self) -> SelectionParams<'static> {
-        match self {
-            Side::Base => SelectionParams {
-                query: "base",
-                from: &["base_from", "from"],
-                to: &["base_to", "to"],
-            },
-            Side::Head => SelectionParams {
-                query: "head",
-                from: &["head_from", "from"],
-                to: &["head_to", "to"],
-            },
-        }
+/// Where the query and range parameters of a side are.
+fn side_params(side: Side) -> SelectionParams<'static> {
+    match side {
+        Side::Base => SelectionParams {
+            query: "base",
+            from: &["base_from", "from"],
+            to: &["base_to", "to"],
+        },
+        Side::Head => SelectionParams {
+            query: "head",
+            from: &["head_from", "from"],
+            to: &["head_to", "to"],
+        },
     }
 }
 
@@ -84,7 +69,7 @@ fn side_selection(params: &[(String, String)], side: Side) -> Result<Selection> 
             side.name()
         )));
     }
-    selection_from(params, &side.params())
+    selection_from(params, &side_params(side))
 }
 
 pub(crate) async fn diff(
