@@ -29,7 +29,7 @@ use common::{
 const FREQUENCY: u64 = 997;
 /// Milliseconds of CPU time each workload runs.
 const RUN_MS: &str = "2000";
-/// The bar for Brasa.
+/// The bar for Brasa: 99% of samples complete.
 const MIN_COMPLETE: f64 = 0.99;
 /// The first frame of a process's main thread.
 const ROOT: &str = "_start";
