@@ -1,20 +1,14 @@
 //! `brasa check` as a CI job runs it: exit status 0 (pass), 1 (regression),
 //! 2 (error), and the three report formats.
 
+mod cli_support;
+
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
 };
 
-fn brasa() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
-}
-
-fn testdata(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(path)
-}
+use cli_support::{brasa, testdata};
 
 /// Three runs per side of a program whose `parse` takes 10% of the time in
 /// base; `slow_factor` multiplies parse's samples in head.

@@ -3,10 +3,14 @@
 //! are told apart by `brasa check`; two sets of recordings of the same
 //! build are not. Needs root (eBPF) and clang, like CI.
 
+mod cli_support;
+
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
 };
+
+use cli_support::brasa;
 
 /// Recordings per side: several, so the check accounts for run-to-run
 /// variation (Welch per run) instead of comparing raw counts.
@@ -15,10 +19,6 @@ const RUNS_PER_SIDE: usize = 5;
 const RUN_MS: &str = "1000";
 /// Sampling frequency: up to about 900 samples per one-second run.
 const FREQUENCY: &str = "999";
-
-fn brasa() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
-}
 
 fn source() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/workloads/regress/regress.c")

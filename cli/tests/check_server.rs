@@ -1,20 +1,18 @@
 //! `brasa check` and `brasa diff` against a running `brasa server`: each
 //! selector is one profile, the time range is per side.
 
+mod cli_support;
 mod server_support;
 
 use std::{
-    process::{Command, Output},
+    process::Output,
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use cli_support::brasa;
 use server_support::*;
 
 const RUNS: usize = 3;
-
-fn brasa() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
-}
 
 fn now_nanos() -> i64 {
     SystemTime::now()

@@ -1,16 +1,8 @@
 //! `brasa diff` as a user runs it.
 
-use std::{path::PathBuf, process::Command};
+mod cli_support;
 
-fn brasa() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
-}
-
-fn testdata(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(path)
-}
+use cli_support::{brasa, testdata};
 
 #[test]
 fn writes_a_differential_svg_and_prints_the_biggest_changes() {

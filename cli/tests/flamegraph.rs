@@ -1,16 +1,8 @@
 //! `brasa flamegraph` and `brasa merge` as a user runs them.
 
-use std::{path::PathBuf, process::Command};
+mod cli_support;
 
-fn brasa() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
-}
-
-fn testdata(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
-        .join(path)
-}
+use cli_support::{brasa, testdata};
 
 #[test]
 fn renders_the_go_fixture_with_real_names() {
