@@ -46,6 +46,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../ui/api.js"),
     },
     Asset {
+        name: "canvas.js",
+        content_type: JS,
+        body: include_str!("../ui/canvas.js"),
+    },
+    Asset {
         name: "chart.js",
         content_type: JS,
         body: include_str!("../ui/chart.js"),

@@ -1,6 +1,7 @@
 // The chart of sample totals over time; dragging across it picks a
 // narrower time range.
 
+import { sizedContext } from './canvas.js';
 import { formatTick } from './time.js';
 
 const PAD = { left: 56, right: 12, top: 8, bottom: 20 };
@@ -60,13 +61,7 @@ export class TimeChart {
     const canvas = this.canvas;
     const width = Math.max(canvas.clientWidth, 300);
     const height = 120;
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.height = `${height}px`;
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+    const ctx = sizedContext(canvas, width, height);
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const span = this.to - this.from;

@@ -2,6 +2,8 @@
 // icicle orientation, and frame lookup for the tooltip. Frame names are
 // only ever drawn with fillText, never parsed as markup.
 
+import { sizedContext } from './canvas.js';
+
 const ROW_HEIGHT = 18;
 /** Frames narrower than this many CSS pixels are not drawn (or hit). */
 const MIN_FRAME_PX = 0.4;
@@ -102,13 +104,7 @@ export class FlameGraph {
     const canvas = this.canvas;
     const width = Math.max(canvas.parentElement.clientWidth, 300);
     const height = this.depthCount() * ROW_HEIGHT;
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
-    canvas.style.height = `${height}px`;
-    const ctx = canvas.getContext('2d');
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, height);
+    const ctx = sizedContext(canvas, width, height);
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
     this.rows = [];
