@@ -60,12 +60,17 @@ volatile __u32 generation = 0;
 volatile __u32 tables_epoch = 1;
 
 /* Never written: they make the skeleton export these types, so user space
- * decodes ring buffer records and names counters with the generated ones. */
+ * decodes ring buffer records, names counters and checks rule codes with
+ * the generated ones. */
 struct process_event process_event_layout = {};
 enum stat_id stat_id_layout = STAT_SAMPLES;
 struct unwind_chunk unwind_chunk_layout = {};
 struct unwind_process unwind_process_layout = {};
 struct unwound_stack unwound_stack_layout = {};
+/* The rule codes of unwind rows, checked against the symbolizer's. */
+enum cfa_kind cfa_kind_layout = CFA_NONE;
+enum fp_kind fp_kind_layout = FP_UNCHANGED;
+enum ra_kind ra_kind_layout = RA_UNDEFINED;
 
 /* ===========================================================================
  * Maps
@@ -186,7 +191,7 @@ _Static_assert(__builtin_offsetof(struct unwind_row, cfa_offset) == 8, "unwind_r
 _Static_assert(sizeof(struct exec_mapping) == 32, "exec_mapping has no padding");
 _Static_assert((ROW_CACHE_SLOTS & (ROW_CACHE_SLOTS - 1)) == 0, "cache slots are a power of two");
 _Static_assert((MAX_PROCESS_MAPPINGS & (MAX_PROCESS_MAPPINGS - 1)) == 0 &&
-		       (1 << (MAX_MAPPING_SEARCH_STEPS - 1)) >= MAX_PROCESS_MAPPINGS,
+		   (1 << (MAX_MAPPING_SEARCH_STEPS - 1)) >= MAX_PROCESS_MAPPINGS,
 	       "the mapping search covers every mapping");
 _Static_assert(MAX_STACK_DEPTH <= 127, "the kernel records at most 127 frames");
 _Static_assert((PROCESS_EVENT_RING_BYTES & (PROCESS_EVENT_RING_BYTES - 1)) == 0,
@@ -225,7 +230,7 @@ static __always_inline bool is_target(__u32 tgid)
 
 /* Queues a process event for user space; false when the ring is full. */
 static __always_inline bool send_process_event(__u32 tgid, __u32 parent_tgid,
-						      enum process_event_kind kind)
+					       enum process_event_kind kind)
 {
 	struct process_event *event;
 
@@ -321,7 +326,7 @@ struct walk {
 /* A binary search for the last element at or below a target, in bpf_loop
  * steps: the verifier checks one step instead of every unrolled one. */
 struct search {
-	void *base; /* struct unwind_process, or unused for rows */
+	void *base;  /* struct unwind_process, or unused for rows */
 	__u32 first; /* first row of the table (row searches) */
 	__u32 lo, hi;
 	__u64 target;
@@ -352,10 +357,10 @@ static long mapping_search_steps(__u32 index, void *context)
 
 /* The mapping of `process` holding `pc`, or NULL; `*last` is 1 + the index
  * of the mapping found before (0: none), tried first and updated. */
-static __always_inline struct exec_mapping *find_mapping(struct unwind_process *process,
-							   __u64 pc, __u32 *last)
+static __always_inline struct exec_mapping *find_mapping(struct unwind_process *process, __u64 pc,
+							 __u32 *last)
 {
-	struct search search = { .base = process, .hi = process->mapping_count, .target = pc };
+	struct search search = {.base = process, .hi = process->mapping_count, .target = pc};
 	struct exec_mapping *mapping;
 
 	if (*last) {
@@ -417,9 +422,9 @@ static long row_search_steps(__u32 index, void *context)
 static __always_inline struct unwind_row *find_row(struct exec_mapping *mapping, __u64 address)
 {
 	struct search search = {
-		.first = mapping->table_start,
-		.hi = mapping->table_rows,
-		.target = address,
+	    .first = mapping->table_start,
+	    .hi = mapping->table_rows,
+	    .target = address,
 	};
 
 	if (address > 0xffffffffULL)
@@ -557,11 +562,25 @@ static __always_inline void record_walk_time(__u64 ns)
 		ns = (1ULL << 31) - 1;
 	/* floor(log2(ns)) by halving the range. */
 	rest = ns;
-	if (rest >> 16) { rest >>= 16; log += 16; }
-	if (rest >> 8) { rest >>= 8; log += 8; }
-	if (rest >> 4) { rest >>= 4; log += 4; }
-	if (rest >> 2) { rest >>= 2; log += 2; }
-	if (rest >> 1) { log += 1; }
+	if (rest >> 16) {
+		rest >>= 16;
+		log += 16;
+	}
+	if (rest >> 8) {
+		rest >>= 8;
+		log += 8;
+	}
+	if (rest >> 4) {
+		rest >>= 4;
+		log += 4;
+	}
+	if (rest >> 2) {
+		rest >>= 2;
+		log += 2;
+	}
+	if (rest >> 1) {
+		log += 1;
+	}
 	bucket = 4 * log + (log >= 2 ? (__u32)(ns >> (log - 2)) & 3 : 0);
 	bucket &= WALK_TIME_BUCKETS - 1;
 	count = bpf_map_lookup_elem(&walk_time, &bucket);
@@ -598,7 +617,8 @@ static long unwind_frame(__u32 index, void *context)
 		 * tables were written, or garbage read by a frame-pointer step
 		 * through code that keeps none. Stop before recording it. */
 		if (!walk->by_frame_pointer)
-			report_unknown_mapping(walk->process, (__u32)(bpf_get_current_pid_tgid() >> 32));
+			report_unknown_mapping(walk->process,
+					       (__u32)(bpf_get_current_pid_tgid() >> 32));
 		walk->stop = STAT_UNWIND_UNKNOWN_MAPPING;
 		return 1;
 	}

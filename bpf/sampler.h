@@ -57,27 +57,27 @@ enum target_kind {
 
 /* Counters in the per-CPU stats map, one per outcome of the program. */
 enum stat_id {
-	STAT_SAMPLES = 0,         /* samples recorded */
-	STAT_IDLE_SKIPPED,        /* the idle task was running */
-	STAT_FILTERED,            /* not a target process */
-	STAT_NO_USER_STACK,       /* kernel thread or user stack unreadable */
-	STAT_USER_STACK_ERROR,    /* stack map full or hash collision (user) */
-	STAT_KERNEL_STACK_ERROR,  /* stack map full or hash collision (kernel) */
-	STAT_COUNTS_FULL,         /* counts map full: the sample is lost */
+	STAT_SAMPLES = 0,	    /* samples recorded */
+	STAT_IDLE_SKIPPED,	    /* the idle task was running */
+	STAT_FILTERED,		    /* not a target process */
+	STAT_NO_USER_STACK,	    /* kernel thread or user stack unreadable */
+	STAT_USER_STACK_ERROR,	    /* stack map full or hash collision (user) */
+	STAT_KERNEL_STACK_ERROR,    /* stack map full or hash collision (kernel) */
+	STAT_COUNTS_FULL,	    /* counts map full: the sample is lost */
 	STAT_PROCESS_EVENT_DROPPED, /* ring buffer full: process event lost */
 	/* User stacks walked with unwind tables, and why each walk stopped. */
-	STAT_UNWIND_WALKS,        /* samples whose user stack was walked with tables */
-	STAT_UNWIND_END,          /* reached the outermost frame */
-	STAT_UNWIND_DEPTH_LIMIT,  /* MAX_STACK_DEPTH frames collected */
-	STAT_UNWIND_UNSUPPORTED,  /* a rule the program cannot evaluate */
-	STAT_UNWIND_READ_FAILED,  /* reading the user stack failed */
+	STAT_UNWIND_WALKS,	     /* samples whose user stack was walked with tables */
+	STAT_UNWIND_END,	     /* reached the outermost frame */
+	STAT_UNWIND_DEPTH_LIMIT,     /* MAX_STACK_DEPTH frames collected */
+	STAT_UNWIND_UNSUPPORTED,     /* a rule the program cannot evaluate */
+	STAT_UNWIND_READ_FAILED,     /* reading the user stack failed */
 	STAT_UNWIND_NOT_PROGRESSING, /* the stack did not grow towards the caller */
 	STAT_UNWIND_UNKNOWN_MAPPING, /* a return address outside every known mapping */
-	STAT_UNWIND_TABLE_MISS,   /* frames without a table: walked by frame pointer */
-	STAT_UNWIND_STACK_ERROR,  /* unwound-stacks map full: the user stack is lost */
-	STAT_UNWIND_FRAMES,       /* frames those walks recorded, in total */
-	STAT_UNWIND_NANOS,        /* nanoseconds those walks took, in total */
-	STAT_UNWIND_CACHE_HITS,   /* frames whose rule came from the row cache */
+	STAT_UNWIND_TABLE_MISS,	     /* frames without a table: walked by frame pointer */
+	STAT_UNWIND_STACK_ERROR,     /* unwound-stacks map full: the user stack is lost */
+	STAT_UNWIND_FRAMES,	     /* frames those walks recorded, in total */
+	STAT_UNWIND_NANOS,	     /* nanoseconds those walks took, in total */
+	STAT_UNWIND_CACHE_HITS,	     /* frames whose rule came from the row cache */
 	STAT_COUNT,
 };
 
@@ -127,10 +127,10 @@ struct process_event {
 
 /* How to find the canonical frame address (CFA). */
 enum cfa_kind {
-	CFA_NONE = 0,        /* no unwind information here */
+	CFA_NONE = 0,	     /* no unwind information here */
 	CFA_SP_OFFSET = 1,   /* SP + cfa_offset */
 	CFA_FP_OFFSET = 2,   /* FP + cfa_offset */
-	CFA_PLT = 3,         /* SP + cfa_offset, + 8 from (pc & 15) >= aux on */
+	CFA_PLT = 3,	     /* SP + cfa_offset, + 8 from (pc & 15) >= aux on */
 	CFA_UNSUPPORTED = 4, /* anything else: the walk stops */
 };
 

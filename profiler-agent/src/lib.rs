@@ -4,7 +4,9 @@
 //!
 //! - [`sampler`]: loading the `bpf/sampler.bpf.c` program, attaching it to
 //!   one `PERF_COUNT_SW_CPU_CLOCK` event per online CPU, and draining its
-//!   maps (two generations, so no sample is lost or counted twice).
+//!   maps (two generations, so no sample is lost or counted twice); the
+//!   sampling options, the table of the program's counters, and the drain
+//!   loop that `record` and the agent share.
 //! - [`unwind`]: unwind tables compiled from `.eh_frame` loaded into the
 //!   sampler's maps, once per binary, for every sampled process, so stacks
 //!   of code built without frame pointers are complete.
@@ -17,6 +19,11 @@
 //! - [`record`]: a recording session of one process tree or of the host.
 //! - [`fleet`]: what the always-on agent adds: process labels from cgroups
 //!   and environments, and delivery to the server through a disk spool.
+//!
+//! Every layout shared with the kernel is `bpf/sampler.h`'s, through the
+//! types the libbpf-rs skeleton generates from the program's BTF; nothing
+//! here re-declares a C struct, and tests check the constants the
+//! symbolizer writes into unwind rows against the program's enums.
 //!
 //! ```
 //! use brasa_agent::{convert::{convert, ConvertOptions, NoSymbols}, raw::RawProfile};
@@ -32,12 +39,16 @@
 //! assert_eq!(profile.location.len(), 2);
 //! ```
 
+#![warn(missing_docs)]
+
+pub mod clock;
 pub mod convert;
 mod error;
 pub mod fleet;
 pub mod interrupt;
 pub mod live_resolver;
 mod perf_event;
+mod pod;
 pub mod processes;
 pub mod raw;
 pub mod record;

@@ -10,6 +10,11 @@ use crate::{
     sampler::ProcessEvent,
 };
 
+/// Whether a process with this pid (in this pid namespace) still exists.
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Snapshots of process memory maps, with the mapped binaries held open.
 #[derive(Debug, Default)]
 pub struct ProcessTable {
@@ -67,7 +72,7 @@ impl ProcessTable {
         stale.sort_unstable();
         stale.dedup();
         for pid in stale {
-            if Path::new(&format!("/proc/{pid}")).exists() {
+            if process_exists(pid) {
                 self.refresh(pid);
             }
         }
@@ -77,8 +82,7 @@ impl ProcessTable {
     /// process maps. Call it once their samples have been converted: a
     /// long-running agent would otherwise keep every process it ever saw.
     pub fn forget_exited(&mut self) {
-        self.maps
-            .retain(|pid, _| Path::new(&format!("/proc/{pid}")).exists());
+        self.maps.retain(|&pid, _| process_exists(pid));
     }
 
     /// Number of processes with a snapshot.

@@ -4,29 +4,30 @@
 use std::{
     collections::HashMap,
     ffi::OsString,
-    path::Path,
     process::{Child, Command, ExitStatus},
     sync::{
         atomic::{AtomicBool, Ordering},
         Mutex,
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use brasa_profile::Profile;
 
 use crate::{
+    clock::unix_nanos,
     convert::{convert, ConvertOptions},
     live_resolver::LiveResolver,
+    processes::process_exists,
     raw::{RawProfile, RawSample},
-    sampler::{Sampler, SamplerOptions, SamplerStats, SamplerStorage, TargetKind, WalkTimes},
+    sampler::{
+        drain_loop::{self, Consumer},
+        ProcessEvent, Sampler, SamplerOptions, SamplerStats, SamplerStorage, SamplingOptions,
+        TargetKind, WalkTimes, RECORD_FREQUENCY,
+    },
     unwind::UnwindStats,
     Error, Result,
 };
-
-/// How often the session wakes up to check for the end and report
-/// progress. Process events and signals (Ctrl-C) wake it up at once.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Serializes command launches of concurrent sessions (see [`spawn`]).
 static SPAWN_LOCK: Mutex<()> = Mutex::new(());
@@ -49,30 +50,23 @@ pub enum Target {
 pub struct RecordOptions {
     /// What to record. Default: the host.
     pub target: Target,
-    /// Samples per second per CPU. Default: 99.
-    pub frequency: u64,
+    /// Frequency and unwinding. Default: [`SamplingOptions::default`] at
+    /// [`RECORD_FREQUENCY`].
+    pub sampling: SamplingOptions,
     /// Stop after this long. Default: none (until the command or process
     /// exits, or the stop flag is set).
     pub duration: Option<Duration>,
     /// How often the sampler's maps are drained. Default: 2 s.
     pub drain_interval: Duration,
-    /// Walk user stacks with unwind tables (code without frame pointers).
-    /// Default: true; false walks by frame pointers only.
-    pub unwind_tables: bool,
-    /// Room for unwind table rows, 12 bytes of kernel memory each.
-    /// Default: [`crate::unwind::DEFAULT_TABLE_ROWS`] (12 MiB).
-    pub table_rows: u32,
 }
 
 impl Default for RecordOptions {
     fn default() -> Self {
         Self {
             target: Target::Host,
-            frequency: 99,
+            sampling: SamplingOptions::at(RECORD_FREQUENCY),
             duration: None,
             drain_interval: Duration::from_secs(2),
-            unwind_tables: true,
-            table_rows: crate::unwind::DEFAULT_TABLE_ROWS,
         }
     }
 }
@@ -95,7 +89,7 @@ pub struct Recording {
     pub resolver: LiveResolver,
     /// The sampler's counters at the end.
     pub stats: SamplerStats,
-    /// The unwind tables at the end (with [`RecordOptions::unwind_tables`]).
+    /// The unwind tables at the end (with [`SamplingOptions::unwind_tables`]).
     pub unwind: Option<UnwindStats>,
     /// How long the walks with unwind tables took.
     pub walk_times: WalkTimes,
@@ -120,84 +114,46 @@ pub fn record(
     let me = std::process::id();
     let mut storage = SamplerStorage::default();
     let sampler_options = SamplerOptions {
-        frequency: options.frequency,
+        sampling: options.sampling,
         follow_targets: options.target != Target::Host,
         skip_pid: Some(me),
-        unwind_tables: options.unwind_tables,
-        table_rows: options.table_rows,
-        ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
-    let mut resolver = LiveResolver::default();
-
-    let mut child = None;
+    let mut session = Session {
+        options,
+        stop,
+        progress,
+        resolver: LiveResolver::default(),
+        child: None,
+        exit_status: None,
+        started: Instant::now(),
+        totals: HashMap::new(),
+    };
     match &options.target {
         Target::Host => {}
         Target::Pid(pid) => {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
+            if !process_exists(*pid) {
                 return Err(Error::InvalidOption(format!("no process with pid {pid}")));
             }
             sampler.add_target(*pid, TargetKind::Sample)?;
-            resolver.processes.refresh(*pid);
+            session.resolver.processes.refresh(*pid);
         }
-        Target::Command(argv) => child = Some(spawn(&sampler, me, argv)?),
+        Target::Command(argv) => session.child = Some(spawn(&sampler, me, argv)?),
     }
-
-    let started = Instant::now();
-    let time_nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    let mut totals: HashMap<RawSample, u64> = HashMap::new();
-    let mut last_drain = Instant::now();
-    let mut exit_status = None;
-    loop {
-        for event in sampler.poll_process_events(POLL_INTERVAL)? {
-            resolver.processes.handle(event);
-        }
-        if last_drain.elapsed() >= options.drain_interval {
-            accumulate(&mut totals, &mut resolver, sampler.drain()?);
-            last_drain = Instant::now();
-        }
-        let elapsed = started.elapsed();
-        progress(&Progress {
-            elapsed,
-            samples: sampler.samples_taken()?,
-        });
-        if let Some(child) = child.as_mut() {
-            exit_status = child
-                .try_wait()
-                .map_err(|e| Error::os("waiting for the command", e))?;
-        }
-        let target_gone = match &options.target {
-            Target::Pid(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
-            Target::Command(_) => exit_status.is_some(),
-            Target::Host => false,
-        };
-        if target_gone
-            || stop.load(Ordering::SeqCst)
-            || options.duration.is_some_and(|d| elapsed >= d)
-        {
-            break;
-        }
-    }
-    let duration = started.elapsed();
-    sampler.stop();
-    for event in sampler.poll_process_events(Duration::ZERO)? {
-        resolver.processes.handle(event);
-    }
-    accumulate(&mut totals, &mut resolver, sampler.drain_all()?);
-    let stats = sampler.stats()?;
-    let unwind = sampler.unwind_stats();
-    let walk_times = sampler.walk_times()?;
+    let time_nanos = unix_nanos();
+    session.started = Instant::now();
+    drain_loop::run(&mut sampler, options.drain_interval, &mut session)?;
+    let duration = session.started.elapsed();
 
     let mut raw = RawProfile {
-        frequency: options.frequency,
+        frequency: options.sampling.frequency,
         time_nanos,
         duration_nanos: duration.as_nanos() as i64,
         kernel_build_id: brasa_symbolizer::kallsyms::kernel_build_id().unwrap_or_default(),
         ..RawProfile::default()
     };
-    raw.samples = totals
+    raw.samples = session
+        .totals
         .into_iter()
         .map(|(sample, count)| RawSample { count, ..sample })
         .collect();
@@ -205,16 +161,70 @@ pub fn record(
     for sample in &raw.samples {
         raw.processes
             .entry(sample.pid)
-            .or_insert_with(|| resolver.processes.raw_mappings(sample.pid));
+            .or_insert_with(|| session.resolver.processes.raw_mappings(sample.pid));
     }
     Ok(Recording {
         raw,
-        resolver,
-        stats,
-        unwind,
-        walk_times,
-        exit_status,
+        resolver: session.resolver,
+        stats: sampler.stats()?,
+        unwind: sampler.unwind_stats(),
+        walk_times: sampler.walk_times()?,
+        exit_status: session.exit_status,
     })
+}
+
+/// A recording in progress.
+struct Session<'a> {
+    options: &'a RecordOptions,
+    stop: &'a AtomicBool,
+    progress: &'a mut dyn FnMut(&Progress),
+    resolver: LiveResolver,
+    child: Option<Child>,
+    exit_status: Option<ExitStatus>,
+    started: Instant,
+    /// Counts by sample (with a zero count).
+    totals: HashMap<RawSample, u64>,
+}
+
+impl Consumer for Session<'_> {
+    fn event(&mut self, event: ProcessEvent) {
+        self.resolver.processes.handle(event);
+    }
+
+    fn should_stop(&mut self, sampler: &Sampler<'_>) -> Result<bool> {
+        let elapsed = self.started.elapsed();
+        (self.progress)(&Progress {
+            elapsed,
+            samples: sampler.samples_taken()?,
+        });
+        if let Some(child) = self.child.as_mut() {
+            self.exit_status = child
+                .try_wait()
+                .map_err(|e| Error::os("waiting for the command", e))?;
+        }
+        let target_gone = match &self.options.target {
+            Target::Pid(pid) => !process_exists(*pid),
+            Target::Command(_) => self.exit_status.is_some(),
+            Target::Host => false,
+        };
+        Ok(target_gone
+            || self.stop.load(Ordering::SeqCst)
+            || self.options.duration.is_some_and(|d| elapsed >= d))
+    }
+
+    /// Adds drained samples to the totals, reading the maps of processes
+    /// whose addresses the snapshots do not cover yet.
+    fn drained(&mut self, samples: Vec<RawSample>, _: &Sampler<'_>, _last: bool) -> Result<()> {
+        self.resolver.processes.cover(&samples);
+        for sample in samples {
+            let count = sample.count;
+            *self
+                .totals
+                .entry(RawSample { count: 0, ..sample })
+                .or_default() += count;
+        }
+        Ok(())
+    }
 }
 
 /// Starts the command with the recorder registered as a launcher, so the
@@ -236,18 +246,4 @@ fn spawn(sampler: &Sampler<'_>, me: u32, argv: &[OsString]) -> Result<Child> {
         command: program.to_string_lossy().into_owned(),
         source,
     })
-}
-
-/// Adds drained samples to the totals, reading the maps of processes whose
-/// addresses the snapshots do not cover yet.
-fn accumulate(
-    totals: &mut HashMap<RawSample, u64>,
-    resolver: &mut LiveResolver,
-    drained: Vec<RawSample>,
-) {
-    resolver.processes.cover(&drained);
-    for sample in drained {
-        let count = sample.count;
-        *totals.entry(RawSample { count: 0, ..sample }).or_default() += count;
-    }
 }

@@ -51,7 +51,7 @@ fn record_draining_every(
 
 fn record_with(mut options: RecordOptions) -> (Recording, Profile) {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    options.frequency = FREQUENCY;
+    options.sampling.frequency = FREQUENCY;
     let never = AtomicBool::new(false);
     let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
     let profile = recording.to_profile();
@@ -95,7 +95,7 @@ fn frame_pointers_alone_still_give_full_chains() {
         RUN_MS.into(),
     ]);
     options.drain_interval = Duration::from_millis(500);
-    options.unwind_tables = false;
+    options.sampling.unwind_tables = false;
     let (recording, profile) = record_with(options);
     assert!(recording.exit_status.is_some_and(|s| s.success()));
     assert_eq!(recording.stats.unwind_walks, 0, "no table was used");

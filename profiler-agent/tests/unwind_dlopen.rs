@@ -42,7 +42,7 @@ const CHAIN: &[&str] = &["main", "run_plugin", "plugin_run", "plugin_middle", LE
 /// Records `binary dlopen RUN_MS plugin`.
 fn record_with(binary: &Path, plugin: &Path, unwind_tables: bool) -> (Recording, Profile) {
     let mut options = RecordOptions::default();
-    options.unwind_tables = unwind_tables;
+    options.sampling.unwind_tables = unwind_tables;
     let argv = vec![
         binary.as_os_str().to_owned(),
         "dlopen".into(),

@@ -98,7 +98,7 @@ fn perf_rates(stacks: &[PerfStack], leaf: &str, chains: &[&[&str]]) -> Rates {
 
 fn record_with(binary: &Path, mode: &str, unwind_tables: bool) -> (Recording, Profile) {
     let mut options = RecordOptions::default();
-    options.unwind_tables = unwind_tables;
+    options.sampling.unwind_tables = unwind_tables;
     record_options(binary, mode, options)
 }
 
@@ -271,7 +271,7 @@ fn jit_like_code_ends_the_walk_cleanly() {
 fn tables_that_do_not_fit_leave_the_walk_to_frame_pointers() {
     let binary = build_nofp_c("unwind-spin-small-room");
     let mut options = RecordOptions::default();
-    options.table_rows = 256;
+    options.sampling.table_rows = 256;
     let (recording, profile) = record_options(&binary, "cpu", options);
     let tables = recording.unwind.expect("tables were on");
     println!("{tables:?}");

@@ -14,9 +14,10 @@ use brasa_agent::{
         spool::Spool,
     },
     interrupt::stop_on_interrupt,
+    sampler::AGENT_FREQUENCY,
 };
 
-use crate::token::read_token_file;
+use crate::{args::SamplingArgs, token::read_token_file};
 
 /// Default spool size: about a day of a busy host's profiles at 10 s intervals.
 const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
@@ -24,7 +25,7 @@ const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
 /// Profile this whole host with eBPF and push profiles to a Brasa server.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Server base URL, e.g. http://brasa.internal:7171
+    /// Server base URL, e.g. `http://brasa.internal:7171`
     #[arg(long, value_name = "URL")]
     server: String,
     #[command(flatten)]
@@ -37,9 +38,8 @@ pub struct AgentArgs {
     /// File whose first line is the bearer token the server wants.
     #[arg(long, value_name = "F")]
     token_file: Option<PathBuf>,
-    /// Samples per second per CPU.
-    #[arg(long, default_value_t = 19, value_name = "HZ")]
-    frequency: u64,
+    #[command(flatten)]
+    sampling: SamplingArgs<AGENT_FREQUENCY>,
     /// How often profiles are pushed (e.g. 10s, 1m).
     #[arg(long, default_value = "10s", value_name = "DUR", value_parser = crate::args::parse_duration)]
     interval: Duration,
@@ -61,15 +61,6 @@ pub struct AgentArgs {
     /// not just ELF symbol tables: richer profiles for more agent CPU and memory.
     #[arg(long)]
     debug_info: bool,
-    /// How user stacks are walked: `tables` (from .eh_frame, for code
-    /// without frame pointers) or `fp` (frame pointers only).
-    #[arg(long, value_enum, default_value_t)]
-    unwind: crate::args::Unwind,
-    /// Kernel memory for unwind tables, in MiB (1-1024); binaries whose
-    /// tables do not fit are walked by frame pointer.
-    #[arg(long = "unwind-memory", value_name = "MIB", default_value = "12",
-          value_parser = crate::args::parse_unwind_memory)]
-    unwind_rows: u32,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -115,11 +106,9 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
         static_labels.push((k, v));
     }
     let mut options = AgentOptions::default();
-    options.frequency = args.frequency;
+    options.sampling = args.sampling.options();
     options.interval = args.interval;
     options.debug_info = args.debug_info;
-    options.unwind_tables = args.unwind.tables();
-    options.table_rows = args.unwind_rows;
     options.labels = LabelRules {
         static_labels,
         env_labels: args.env_labels,
@@ -129,7 +118,7 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
     let address = serve_metrics(args.metrics_listen, metrics.registry())?;
     eprintln!(
         "brasa agent: sampling at {} Hz, pushing to {server} every {:?}, metrics on http://{address}/metrics",
-        options.frequency, options.interval
+        options.sampling.frequency, options.interval
     );
     let stop = stop_on_interrupt()?;
     run_agent(&options, &mut pusher, stop, &metrics)?;

@@ -11,9 +11,12 @@ use std::{
 use anyhow::Context;
 use brasa_agent::{
     interrupt::stop_on_interrupt,
-    record::{record, Progress, RecordOptions, Target},
+    record::{record, Progress, RecordOptions, Recording, Target},
+    sampler::{stats::Meaning, RECORD_FREQUENCY},
 };
 use brasa_profile::io::{write_path, WriteOptions};
+
+use crate::args::SamplingArgs;
 
 /// Profile a command or a running process with eBPF and write pprof
 /// (.pb.gz), an SVG flame graph (.svg) or folded stacks (.folded).
@@ -29,18 +32,8 @@ pub struct Args {
     /// or process exits, or Ctrl-C).
     #[arg(long, value_parser = crate::args::parse_duration)]
     duration: Option<Duration>,
-    /// Samples per second per CPU.
-    #[arg(long, default_value_t = 99)]
-    frequency: u64,
-    /// How user stacks are walked: `tables` (from .eh_frame, for code
-    /// without frame pointers) or `fp` (frame pointers only).
-    #[arg(long, value_enum, default_value_t)]
-    unwind: crate::args::Unwind,
-    /// Kernel memory for unwind tables, in MiB (1-1024); binaries whose
-    /// tables do not fit are walked by frame pointer.
-    #[arg(long = "unwind-memory", value_name = "MIB", default_value = "12",
-          value_parser = crate::args::parse_unwind_memory)]
-    unwind_rows: u32,
+    #[command(flatten)]
+    sampling: SamplingArgs<RECORD_FREQUENCY>,
     /// Output file; its extension picks the format.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -62,10 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     brasa_profile::io::OutputFormat::from_path(&args.output)?;
     let mut options = RecordOptions::default();
     options.target = target;
-    options.frequency = args.frequency;
+    options.sampling = args.sampling.options();
     options.duration = args.duration;
-    options.unwind_tables = args.unwind.tables();
-    options.table_rows = args.unwind_rows;
 
     let stop = stop_on_interrupt()?;
     let live = std::io::stderr().is_terminal();
@@ -91,28 +82,56 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     write_path(&profile, &args.output, &WriteOptions::default())
         .with_context(|| format!("writing {}", args.output.display()))?;
-    let stats = recording.stats;
     eprintln!(
-        "brasa: wrote {} ({} samples, {} lost)",
+        "brasa: wrote {} ({} samples)",
         args.output.display(),
         recording.raw.sample_count(),
-        stats.counts_full
-            + stats.user_stack_errors
-            + stats.kernel_stack_errors
-            + stats.unwind_stack_errors
     );
+    summarize(&recording);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What was lost and how the walks went, from the sampler's counters.
+fn summarize(recording: &Recording) {
+    let stats = &recording.stats;
+    let lost = stats.samples_lost();
+    let stacks_lost = stats.stacks_lost();
+    if lost + stacks_lost > 0 {
+        let why = |pick: fn(Meaning) -> Option<&'static str>| -> String {
+            let parts: Vec<String> = stats
+                .entries()
+                .filter_map(|(c, v)| Some((pick(c.meaning)?, v)))
+                .filter(|&(_, v)| v > 0)
+                .map(|(reason, v)| format!("{v} {reason}"))
+                .collect();
+            parts.join(", ")
+        };
+        eprintln!(
+            "brasa: {lost} samples lost ({}), {stacks_lost} samples without a stack ({})",
+            why(|m| match m {
+                Meaning::SampleLost(reason) => Some(reason),
+                _ => None,
+            }),
+            why(|m| match m {
+                Meaning::StackLost(reason) => Some(reason),
+                _ => None,
+            }),
+        );
+    }
     if stats.unwind_walks > 0 {
+        let stopped: Vec<String> = stats
+            .entries()
+            .filter_map(|(c, v)| match c.meaning {
+                Meaning::WalkStopped(reason) if reason != "end" => Some(format!("{v} {reason}")),
+                _ => None,
+            })
+            .collect();
         eprintln!(
             "brasa: {} user stacks walked with unwind tables, {:.1}% to their first frame \
-             (stopped early: {} unknown code, {} unreadable stack, {} unsupported rule, \
-             {} not progressing, {} too deep)",
+             (stopped early: {})",
             stats.unwind_walks,
             100.0 * stats.unwind_end as f64 / stats.unwind_walks as f64,
-            stats.unwind_unknown_mapping,
-            stats.unwind_read_failed,
-            stats.unwind_unsupported,
-            stats.unwind_not_progressing,
-            stats.unwind_depth_limit,
+            stopped.join(", "),
         );
         let times = recording.walk_times;
         eprintln!(
@@ -133,5 +152,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tables.table_bytes() as f64 / 1024.0,
         );
     }
-    Ok(ExitCode::SUCCESS)
 }

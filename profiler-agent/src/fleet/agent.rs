@@ -3,9 +3,8 @@
 
 use std::{
     collections::BTreeMap,
-    path::Path,
     sync::atomic::{AtomicBool, Ordering},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use brasa_profile::codec;
@@ -17,22 +16,24 @@ use super::{
     spool::SpooledProfile,
 };
 use crate::{
+    clock::unix_nanos,
     convert::{convert, ConvertOptions},
     live_resolver::LiveResolver,
+    processes::process_exists,
     raw::{RawProfile, RawSample},
-    sampler::{ProcessEvent, Sampler, SamplerOptions, SamplerStorage},
+    sampler::{
+        drain_loop::{self, Consumer},
+        ProcessEvent, Sampler, SamplerOptions, SamplerStorage, SamplingOptions,
+    },
     Result,
 };
-
-/// How often the loop wakes up to read process events and check for stop.
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Settings of [`run`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AgentOptions {
-    /// Samples per second per CPU. Default: 19.
-    pub frequency: u64,
+    /// Frequency and unwinding. Default: [`SamplingOptions::default`].
+    pub sampling: SamplingOptions,
     /// How often profiles are pushed. Default: 10 s.
     pub interval: Duration,
     /// Labels for every series and from process environments.
@@ -42,23 +43,15 @@ pub struct AgentOptions {
     /// keeps the agent's CPU and memory small on hosts running large
     /// binaries with debug information.
     pub debug_info: bool,
-    /// Walk user stacks with unwind tables (code without frame pointers).
-    /// Default: true; false walks by frame pointers only.
-    pub unwind_tables: bool,
-    /// Room for unwind table rows, 12 bytes of kernel memory each.
-    /// Default: [`crate::unwind::DEFAULT_TABLE_ROWS`] (12 MiB).
-    pub table_rows: u32,
 }
 
 impl Default for AgentOptions {
     fn default() -> Self {
         Self {
-            frequency: 19,
+            sampling: SamplingOptions::default(),
             interval: Duration::from_secs(10),
             labels: LabelRules::default(),
             debug_info: false,
-            unwind_tables: true,
-            table_rows: crate::unwind::DEFAULT_TABLE_ROWS,
         }
     }
 }
@@ -80,12 +73,9 @@ pub fn run(
 ) -> Result<()> {
     let mut storage = SamplerStorage::default();
     let sampler_options = SamplerOptions {
-        frequency: options.frequency,
+        sampling: options.sampling,
         follow_targets: false,
         skip_pid: Some(std::process::id()),
-        unwind_tables: options.unwind_tables,
-        table_rows: options.table_rows,
-        ..SamplerOptions::default()
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
     let mut state = AgentState {
@@ -95,77 +85,78 @@ pub fn run(
             LiveResolver::symbols_only()
         },
         labels: ProcessLabels::new(options.labels.clone()),
+        frequency: options.sampling.frequency,
+        interval_start: Instant::now(),
+        interval_time: unix_nanos(),
+        pusher,
+        stop,
+        metrics,
     };
-    let mut interval_start = Instant::now();
-    let mut interval_time = unix_nanos();
-    loop {
-        for event in sampler.poll_process_events(POLL_INTERVAL)? {
-            state.handle(event);
-        }
-        let stopping = stop.load(Ordering::SeqCst);
-        if stopping || interval_start.elapsed() >= options.interval {
-            if stopping {
-                sampler.stop();
-            }
-            let drained = if stopping {
-                sampler.drain_all()?
-            } else {
-                sampler.drain()?
-            };
-            let duration = interval_start.elapsed();
-            interval_start = Instant::now();
-            let entries = drained.len();
-            for profile in state.profiles(drained, options.frequency, interval_time, duration) {
-                if let Err(error) = pusher.submit(&profile) {
-                    // A full or vanished spool disk must not stop sampling.
-                    metrics.profile_lost();
-                    eprintln!("brasa agent: profile lost: {error}");
-                }
-            }
-            interval_time = unix_nanos();
-            pusher.flush();
-            let stats = sampler.stats()?;
-            let spool = pusher.spool();
-            metrics.update(
-                &stats,
-                sampler.unwind_stats().as_ref(),
-                &pusher.stats(),
-                spool.bytes(),
-                spool.dropped(),
-                entries,
-                state.resolver.processes.len(),
-            );
-            if stopping {
-                return Ok(());
-            }
-        }
-    }
+    drain_loop::run(&mut sampler, options.interval, &mut state)
 }
 
-fn unix_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
-struct AgentState {
+struct AgentState<'a> {
     resolver: LiveResolver,
     labels: ProcessLabels,
+    frequency: u64,
+    /// When the interval being sampled began.
+    interval_start: Instant,
+    interval_time: i64,
+    pusher: &'a mut Pusher,
+    stop: &'a AtomicBool,
+    metrics: &'a AgentMetrics,
 }
 
-impl AgentState {
-    fn handle(&mut self, event: ProcessEvent) {
+impl Consumer for AgentState<'_> {
+    fn event(&mut self, event: ProcessEvent) {
         if let ProcessEvent::Execed(pid) = event {
             self.labels.forget(pid);
         }
         self.resolver.processes.handle(event);
     }
 
+    fn should_stop(&mut self, _: &Sampler<'_>) -> Result<bool> {
+        Ok(self.stop.load(Ordering::SeqCst))
+    }
+
+    /// Pushes one interval's profiles and brings the metrics up to date.
+    fn drained(
+        &mut self,
+        samples: Vec<RawSample>,
+        sampler: &Sampler<'_>,
+        _last: bool,
+    ) -> Result<()> {
+        let duration = self.interval_start.elapsed();
+        self.interval_start = Instant::now();
+        let entries = samples.len();
+        for profile in self.profiles(samples, self.interval_time, duration) {
+            if let Err(error) = self.pusher.submit(&profile) {
+                // A full or vanished spool disk must not stop sampling.
+                self.metrics.profile_lost();
+                eprintln!("brasa agent: profile lost: {error}");
+            }
+        }
+        self.interval_time = unix_nanos();
+        self.pusher.flush();
+        let spool = self.pusher.spool();
+        self.metrics.update(
+            &sampler.stats()?,
+            sampler.unwind_stats().as_ref(),
+            &self.pusher.stats(),
+            spool.bytes(),
+            spool.dropped(),
+            entries,
+            self.resolver.processes.len(),
+        );
+        Ok(())
+    }
+}
+
+impl AgentState<'_> {
     /// One profile per distinct label set, from one interval's samples.
     fn profiles(
         &mut self,
         drained: Vec<RawSample>,
-        frequency: u64,
         time_nanos: i64,
         duration: Duration,
     ) -> Vec<SpooledProfile> {
@@ -173,6 +164,7 @@ impl AgentState {
         let mut groups: BTreeMap<Vec<(String, String)>, RawProfile> = BTreeMap::new();
         for sample in drained {
             let labels = self.labels.of(sample.pid, &sample.comm).to_vec();
+            let frequency = self.frequency;
             let raw = groups.entry(labels).or_insert_with(|| RawProfile {
                 frequency,
                 time_nanos,
@@ -206,7 +198,7 @@ impl AgentState {
         let gone: Vec<u32> = self
             .labels
             .pids()
-            .filter(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+            .filter(|&pid| !process_exists(pid))
             .collect();
         for pid in gone {
             self.labels.forget(pid);

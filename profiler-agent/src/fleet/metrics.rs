@@ -12,11 +12,15 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{sampler::SamplerStats, unwind::UnwindStats, Error, Result};
+use crate::{
+    sampler::{stats::Meaning, SamplerStats},
+    unwind::UnwindStats,
+    Error, Result,
+};
 
 use super::push::PushStats;
 
-/// Why a sample was lost, as a metric label.
+/// Why a sample or a stack was lost, as a metric label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Reason {
     reason: &'static str,
@@ -32,7 +36,9 @@ struct Stop {
 #[derive(Debug, Clone, Default)]
 pub struct AgentMetrics {
     samples: Counter,
-    dropped: Family<Reason, Counter>,
+    samples_lost: Family<Reason, Counter>,
+    stacks_lost: Family<Reason, Counter>,
+    process_events_lost: Counter,
     pushes: Counter,
     push_failures: Counter,
     rejected: Counter,
@@ -58,9 +64,19 @@ impl AgentMetrics {
             self.samples.clone(),
         );
         r.register(
-            "samples_dropped",
-            "Samples or stacks lost, by reason",
-            self.dropped.clone(),
+            "samples_lost",
+            "Samples not recorded at all, by reason",
+            self.samples_lost.clone(),
+        );
+        r.register(
+            "stacks_lost",
+            "Samples recorded without one of their stacks, by which stack",
+            self.stacks_lost.clone(),
+        );
+        r.register(
+            "process_events_lost",
+            "Process events lost (their maps are read at a later sample)",
+            self.process_events_lost.clone(),
         );
         r.register(
             "pushes",
@@ -144,72 +160,35 @@ impl AgentMetrics {
     ) {
         let mut last = self.last_sampler.lock().unwrap_or_else(|p| p.into_inner());
         let (prev, prev_push, prev_spool_dropped) = *last;
-        self.samples
-            .inc_by(sampler.samples.saturating_sub(prev.samples));
-        for (reason, now, before) in [
-            (
-                "user_stack",
-                sampler.user_stack_errors,
-                prev.user_stack_errors,
-            ),
-            (
-                "kernel_stack",
-                sampler.kernel_stack_errors,
-                prev.kernel_stack_errors,
-            ),
-            ("counts_map_full", sampler.counts_full, prev.counts_full),
-            (
-                "process_events",
-                sampler.process_events_dropped,
-                prev.process_events_dropped,
-            ),
-            (
-                "unwound_stack",
-                sampler.unwind_stack_errors,
-                prev.unwind_stack_errors,
-            ),
-        ] {
-            self.dropped
-                .get_or_create(&Reason { reason })
-                .inc_by(now.saturating_sub(before));
+        let grown_since = sampler.since(&prev);
+        for (counter, grown) in grown_since.entries() {
+            match counter.meaning {
+                Meaning::Recorded => {
+                    self.samples.inc_by(grown);
+                }
+                Meaning::SampleLost(reason) => {
+                    self.samples_lost
+                        .get_or_create(&Reason { reason })
+                        .inc_by(grown);
+                }
+                Meaning::StackLost(reason) => {
+                    self.stacks_lost
+                        .get_or_create(&Reason { reason })
+                        .inc_by(grown);
+                }
+                Meaning::EventLost => {
+                    self.process_events_lost.inc_by(grown);
+                }
+                Meaning::WalkStopped(stop) => {
+                    self.unwind_walks
+                        .get_or_create(&Stop { stop })
+                        .inc_by(grown);
+                }
+                Meaning::Skipped | Meaning::Noted | Meaning::Walks => {}
+            }
         }
-        for (stop, now, before) in [
-            ("end", sampler.unwind_end, prev.unwind_end),
-            (
-                "depth_limit",
-                sampler.unwind_depth_limit,
-                prev.unwind_depth_limit,
-            ),
-            (
-                "unsupported_rule",
-                sampler.unwind_unsupported,
-                prev.unwind_unsupported,
-            ),
-            (
-                "read_failed",
-                sampler.unwind_read_failed,
-                prev.unwind_read_failed,
-            ),
-            (
-                "not_progressing",
-                sampler.unwind_not_progressing,
-                prev.unwind_not_progressing,
-            ),
-            (
-                "unknown_mapping",
-                sampler.unwind_unknown_mapping,
-                prev.unwind_unknown_mapping,
-            ),
-        ] {
-            self.unwind_walks
-                .get_or_create(&Stop { stop })
-                .inc_by(now.saturating_sub(before));
-        }
-        self.unwind_table_misses.inc_by(
-            sampler
-                .unwind_table_miss
-                .saturating_sub(prev.unwind_table_miss),
-        );
+        self.unwind_table_misses
+            .inc_by(grown_since.unwind_table_miss);
         if let Some(unwind) = unwind {
             self.unwind_tables.set(unwind.tables as i64);
             self.unwind_table_bytes.set(unwind.table_bytes() as i64);

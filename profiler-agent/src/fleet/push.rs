@@ -77,10 +77,7 @@ impl Pusher {
             .http_status_as_error(false)
             .build()
             .into();
-        let seed = u64::from(std::process::id())
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
+        let seed = u64::from(std::process::id()) ^ crate::clock::unix_nanos() as u64;
         Self {
             backoff: Backoff::new(options.backoff, seed),
             options,

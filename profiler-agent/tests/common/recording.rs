@@ -27,7 +27,7 @@ pub fn record_command(
     let _alone = alone();
     let what = format!("{argv:?}");
     options.target = Target::Command(argv);
-    options.frequency = frequency;
+    options.sampling.frequency = frequency;
     options.drain_interval = Duration::from_millis(500);
     let never = AtomicBool::new(false);
     let mut recording = record(&options, &never, &mut |_| {}).expect("recording works as root");
