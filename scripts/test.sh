@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== clang-format --dry-run (bpf/)"
+clang-format --dry-run -Werror bpf/*.bpf.c bpf/sampler.h
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked

@@ -7,7 +7,7 @@
 //! - [`shares`]: self and inclusive share of every function of a profile.
 //! - [`stats`]: the margin tests (Welch per run, or counts with one profile).
 //! - [`fdr`]: Benjamini–Hochberg q-values.
-//! - [`report`]: the result as data; [`format`]: text, markdown and JSON.
+//! - [`report`]: the result as data; [`format`](mod@format): text, markdown and JSON.
 //!
 //! ```
 //! use brasa_profile::folded::Folded;
