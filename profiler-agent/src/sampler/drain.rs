@@ -81,35 +81,57 @@ impl<'g, 'a, 'obj> StackReader<'g, 'a, 'obj> {
         if id < 0 {
             return Ok(Vec::new());
         }
-        if let Some(addrs) = self.traces.get(&id) {
-            return Ok(addrs.clone());
-        }
-        let bytes = self
-            .generation
-            .stacks
-            .lookup(&id.to_ne_bytes(), MapFlags::ANY)
-            .map_err(|e| Error::bpf("reading a stack trace", e))?
-            .unwrap_or_default();
-        let addrs = stack_addresses(&bytes);
-        self.traces.insert(id, addrs.clone());
-        Ok(addrs)
+        let map = self.generation.stacks;
+        cached(&mut self.traces, id, || {
+            read_stack(
+                map,
+                &id.to_ne_bytes(),
+                "reading a stack trace",
+                stack_addresses,
+            )
+        })
     }
 
     /// A stack walked with unwind tables.
     fn unwound(&mut self, key: u64) -> Result<Vec<u64>> {
-        if let Some(addrs) = self.unwound.get(&key) {
-            return Ok(addrs.clone());
-        }
-        let bytes = self
-            .generation
-            .unwound
-            .lookup(&key.to_ne_bytes(), MapFlags::ANY)
-            .map_err(|e| Error::bpf("reading an unwound stack", e))?
-            .unwrap_or_default();
-        let addrs = unwound_addresses(&bytes);
-        self.unwound.insert(key, addrs.clone());
-        Ok(addrs)
+        let map = self.generation.unwound;
+        cached(&mut self.unwound, key, || {
+            read_stack(
+                map,
+                &key.to_ne_bytes(),
+                "reading an unwound stack",
+                unwound_addresses,
+            )
+        })
     }
+}
+
+/// The value of `key` in `cache`, read with `read` the first time.
+fn cached<K: std::hash::Hash + Eq>(
+    cache: &mut HashMap<K, Vec<u64>>,
+    key: K,
+    read: impl FnOnce() -> Result<Vec<u64>>,
+) -> Result<Vec<u64>> {
+    if let Some(addrs) = cache.get(&key) {
+        return Ok(addrs.clone());
+    }
+    let addrs = read()?;
+    cache.insert(key, addrs.clone());
+    Ok(addrs)
+}
+
+/// The addresses of one stack of a stack map; none if it is gone.
+fn read_stack(
+    map: &MapMut<'_>,
+    key: &[u8],
+    action: &str,
+    addresses: fn(&[u8]) -> Vec<u64>,
+) -> Result<Vec<u64>> {
+    let bytes = map
+        .lookup(key, MapFlags::ANY)
+        .map_err(|e| Error::bpf(action, e))?
+        .unwrap_or_default();
+    Ok(addresses(&bytes))
 }
 
 /// Deletes every key of a map that only the drain empties.
