@@ -70,7 +70,7 @@ fn a_real_change_under_the_threshold_passes_and_fails_a_lower_threshold() {
     let one = check(&[base], &[head], &options(0.01, 0.0)).unwrap();
     assert!(one.failed());
     assert_eq!(one.regressions[0].function, "work");
-    assert!((one.regressions[0].relative_change - 0.03).abs() < 1e-9);
+    assert!((one.regressions[0].relative_change.unwrap() - 0.03).abs() < 1e-9);
 }
 
 #[test]
@@ -123,20 +123,40 @@ fn the_method_depends_on_the_number_of_profiles() {
 #[test]
 fn new_functions_are_reported_above_min_share_only() {
     let base = folded("main;old 1000\n");
-    let head = folded("main;old 1000\nmain;big_new 100\nmain;tiny_new 1\n");
+    let head = folded("main;old 1000\nmain;small_new 30\nmain;tiny_new 1\n");
     let report = check(one(&base), one(&head), &options(0.05, 0.01)).unwrap();
     let names: Vec<&str> = report
         .new_functions
         .iter()
         .map(|n| n.function.as_str())
         .collect();
-    assert_eq!(names, ["big_new"]);
+    assert_eq!(names, ["small_new"]);
     assert!(
         !report.failed(),
-        "new functions alone do not fail the check"
+        "a new function under the threshold (3% of the head) does not fail the check"
     );
     let all = check(&[base], &[head], &options(0.05, 0.0)).unwrap();
     assert_eq!(all.new_functions.len(), 2);
+}
+
+#[test]
+fn a_function_absent_from_the_base_that_takes_35_percent_of_the_head_fails() {
+    // Agent-rate profiles: a few hundred samples, the function never
+    // sampled in the base.
+    let base: Vec<Profile> = (0..3).map(|_| folded("main;work 190\n")).collect();
+    let head: Vec<Profile> = (0..3)
+        .map(|_| folded("main;work 124\nmain;hot_new 66\n"))
+        .collect();
+    let report = check(&base, &head, &CheckOptions::default()).unwrap();
+    assert!(report.failed(), "{report:?}");
+    let finding = &report.regressions[0];
+    assert_eq!(finding.function, "hot_new");
+    assert_eq!(finding.base_share, 0.0);
+    assert_eq!(finding.relative_change, None);
+    assert!((finding.head_share - 66.0 / 190.0).abs() < 1e-9);
+    // The same with one profile a side (the count test).
+    let single = check(&base[..1], &head[..1], &CheckOptions::default()).unwrap();
+    assert!(single.failed(), "{single:?}");
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn finding_cells(f: &Finding) -> Vec<String> {
         f.metric.name().to_owned(),
         percent(f.base_share),
         percent(f.head_share),
-        change(f.relative_change),
+        f.relative_change.map_or_else(|| "new".to_owned(), change),
         p_value(f.p_value),
         p_value(f.q_value),
     ]
@@ -141,10 +141,37 @@ fn settings(report: &Report) -> String {
     )
 }
 
+/// What the check could detect, and a warning when that is too little.
+fn power(report: &Report) -> (String, Option<String>) {
+    let p = &report.power;
+    let detect = match p.detectable_growth {
+        Some(growth) => format!(
+            "with these samples, a growth of {} of a function at {} of the time would be detected with {:.0}% probability",
+            change(growth),
+            percent(p.reference_share),
+            p.probability * 100.0
+        ),
+        None => format!(
+            "with these samples, not even a 20-fold growth of a function at {} of the time would be detected with {:.0}% probability",
+            percent(p.reference_share),
+            p.probability * 100.0
+        ),
+    };
+    let warning = p.thin.then(|| {
+        "these inputs are too thin to gate on: record more samples (longer or more runs, a higher frequency) per side".to_owned()
+    });
+    (detect, warning)
+}
+
 fn text(report: &Report) -> String {
     let mut out = format!("brasa check: {}\n", headline(report));
     let _ = writeln!(out, "test: {}", report.method.description());
     let _ = writeln!(out, "{}", settings(report));
+    let (detect, warning) = power(report);
+    let _ = writeln!(out, "power: {detect}");
+    if let Some(warning) = warning {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     if !report.regressions.is_empty() {
         out.push_str("\nregressions:\n");
         let rows: Vec<Vec<String>> = report.regressions.iter().map(finding_cells).collect();
@@ -199,6 +226,11 @@ fn markdown(report: &Report) -> String {
     let mut out = format!("### {icon} brasa check: {}\n\n", headline(report));
     let _ = writeln!(out, "Test: {}.\n", report.method.description());
     let _ = writeln!(out, "{}.", settings(report));
+    let (detect, warning) = power(report);
+    let _ = writeln!(out, "\nPower: {detect}.");
+    if let Some(warning) = warning {
+        let _ = writeln!(out, "\n:warning: {}.", capitalized(&warning));
+    }
     if !report.regressions.is_empty() {
         out.push_str("\n#### Regressions\n\n");
         let rows: Vec<Vec<String>> = report.regressions.iter().map(finding_cells).collect();
@@ -210,6 +242,13 @@ fn markdown(report: &Report) -> String {
         markdown_table(&mut out, &NEW_HEADER, NEW_TEXT_COLUMNS, &rows);
     }
     out
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 fn markdown_table(out: &mut String, header: &[&str], text_columns: usize, rows: &[Vec<String>]) {

@@ -6,7 +6,9 @@
 //!
 //! - [`shares`]: self and inclusive share of every function of a profile.
 //! - [`stats`]: the margin tests (Welch per run, or counts with one profile).
-//! - [`fdr`]: Benjamini–Hochberg q-values.
+//! - [`fdr`]: Benjamini–Hochberg q-values (conditioned on p ≤ 0.5, for the
+//!   conservative nulls of functions that did not grow).
+//! - [`power`]: the smallest growth the check could have detected.
 //! - [`report`]: the result as data; [`format`](mod@format): text, markdown and JSON.
 //!
 //! ```
@@ -22,6 +24,7 @@
 
 pub mod fdr;
 pub mod format;
+pub mod power;
 pub mod report;
 pub mod shares;
 pub mod stats;
@@ -37,7 +40,7 @@ pub use report::{Finding, NewFunction, Report, Verdict};
 pub use shares::{common_sample_type, FunctionShare, Metric, RunShares};
 pub use stats::Method;
 
-use stats::{margin_p_value, SideEstimate};
+use stats::{margin_p_value, Margin, SideEstimate};
 
 /// Default relative growth a share must exceed: 5%.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
@@ -134,15 +137,20 @@ pub fn check_shares(
         Method::CountsZ
     };
     let base_names: BTreeSet<&str> = names(base);
-    let mut findings = test_all(base, head, &base_names, method, options);
+    let all_names: BTreeSet<&str> = base_names.union(&names(head)).copied().collect();
+    let mut findings = test_all(base, head, &all_names, method, options);
     let p_values: Vec<f64> = findings.iter().map(|f| f.p_value).collect();
-    for (finding, q) in findings.iter_mut().zip(fdr::benjamini_hochberg(&p_values)) {
+    for (finding, q) in findings
+        .iter_mut()
+        .zip(fdr::conditional_benjamini_hochberg(&p_values))
+    {
         finding.q_value = q;
     }
     let tested = findings.len();
+    let power = power::power(base, head, method, options.threshold, options.alpha, tested);
     let mut regressions: Vec<Finding> = findings
         .into_iter()
-        .filter(|f| f.q_value <= options.alpha && f.relative_change > options.threshold)
+        .filter(|f| f.q_value <= options.alpha && f.grew_past(options.threshold))
         .collect();
     regressions.sort_by(|a, b| {
         (b.head_share - b.base_share)
@@ -166,34 +174,43 @@ pub fn check_shares(
         tested,
         regressions,
         new_functions: new_functions(&base_names, head, options.min_share),
+        power,
     }
 }
 
-/// Runs the margin test of every function of base, for each metric worth
-/// testing, when its head share reaches the minimum share. The q-values
-/// are left at 1 for the caller to adjust across the whole family.
+/// Runs the margin test of every function, for each metric worth testing,
+/// when its head share reaches the minimum share: against growth relative
+/// to its base share, or, for a function absent from the base, against the
+/// threshold as a share of the time. The q-values are left at 1 for the
+/// caller to adjust across the whole family.
 fn test_all(
     base: &[RunShares],
     head: &[RunShares],
-    base_names: &BTreeSet<&str>,
+    functions: &BTreeSet<&str>,
     method: Method,
     options: &CheckOptions,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for &function in base_names {
+    for &function in functions {
         for &metric in metrics(base, head, function) {
             let base_side = estimate(base, function, metric, method);
             let head_side = estimate(head, function, metric, method);
-            if base_side.share <= 0.0 || head_side.share < options.min_share {
+            if head_side.share < options.min_share {
                 continue;
             }
+            let present = base_side.share > 0.0;
+            let margin = if present {
+                Margin::Relative(options.threshold)
+            } else {
+                Margin::Absolute(options.threshold)
+            };
             findings.push(Finding {
                 function: function.to_owned(),
                 metric,
                 base_share: base_side.share,
                 head_share: head_side.share,
-                relative_change: head_side.share / base_side.share - 1.0,
-                p_value: margin_p_value(base_side, head_side, options.threshold, method),
+                relative_change: present.then(|| head_side.share / base_side.share - 1.0),
+                p_value: margin_p_value(base_side, head_side, margin, method),
                 q_value: 1.0,
             });
         }

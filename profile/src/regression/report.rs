@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{shares::Metric, stats::Method};
+use super::{power::Power, shares::Metric, stats::Method};
 
 /// The outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,12 +26,24 @@ pub struct Finding {
     pub base_share: f64,
     /// Share of the head profiles (fraction, 0..=1).
     pub head_share: f64,
-    /// `head_share / base_share - 1`.
-    pub relative_change: f64,
+    /// `head_share / base_share - 1`; `None` (null in JSON) for a function
+    /// absent from the base.
+    pub relative_change: Option<f64>,
     /// One-sided p-value of "grew by at most the threshold".
     pub p_value: f64,
     /// Benjamini–Hochberg adjusted p-value across all tests of the check.
     pub q_value: f64,
+}
+
+impl Finding {
+    /// Whether the share grew by more than `threshold`: relative to the
+    /// base share, or as a share of the time for a function new in head.
+    pub fn grew_past(&self, threshold: f64) -> bool {
+        match self.relative_change {
+            Some(relative) => relative > threshold,
+            None => self.head_share - self.base_share > threshold,
+        }
+    }
 }
 
 /// A function found only in the head profiles.
@@ -70,6 +82,8 @@ pub struct Report {
     pub regressions: Vec<Finding>,
     /// Functions only in head, largest first.
     pub new_functions: Vec<NewFunction>,
+    /// What the check could have detected with these samples.
+    pub power: Power,
 }
 
 impl Report {

@@ -3,7 +3,11 @@
 //!
 //! Both tests are one-sided tests of the margin hypothesis
 //! `H0: head <= (1 + threshold) * base` against `H1: head > (1 + threshold) * base`,
-//! on the contrast `D = head - (1 + threshold) * base`. Testing against the
+//! on the contrast `D = head - (1 + threshold) * base` ([`Margin::Relative`]).
+//! A function absent from the base has no share to grow from: there the
+//! threshold is a share of the time, `H0: head <= base + threshold`
+//! ([`Margin::Absolute`]), so that a function that appears from nothing and
+//! takes more than the threshold of the head fails the check. Testing against the
 //! margin, instead of against "no change", makes the threshold part of the
 //! statistics: a change that is real but smaller than the threshold is not a
 //! regression, and a function must be credibly above the threshold to fail
@@ -92,19 +96,39 @@ impl SideEstimate {
     }
 }
 
-/// One-sided p-value of `H0: head <= (1 + threshold) * base`.
+/// How much growth the null hypothesis allows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Margin {
+    /// `head <= (1 + threshold) * base`: growth relative to the base share.
+    Relative(f64),
+    /// `head <= base + threshold`: growth in share of the time, for a
+    /// function absent from the base.
+    Absolute(f64),
+}
+
+impl Margin {
+    /// The contrast's factor on the base share and its constant offset.
+    fn terms(self) -> (f64, f64) {
+        match self {
+            Margin::Relative(threshold) => (1.0 + threshold, 0.0),
+            Margin::Absolute(threshold) => (1.0, threshold),
+        }
+    }
+}
+
+/// One-sided p-value of "grew by at most the margin".
 pub fn margin_p_value(
     base: SideEstimate,
     head: SideEstimate,
-    threshold: f64,
+    margin: Margin,
     method: Method,
 ) -> f64 {
-    let factor = 1.0 + threshold;
-    let contrast = head.share - factor * base.share;
+    let (factor, offset) = margin.terms();
+    let contrast = head.share - factor * base.share - offset;
     let base_part = factor * factor * base.variance;
     let variance = head.variance + base_part;
     if variance.is_nan() || variance <= 0.0 {
-        // Both shares are 0 or 1: nothing varies, the sign decides.
+        // Shares of 0 or 1 on both sides: nothing varies, the sign decides.
         return if contrast > 0.0 { 0.0 } else { 1.0 };
     }
     let statistic = contrast / variance.sqrt();
@@ -146,7 +170,7 @@ mod tests {
         let p = margin_p_value(
             SideEstimate::counts(400.0, 10_000.0),
             SideEstimate::counts(600.0, 10_000.0),
-            0.0,
+            Margin::Relative(0.0),
             Method::CountsZ,
         );
         let z: f64 = 0.02 / (0.06f64 * 0.94 / 1e4 + 0.04 * 0.96 / 1e4).sqrt();
@@ -160,7 +184,7 @@ mod tests {
         let p = margin_p_value(
             SideEstimate::counts(1_000_000.0, 10_000_000.0),
             SideEstimate::counts(1_030_000.0, 10_000_000.0),
-            0.05,
+            Margin::Relative(0.05),
             Method::CountsZ,
         );
         assert!(p > 0.99, "{p}");
@@ -173,8 +197,18 @@ mod tests {
         let loose = SideEstimate::per_run(&[0.06, 0.14, 0.08, 0.12], &samples);
         let head_tight = SideEstimate::per_run(&[0.130, 0.131, 0.129, 0.130], &samples);
         let head_loose = SideEstimate::per_run(&[0.09, 0.17, 0.11, 0.15], &samples);
-        let p_tight = margin_p_value(tight, head_tight, 0.05, Method::WelchPerRun);
-        let p_loose = margin_p_value(loose, head_loose, 0.05, Method::WelchPerRun);
+        let p_tight = margin_p_value(
+            tight,
+            head_tight,
+            Margin::Relative(0.05),
+            Method::WelchPerRun,
+        );
+        let p_loose = margin_p_value(
+            loose,
+            head_loose,
+            Margin::Relative(0.05),
+            Method::WelchPerRun,
+        );
         assert!(p_tight < 0.01, "{p_tight}");
         assert!(p_loose > 0.1, "{p_loose}");
     }
@@ -190,7 +224,22 @@ mod tests {
     fn degenerate_shares_decide_by_sign() {
         let zero = SideEstimate::counts(0.0, 10.0);
         let one = SideEstimate::counts(10.0, 10.0);
-        assert_eq!(margin_p_value(zero, one, 0.05, Method::CountsZ), 0.0);
-        assert_eq!(margin_p_value(one, one, 0.05, Method::CountsZ), 1.0);
+        let margin = Margin::Relative(0.05);
+        assert_eq!(margin_p_value(zero, one, margin, Method::CountsZ), 0.0);
+        assert_eq!(margin_p_value(one, one, margin, Method::CountsZ), 1.0);
+    }
+
+    #[test]
+    fn a_function_absent_from_the_base_is_tested_against_the_threshold_as_a_share() {
+        let absent = SideEstimate::counts(0.0, 1_000.0);
+        let margin = Margin::Absolute(0.05);
+        // 35% of the head: far above a 5% share.
+        let big = SideEstimate::counts(350.0, 1_000.0);
+        assert!(margin_p_value(absent, big, margin, Method::CountsZ) < 1e-9);
+        // 3% of the head is new, but under the threshold: no regression.
+        let small = SideEstimate::counts(30.0, 1_000.0);
+        assert!(margin_p_value(absent, small, margin, Method::CountsZ) > 0.99);
+        // A relative margin on a zero base would call any share a regression.
+        assert!(margin_p_value(absent, small, Margin::Relative(0.05), Method::CountsZ) < 1e-6);
     }
 }
