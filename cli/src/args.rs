@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use brasa_agent::{
-    sampler::SamplingOptions,
+    sampler::{SamplingOptions, MAX_FREQUENCY},
     unwind::{rows_in_mib, DEFAULT_TABLE_MIB},
 };
 
@@ -14,13 +14,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// How stacks are sampled: `--frequency`, `--unwind` and `--unwind-memory`,
-/// the same for `record`, `agent` and `up`; `HZ` is the command's default
-/// frequency.
+/// the same for `record`, `agent` and `up`, whose default frequencies
+/// differ: [`SamplingArgs::options`] takes the command's. (clap keeps one
+/// default per argument definition, so it cannot be a type parameter.)
 #[derive(Debug, Clone, clap::Args)]
-pub struct SamplingArgs<const HZ: u64> {
-    /// Samples per second per CPU.
-    #[arg(long, default_value_t = HZ, value_name = "HZ")]
-    frequency: u64,
+pub struct SamplingArgs {
+    /// Samples per second per CPU (1-10000) [default: 99 with `record`, 19
+    /// with `agent` and `up`]
+    #[arg(long, value_name = "HZ", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_FREQUENCY))]
+    frequency: Option<u64>,
     /// How user stacks are walked: `tables` (from .eh_frame, for code
     /// without frame pointers) or `fp` (frame pointers only).
     #[arg(long, value_enum, default_value_t)]
@@ -36,10 +39,10 @@ pub struct SamplingArgs<const HZ: u64> {
 /// Most kernel memory `--unwind-memory` may ask for, in MiB.
 const MAX_TABLE_MIB: i64 = 1024;
 
-impl<const HZ: u64> SamplingArgs<HZ> {
-    /// The sampler's options.
-    pub fn options(&self) -> SamplingOptions {
-        let mut options = SamplingOptions::at(self.frequency);
+impl SamplingArgs {
+    /// The sampler's options, at `default_frequency` unless `--frequency`.
+    pub fn options(&self, default_frequency: u64) -> SamplingOptions {
+        let mut options = SamplingOptions::at(self.frequency.unwrap_or(default_frequency));
         options.unwind_tables = self.unwind == Unwind::Tables;
         options.table_rows = rows_in_mib(self.unwind_memory);
         options
@@ -62,18 +65,21 @@ pub enum Unwind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brasa_agent::{sampler::RECORD_FREQUENCY, unwind::DEFAULT_TABLE_ROWS};
-    use clap::Parser;
+    use brasa_agent::{
+        sampler::{AGENT_FREQUENCY, RECORD_FREQUENCY},
+        unwind::DEFAULT_TABLE_ROWS,
+    };
+    use clap::{CommandFactory, Parser};
 
     #[derive(Parser)]
     struct Command {
         #[command(flatten)]
-        sampling: SamplingArgs<RECORD_FREQUENCY>,
+        sampling: SamplingArgs,
     }
 
     fn parse(args: &[&str]) -> Result<SamplingOptions, clap::Error> {
         let argv = std::iter::once("brasa").chain(args.iter().copied());
-        Command::try_parse_from(argv).map(|c| c.sampling.options())
+        Command::try_parse_from(argv).map(|c| c.sampling.options(RECORD_FREQUENCY))
     }
 
     #[test]
@@ -82,6 +88,25 @@ mod tests {
         assert_eq!(options.frequency, RECORD_FREQUENCY);
         assert!(options.unwind_tables);
         assert_eq!(options.table_rows, DEFAULT_TABLE_ROWS);
+        assert_eq!(parse(&["--frequency", "7"]).unwrap().frequency, 7);
+    }
+
+    #[test]
+    fn the_help_states_the_commands_defaults() {
+        let help = Command::command().render_long_help().to_string();
+        let stated = format!(
+            "[default: {RECORD_FREQUENCY} with `record`, {AGENT_FREQUENCY} with `agent` and `up`]"
+        );
+        let help_line = help.replace('\n', " ");
+        assert!(help_line.contains(&stated), "{help}");
+        assert!(
+            help_line.contains(&format!("(1-{MAX_FREQUENCY})")),
+            "{help}"
+        );
+        assert!(
+            help.contains(&format!("[default: {DEFAULT_TABLE_MIB}]")),
+            "{help}"
+        );
     }
 
     #[test]
@@ -91,6 +116,10 @@ mod tests {
         assert!(!options.unwind_tables);
         for bad in ["0", "2048", "1.5"] {
             assert!(parse(&["--unwind-memory", bad]).is_err(), "{bad}");
+        }
+        for bad in ["0", "10001", "-5"] {
+            let error = parse(&["--frequency", bad]).unwrap_err().to_string();
+            assert!(error.contains("--frequency"), "{error}");
         }
     }
 }

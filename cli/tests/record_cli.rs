@@ -148,6 +148,13 @@ fn without_privileges_the_error_names_the_capabilities() {
         panic!("setpriv (util-linux) is needed to drop privileges");
     }
     let dir = tempfile::tempdir().unwrap();
+    // The output must be writable by the unprivileged user, or `record`
+    // rightly fails on that before it reaches the privilege check.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let output = Command::new("setpriv")
         .args([
             "--reuid=65534",

@@ -51,6 +51,22 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
+/// Checks that `path` can be written (its folder exists and lets this
+/// process create or append to it), without changing an existing file, so
+/// a long recording does not fail only at its end.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|source| io_error(path, source))?;
+    if !existed {
+        std::fs::remove_file(path).map_err(|source| io_error(path, source))?;
+    }
+    Ok(())
+}
+
 /// Output formats, chosen by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {

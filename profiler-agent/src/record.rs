@@ -78,6 +78,9 @@ pub struct Progress {
     pub elapsed: Duration,
     /// Samples taken so far.
     pub samples: u64,
+    /// The process recorded: the command's, or the one given
+    /// ([`Target::Pid`]); `None` for the host.
+    pub pid: Option<u32>,
 }
 
 /// The result of a session: raw samples plus what symbolizes them.
@@ -193,9 +196,15 @@ impl Consumer for Session<'_> {
 
     fn should_stop(&mut self, sampler: &Sampler<'_>) -> Result<bool> {
         let elapsed = self.started.elapsed();
+        let pid = match &self.options.target {
+            Target::Pid(pid) => Some(*pid),
+            Target::Command(_) => self.child.as_ref().map(Child::id),
+            Target::Host => None,
+        };
         (self.progress)(&Progress {
             elapsed,
             samples: sampler.samples_taken()?,
+            pid,
         });
         if let Some(child) = self.child.as_mut() {
             self.exit_status = child

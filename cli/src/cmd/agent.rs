@@ -39,7 +39,7 @@ pub struct AgentArgs {
     #[arg(long, value_name = "F")]
     token_file: Option<PathBuf>,
     #[command(flatten)]
-    sampling: SamplingArgs<AGENT_FREQUENCY>,
+    sampling: SamplingArgs,
     /// How often profiles are pushed (e.g. 10s, 1m).
     #[arg(long, default_value = "10s", value_name = "DUR", value_parser = crate::args::parse_duration)]
     interval: Duration,
@@ -73,8 +73,13 @@ impl AgentArgs {
     }
 }
 
+/// `--label KEY=VALUE`; names starting with `__` are Brasa's own
+/// (`__name__`, `__profile_type__`) and refused.
 fn parse_label(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
+        Some((k, _)) if k.starts_with("__") => Err(format!(
+            "label names starting with `__` are reserved (`__name__`, `__profile_type__`); got {k:?}"
+        )),
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
     }
@@ -106,7 +111,7 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
         static_labels.push((k, v));
     }
     let mut options = AgentOptions::default();
-    options.sampling = args.sampling.options();
+    options.sampling = args.sampling.options(AGENT_FREQUENCY);
     options.interval = args.interval;
     options.debug_info = args.debug_info;
     options.labels = LabelRules {
@@ -123,4 +128,18 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
     let stop = stop_on_interrupt()?;
     run_agent(&options, &mut pusher, stop, &metrics)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_label_names_are_refused() {
+        assert_eq!(parse_label("env=prod"), Ok(("env".into(), "prod".into())));
+        for bad in ["__name__=x", "__profile_type__=cpu", "__x=1"] {
+            assert!(parse_label(bad).unwrap_err().contains("reserved"), "{bad}");
+        }
+        assert!(parse_label("=x").is_err());
+    }
 }

@@ -3,8 +3,9 @@
 use std::{
     ffi::OsString,
     io::{IsTerminal, Write},
+    os::unix::process::ExitStatusExt,
     path::PathBuf,
-    process::ExitCode,
+    process::{ExitCode, ExitStatus},
     time::Duration,
 };
 
@@ -14,7 +15,7 @@ use brasa_agent::{
     record::{record, Progress, RecordOptions, Recording, Target},
     sampler::{stats::Meaning, RECORD_FREQUENCY},
 };
-use brasa_profile::io::{write_path, WriteOptions};
+use brasa_profile::io::{check_writable, write_path, OutputFormat, WriteOptions};
 
 use crate::args::SamplingArgs;
 
@@ -33,7 +34,7 @@ pub struct Args {
     #[arg(long, value_parser = crate::args::parse_duration)]
     duration: Option<Duration>,
     #[command(flatten)]
-    sampling: SamplingArgs<RECORD_FREQUENCY>,
+    sampling: SamplingArgs,
     /// Output file; its extension picks the format.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -51,16 +52,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("say what to record: `--pid PID`, `--all` or `-- CMD ARGS...`")
         }
     };
-    // Fail on a bad output name before recording, not after.
-    brasa_profile::io::OutputFormat::from_path(&args.output)?;
+    // Fail on a bad output name or an unwritable place before recording,
+    // not after.
+    OutputFormat::from_path(&args.output)?;
+    check_writable(&args.output)?;
     let mut options = RecordOptions::default();
     options.target = target;
-    options.sampling = args.sampling.options();
+    options.sampling = args.sampling.options(RECORD_FREQUENCY);
     options.duration = args.duration;
 
     let stop = stop_on_interrupt()?;
     let live = std::io::stderr().is_terminal();
+    let mut announced = false;
     let mut recording = record(&options, stop, &mut |p: &Progress| {
+        if !announced {
+            announced = true;
+            eprintln!("brasa: {}", start_line(&options, p.pid));
+        }
         if live {
             let mut err = std::io::stderr().lock();
             let _ = write!(
@@ -88,7 +96,51 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         recording.raw.sample_count(),
     );
     summarize(&recording);
-    Ok(ExitCode::SUCCESS)
+    Ok(match recording.exit_status {
+        Some(status) => {
+            let (code, how) = command_outcome(status);
+            eprintln!("brasa: the command {how}");
+            ExitCode::from(code)
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// What is recorded, how often, and how to stop.
+fn start_line(options: &RecordOptions, pid: Option<u32>) -> String {
+    let what = match (&options.target, pid) {
+        (Target::Host, _) => "every process on this host".to_owned(),
+        (Target::Command(argv), Some(pid)) => {
+            format!("{} (pid {pid})", argv[0].to_string_lossy())
+        }
+        (Target::Command(argv), None) => argv[0].to_string_lossy().into_owned(),
+        (Target::Pid(pid), _) => format!("pid {pid}"),
+    };
+    let until = match (&options.target, options.duration) {
+        (_, Some(duration)) => format!("for {}", humantime::format_duration(duration)),
+        (Target::Host, None) => "until Ctrl-C".to_owned(),
+        (_, None) => "until it exits or Ctrl-C".to_owned(),
+    };
+    format!(
+        "recording {what} at {} Hz {until}",
+        options.sampling.frequency
+    )
+}
+
+/// The exit code `brasa record` passes on for how the command ended (its
+/// own code, or 128 + the signal that killed it, as a shell reports it),
+/// and those words.
+fn command_outcome(status: ExitStatus) -> (u8, String) {
+    if let Some(code) = status.code() {
+        let code = u8::try_from(code).unwrap_or(u8::MAX);
+        return (code, format!("exited with status {code}"));
+    }
+    let signal = status.signal().unwrap_or(0);
+    let code = u8::try_from(128 + signal).unwrap_or(u8::MAX);
+    (
+        code,
+        format!("was killed by signal {signal} (exit status {code})"),
+    )
 }
 
 /// What was lost and how the walks went, from the sampler's counters.
@@ -151,5 +203,19 @@ fn summarize(recording: &Recording) {
             tables.rows_used,
             tables.table_bytes() as f64 / 1024.0,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_is_128_plus_its_number() {
+        let (code, how) = command_outcome(ExitStatus::from_raw(9));
+        assert_eq!(code, 137);
+        assert_eq!(how, "was killed by signal 9 (exit status 137)");
+        let (code, how) = command_outcome(ExitStatus::from_raw(7 << 8));
+        assert_eq!((code, how.as_str()), (7, "exited with status 7"));
     }
 }
