@@ -8,9 +8,31 @@ use brasa_agent::{
 };
 
 /// A duration such as `10s`, `1m30s` or `14d`, in the syntax every Brasa
-/// command and endpoint accepts.
+/// command and endpoint accepts; no command has a use for zero.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    brasa_web::time::parse_duration(text).map_err(|e| e.to_string())
+    let duration = brasa_web::time::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{text:?} is no time at all; give a duration such as 10s or 14d"
+        ));
+    }
+    Ok(duration)
+}
+
+/// The URL of a Brasa server: `http://HOST:PORT`, without a trailing `/`.
+pub fn parse_server_url(text: &str) -> Result<String, String> {
+    let example = "write it like http://127.0.0.1:7171";
+    if text.starts_with("https://") {
+        return Err(format!(
+            "{text:?}: Brasa's client speaks plain HTTP only; {example}, or reach a TLS server through a local proxy"
+        ));
+    }
+    match text.strip_prefix("http://") {
+        Some(rest) if !rest.trim_end_matches('/').is_empty() => {
+            Ok(text.trim_end_matches('/').to_owned())
+        }
+        _ => Err(format!("{text:?} is not an http:// URL; {example}")),
+    }
 }
 
 /// How stacks are sampled: `--frequency`, `--unwind` and `--unwind-memory`,
@@ -80,6 +102,33 @@ mod tests {
     fn parse(args: &[&str]) -> Result<SamplingOptions, clap::Error> {
         let argv = std::iter::once("brasa").chain(args.iter().copied());
         Command::try_parse_from(argv).map(|c| c.sampling.options(RECORD_FREQUENCY))
+    }
+
+    #[test]
+    fn durations_are_positive() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        let error = parse_duration("0s").unwrap_err();
+        assert_eq!(
+            error,
+            r#""0s" is no time at all; give a duration such as 10s or 14d"#
+        );
+    }
+
+    #[test]
+    fn server_urls_have_a_scheme() {
+        assert_eq!(
+            parse_server_url("http://127.0.0.1:7171/").as_deref(),
+            Ok("http://127.0.0.1:7171")
+        );
+        let error = parse_server_url("127.0.0.1:7171").unwrap_err();
+        assert_eq!(
+            error,
+            r#""127.0.0.1:7171" is not an http:// URL; write it like http://127.0.0.1:7171"#
+        );
+        assert!(parse_server_url("http://").is_err());
+        assert!(parse_server_url("https://x")
+            .unwrap_err()
+            .contains("plain HTTP"));
     }
 
     #[test]

@@ -138,7 +138,8 @@ fn merge_writes_pprof_and_folded_by_extension() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use .pb.gz (pprof), .folded or .svg"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("end the name in .pb.gz or .pb or .pprof (pprof), .folded (folded stacks)"));
 }
 
 #[test]
@@ -171,4 +172,47 @@ fn merge_refuses_mixed_kinds() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sample types differ"), "{err}");
     assert!(!dir.path().join("m.pb.gz").exists());
+}
+
+#[test]
+fn a_pprof_merges_with_the_folded_stacks_written_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pprof = testdata("go/cpu.pb.gz");
+    let folded = dir.path().join("cpu.folded");
+    let merged = dir.path().join("twice.pb.gz");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = brasa().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "merge".as_ref(),
+        pprof.as_ref(),
+        "--sample-type".as_ref(),
+        "cpu".as_ref(),
+        "-o".as_ref(),
+        folded.as_ref(),
+    ]);
+    let text = std::fs::read_to_string(&folded).unwrap();
+    assert!(
+        text.starts_with("# brasa: sample_type=cpu unit=nanoseconds\n"),
+        "{text}"
+    );
+    run(&[
+        "merge".as_ref(),
+        pprof.as_ref(),
+        folded.as_ref(),
+        "--sample-type".as_ref(),
+        "cpu".as_ref(),
+        "-o".as_ref(),
+        merged.as_ref(),
+    ]);
+    let once = brasa_profile::io::load_path(&pprof).unwrap();
+    let twice = brasa_profile::io::load_path(&merged).unwrap();
+    let total =
+        |p: &brasa_profile::Profile, t| brasa_profile::folded::Folded::from_profile(p, t).total();
+    assert_eq!(total(&twice, 0), 2 * total(&once, 1));
 }

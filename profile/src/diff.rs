@@ -70,7 +70,7 @@ impl FoldedDiff {
         let base_total = base.total();
         let head_total = head.total();
         if base_total <= 0 || head_total <= 0 {
-            return Err(Error::Invalid(
+            return Err(Error::Request(
                 "a side of the diff has no samples; nothing to compare (check the sample type and the recording)".to_owned(),
             ));
         }

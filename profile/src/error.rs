@@ -15,14 +15,18 @@ pub enum Error {
         limit: usize,
     },
     /// The gzip stream is corrupt or truncated.
-    #[error("input is not valid gzip: {0}")]
+    #[error("input is not valid gzip")]
     Gzip(#[source] std::io::Error),
     /// The bytes are not a pprof protobuf message.
-    #[error("input is not a pprof profile: {0}")]
+    #[error("input is not a pprof profile")]
     Protobuf(#[from] prost::DecodeError),
     /// The message decodes but breaks a rule of the pprof format.
     #[error("invalid pprof profile: {0}")]
     Invalid(String),
+    /// A request this crate cannot carry out as asked: an option out of
+    /// range, nothing to merge or compare. The message says what to change.
+    #[error("{0}")]
+    Request(String),
     /// A line of folded stacks input cannot be parsed.
     #[error("folded stacks, line {line}: {reason} (expected `frame;frame;... COUNT`)")]
     Folded {
@@ -35,7 +39,7 @@ pub enum Error {
     #[error("input is neither a pprof profile (gzip or raw) nor folded stacks: {0}")]
     UnknownFormat(String),
     /// Profiles with different sample types cannot be combined.
-    #[error("sample types differ: expected [{expected}], found [{found}]; merge only profiles of the same kind")]
+    #[error("sample types differ: expected [{expected}], found [{found}]; combine profiles of the same kind, or one sample type they share")]
     SampleTypeMismatch {
         /// Sample types of the first profile.
         expected: String,
@@ -51,13 +55,30 @@ pub enum Error {
         available: String,
     },
     /// An output file name whose extension says nothing about the format.
-    #[error("cannot tell the output format of {0:?}: use .pb.gz (pprof), .folded or .svg")]
-    UnknownOutputFormat(PathBuf),
+    #[error("{path}: cannot tell the output format; end the name in {known}")]
+    UnknownOutputFormat {
+        /// The output file.
+        path: PathBuf,
+        /// The endings this output takes, with their formats.
+        known: String,
+    },
+    /// An output file name whose extension names a format this output is not.
+    #[error("{path}: {ending} asks for {named}, which this command does not write; end the name in {known}")]
+    MismatchedOutputFormat {
+        /// The output file.
+        path: PathBuf,
+        /// The ending found.
+        ending: String,
+        /// The format that ending names.
+        named: &'static str,
+        /// The endings this output takes, with their formats.
+        known: String,
+    },
     /// Rendering the flame graph failed.
     #[error("flame graph rendering failed: {0}")]
     Render(String),
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -65,6 +86,38 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file was read but its content cannot be used.
+    #[error("{path}")]
+    File {
+        /// The file involved.
+        path: PathBuf,
+        /// What is wrong with its content.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// The error at the root of a [`Error::File`], or this one.
+    pub fn root(&self) -> &Self {
+        match self {
+            Self::File { source, .. } => source.root(),
+            other => other,
+        }
+    }
+}
+
+/// `error` and every cause under it, joined by `: `, for the places that
+/// show an error as one line of text (an HTTP answer, a log line).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// Result alias for this crate.

@@ -1,6 +1,11 @@
 //! Folded stacks, the text form flame graph tools share: one line per
 //! distinct stack, frames root first separated by `;`, then a space and a
 //! count (`main;parse;read 42`).
+//!
+//! Lines starting with `#` are comments. Brasa writes one first, naming the
+//! sample type and unit of the counts (`# brasa: sample_type=cpu
+//! unit=nanoseconds`), and reads it back, so a folded file merges with the
+//! pprof it came from; other folded readers skip it, as it ends in no count.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +20,9 @@ use crate::{
 /// The sample type given to profiles built from folded stacks.
 pub const FOLDED_SAMPLE_TYPE: (&str, &str) = ("samples", "count");
 
+/// Starts the comment line that names the sample type and unit.
+const HEADER_PREFIX: &str = "# brasa:";
+
 /// Separator between frames of one stack.
 pub const FRAME_SEPARATOR: char = ';';
 
@@ -25,6 +33,9 @@ pub const FRAME_SEPARATOR: char = ';';
 pub struct Folded {
     /// Stack → summed count. Zero counts are never stored.
     pub stacks: BTreeMap<String, i64>,
+    /// What the counts measure, as (type, unit); `None` is
+    /// [`FOLDED_SAMPLE_TYPE`], and is not written out.
+    pub sample_type: Option<(String, String)>,
 }
 
 impl Folded {
@@ -35,7 +46,15 @@ impl Folded {
         let mut folded = Self::default();
         for (index, line) in text.lines().enumerate() {
             let line = line.trim();
-            if line.is_empty() {
+            if let Some(header) = line.strip_prefix(HEADER_PREFIX) {
+                folded.sample_type =
+                    Some(parse_header(header).map_err(|reason| Error::Folded {
+                        line: index + 1,
+                        reason,
+                    })?);
+                continue;
+            }
+            if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let (stack, count) = parse_line(line).map_err(|reason| Error::Folded {
@@ -73,7 +92,14 @@ impl Folded {
     /// the separator or line breaks are sanitized so the text stays parseable.
     pub fn from_profile(profile: &Profile, sample_type: usize) -> Self {
         let names = FrameNames::new(profile);
-        let mut folded = Self::default();
+        let mut folded = Self {
+            sample_type: crate::sample_type::sample_type_names(profile)
+                .get(sample_type)
+                .and_then(|name| name.split_once('/'))
+                .filter(|&type_unit| type_unit != FOLDED_SAMPLE_TYPE)
+                .map(|(t, u)| (t.to_owned(), u.to_owned())),
+            ..Self::default()
+        };
         let mut stack = String::new();
         for sample in &profile.sample {
             let Some(&value) = sample.value.get(sample_type) else {
@@ -94,10 +120,15 @@ impl Folded {
         folded
     }
 
-    /// A profile with one `samples/count` value per stack, one function and
-    /// one location per distinct frame name.
+    /// A profile with one value per stack, of [`Folded::sample_type`]
+    /// (`samples/count` when unknown), one function and one location per
+    /// distinct frame name.
     pub fn to_profile(&self) -> Profile {
-        let mut builder = ProfileBuilder::new(&[FOLDED_SAMPLE_TYPE]);
+        let sample_type = self
+            .sample_type
+            .as_ref()
+            .map_or(FOLDED_SAMPLE_TYPE, |(t, u)| (t.as_str(), u.as_str()));
+        let mut builder = ProfileBuilder::new(&[sample_type]);
         let mut locations = Vec::new();
         for (stack, &count) in &self.stacks {
             locations.clear();
@@ -117,9 +148,13 @@ impl Folded {
         builder.build()
     }
 
-    /// The text form: one `stack count` line per stack, sorted by stack.
+    /// The text form: the sample type comment when the type is known, then
+    /// one `stack count` line per stack, sorted by stack.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if let Some((r#type, unit)) = &self.sample_type {
+            out.push_str(&format!("{HEADER_PREFIX} sample_type={type} unit={unit}\n"));
+        }
         for line in self.lines() {
             out.push_str(&line);
             out.push('\n');
@@ -162,10 +197,29 @@ fn push_sanitized(out: &mut String, frame: &str) {
     }
 }
 
-/// True when `text` looks like folded stacks: its first non-blank line parses.
+/// `sample_type=TYPE unit=UNIT`, what follows [`HEADER_PREFIX`].
+fn parse_header(header: &str) -> std::result::Result<(String, String), String> {
+    let (mut r#type, mut unit) = (None, None);
+    for field in header.split_whitespace() {
+        match field.split_once('=') {
+            Some(("sample_type", value)) => r#type = Some(value),
+            Some(("unit", value)) => unit = Some(value),
+            _ => {}
+        }
+    }
+    match (r#type, unit) {
+        (Some(t), Some(u)) if !t.is_empty() && !u.is_empty() => Ok((t.to_owned(), u.to_owned())),
+        _ => Err(format!(
+            "the `{HEADER_PREFIX}` comment needs `sample_type=TYPE unit=UNIT`"
+        )),
+    }
+}
+
+/// True when `text` looks like folded stacks: its first line that is not
+/// blank or a comment parses.
 pub fn looks_folded(text: &str) -> bool {
     text.lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
         .is_some_and(|l| parse_line(l).is_ok())
 }

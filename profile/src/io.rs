@@ -35,19 +35,21 @@ pub fn load(bytes: &[u8], options: &DecodeOptions) -> Result<Profile> {
 /// Reads a profile file in any supported format.
 pub fn load_path(path: &Path) -> Result<Profile> {
     let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
-    load(&bytes, &DecodeOptions::default()).map_err(|e| match e {
-        Error::Io { .. } => e,
-        other => Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, other),
-        },
-    })
+    load(&bytes, &DecodeOptions::default()).map_err(|e| file_error(path, e))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.to_owned(),
         source,
+    }
+}
+
+/// `error`, found in the content of the file at `path`.
+fn file_error(path: &Path, error: Error) -> Error {
+    Error::File {
+        path: path.to_owned(),
+        source: Box::new(error),
     }
 }
 
@@ -72,31 +74,79 @@ pub fn check_writable(path: &Path) -> Result<()> {
 pub enum OutputFormat {
     /// gzip pprof: `.pb.gz`, `.pb`, `.pprof`.
     Pprof,
-    /// Folded stacks: `.folded`, `.txt`.
+    /// Folded stacks: `.folded`.
     Folded,
     /// SVG flame graph: `.svg`.
     Svg,
 }
 
+/// Every output format and the file name endings that ask for it.
+const EXTENSIONS: [(OutputFormat, &[&str]); 3] = [
+    (OutputFormat::Pprof, &[".pb.gz", ".pb", ".pprof"]),
+    (OutputFormat::Folded, &[".folded"]),
+    (OutputFormat::Svg, &[".svg"]),
+];
+
 impl OutputFormat {
-    /// The format a file name asks for.
+    /// Every output format.
+    pub const ALL: [Self; 3] = [Self::Pprof, Self::Folded, Self::Svg];
+
+    /// The format a file name asks for, from all formats.
     pub fn from_path(path: &Path) -> Result<Self> {
+        Self::from_path_among(path, &Self::ALL)
+    }
+
+    /// The format a file name asks for, which must be one of `allowed`:
+    /// an unknown ending, or one naming a format this output cannot take,
+    /// is an error listing the endings that work.
+    pub fn from_path_among(path: &Path, allowed: &[Self]) -> Result<Self> {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let format =
-            if name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof") {
-                Self::Pprof
-            } else if name.ends_with(".folded") || name.ends_with(".txt") {
-                Self::Folded
-            } else if name.ends_with(".svg") {
-                Self::Svg
-            } else {
-                return Err(Error::UnknownOutputFormat(path.to_owned()));
-            };
-        Ok(format)
+        let found = EXTENSIONS.iter().find_map(|(format, endings)| {
+            endings
+                .iter()
+                .find(|ending| name.ends_with(*ending))
+                .map(|ending| (*format, *ending))
+        });
+        let known = allowed
+            .iter()
+            .map(|format| format.describe())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match found {
+            Some((format, _)) if allowed.contains(&format) => Ok(format),
+            Some((format, ending)) => Err(Error::MismatchedOutputFormat {
+                path: path.to_owned(),
+                ending: ending.to_owned(),
+                named: format.name(),
+                known,
+            }),
+            None => Err(Error::UnknownOutputFormat {
+                path: path.to_owned(),
+                known,
+            }),
+        }
+    }
+
+    /// What the format is called in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pprof => "pprof",
+            Self::Folded => "folded stacks",
+            Self::Svg => "an SVG flame graph",
+        }
+    }
+
+    /// `.svg (an SVG flame graph)`: the endings and the name.
+    fn describe(self) -> String {
+        let endings = EXTENSIONS
+            .iter()
+            .find(|(format, _)| *format == self)
+            .map_or(&[][..], |(_, endings)| *endings);
+        format!("{} ({})", endings.join(" or "), self.name())
     }
 }
 
@@ -150,12 +200,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
-/// Merges profile files, decoding them on all available cores.
+/// Merges profile files, decoding them on all available cores. With
+/// `sample_type`, each profile is cut to that type first
+/// ([`crate::sample_type::only`]), so files with different sets of types
+/// merge on the one they share; without it, their types must be equal.
 ///
 /// Each thread merges a contiguous share of `paths`; the partial results are
 /// merged at the end. Merging is associative, so the result has the same
 /// stacks and values as a sequential merge. Errors name the offending file.
-pub fn merge_paths(paths: &[PathBuf]) -> Result<Profile> {
+pub fn merge_paths(paths: &[PathBuf], sample_type: Option<&str>) -> Result<Profile> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len())
@@ -164,7 +217,7 @@ pub fn merge_paths(paths: &[PathBuf]) -> Result<Profile> {
     let partials: Vec<Result<Option<Profile>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = paths
             .chunks(chunk)
-            .map(|share| scope.spawn(move || merge_sequentially(share)))
+            .map(|share| scope.spawn(move || merge_sequentially(share, sample_type)))
             .collect();
         workers
             .into_iter()
@@ -179,17 +232,19 @@ pub fn merge_paths(paths: &[PathBuf]) -> Result<Profile> {
     }
     merger
         .finish()
-        .ok_or_else(|| Error::Invalid("nothing to merge: no input profiles".to_owned()))
+        .ok_or_else(|| Error::Request("nothing to merge: no input profiles".to_owned()))
 }
 
-fn merge_sequentially(paths: &[PathBuf]) -> Result<Option<Profile>> {
+fn merge_sequentially(paths: &[PathBuf], sample_type: Option<&str>) -> Result<Option<Profile>> {
     let mut merger = Merger::new();
     for path in paths {
-        let profile = load_path(path)?;
-        merger.add(&profile).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
+        let mut profile = load_path(path)?;
+        if let Some(wanted) = sample_type {
+            let index =
+                sample_type_index(&profile, Some(wanted)).map_err(|e| file_error(path, e))?;
+            profile = crate::sample_type::only(&profile, index);
+        }
+        merger.add(&profile).map_err(|e| file_error(path, e))?;
     }
     Ok(merger.finish())
 }

@@ -15,6 +15,7 @@
 //! - [`regression`]: the statistical regression gate of `brasa check`.
 //! - [`render`]: SVG flame graphs through inferno.
 //! - [`io`]: files in any supported format, output format by extension.
+//! - [`units`]: quantities in units people read.
 //!
 //! ```
 //! use brasa_profile::{folded::Folded, merge::merge, top::top};
@@ -39,8 +40,9 @@ pub mod render;
 pub mod sample_type;
 pub mod strings;
 pub mod top;
+pub mod units;
 pub mod validate;
 
 pub use brasa_proto::pprof::{self, Profile};
 pub use builder::ProfileBuilder;
-pub use error::{Error, Result};
+pub use error::{chain as error_chain, Error, Result};

@@ -30,7 +30,7 @@ pub fn merge<'a>(profiles: impl IntoIterator<Item = &'a Profile>) -> Result<Prof
     }
     merger
         .finish()
-        .ok_or_else(|| Error::Invalid("nothing to merge: no input profiles".to_owned()))
+        .ok_or_else(|| Error::Request("nothing to merge: no input profiles".to_owned()))
 }
 
 impl Merger {

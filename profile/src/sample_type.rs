@@ -58,3 +58,27 @@ pub fn sample_type_index(profile: &Profile, wanted: Option<&str>) -> Result<usiz
         }
     }
 }
+
+/// `profile` with one sample type, the one at `index`: every sample keeps
+/// that value alone, and samples without it are dropped. Profiles whose
+/// other types differ (a pprof and the folded stacks written from it) then
+/// merge.
+pub fn only(profile: &Profile, index: usize) -> Profile {
+    let mut one = profile.clone();
+    one.sample_type = profile
+        .sample_type
+        .get(index)
+        .cloned()
+        .into_iter()
+        .collect();
+    one.default_sample_type = 0;
+    one.sample
+        .retain_mut(|sample| match sample.value.get(index) {
+            Some(&value) => {
+                sample.value = vec![value];
+                true
+            }
+            None => false,
+        });
+    one
+}

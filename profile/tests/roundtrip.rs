@@ -136,3 +136,65 @@ fn folded_names_may_contain_spaces() {
     assert_eq!(folded.stacks["main;foo"], 5);
     assert_eq!(folded.total(), 12);
 }
+
+#[test]
+fn folded_output_keeps_its_sample_type_and_merges_back() {
+    use brasa_profile::{
+        io::{load, render, OutputFormat, WriteOptions},
+        sample_type::{only, sample_type_names},
+    };
+    let pprof = build(
+        &[
+            (vec!["main".into(), "parse".into()], 3),
+            (vec!["main".into(), "eval".into()], 1),
+        ],
+        false,
+    );
+    let mut options = WriteOptions::default();
+    options.sample_type = Some("cpu".to_owned());
+    let text = String::from_utf8(render(&pprof, OutputFormat::Folded, &options).unwrap()).unwrap();
+    assert_eq!(
+        text,
+        "# brasa: sample_type=cpu unit=nanoseconds\nmain;eval 10000000\nmain;parse 30000000\n"
+    );
+    let folded = load(text.as_bytes(), &codec::DecodeOptions::default()).unwrap();
+    assert_eq!(sample_type_names(&folded), ["cpu/nanoseconds"]);
+    // Cut to the type it shares, the pprof merges with its folded form.
+    let merged = merge([&only(&pprof, 1), &folded]).unwrap();
+    assert_eq!(Folded::from_profile(&merged, 0).total(), 2 * 40_000_000);
+    // A comment that is not Brasa's header is skipped; a broken header is
+    // an error naming its line.
+    let commented = Folded::parse("# from perf\nmain;eval 2\n").unwrap();
+    assert_eq!((commented.total(), commented.sample_type), (2, None));
+    let error = Folded::parse("a 1\n# brasa: unit=bytes\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("line 2") && error.contains("sample_type=TYPE"),
+        "{error}"
+    );
+}
+
+#[test]
+fn output_names_are_checked_against_the_formats_an_output_takes() {
+    use brasa_profile::io::OutputFormat;
+    use std::path::Path;
+    assert_eq!(
+        OutputFormat::from_path(Path::new("x.PB.GZ")).unwrap(),
+        OutputFormat::Pprof
+    );
+    let error = OutputFormat::from_path(Path::new("x.txt"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "x.txt: cannot tell the output format; end the name in .pb.gz or .pb or .pprof (pprof), .folded (folded stacks), .svg (an SVG flame graph)"
+    );
+    let error = OutputFormat::from_path_among(Path::new("x.pb.gz"), &[OutputFormat::Svg])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "x.pb.gz: .pb.gz asks for pprof, which this command does not write; end the name in .svg (an SVG flame graph)"
+    );
+}

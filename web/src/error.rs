@@ -57,7 +57,7 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(S::Labels(_) | S::Regex { .. }) => StatusCode::BAD_REQUEST,
-            Self::Store(S::Profile(p)) | Self::Profile(p) => match p {
+            Self::Store(S::Profile(p)) | Self::Profile(p) => match p.root() {
                 P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 P::Render(_) | P::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
@@ -72,10 +72,11 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let message = brasa_profile::error_chain(&self);
         if status.is_server_error() {
-            tracing::error!("{self}");
+            tracing::error!("{message}");
         }
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let body = Json(serde_json::json!({ "error": message }));
         (status, body).into_response()
     }
 }

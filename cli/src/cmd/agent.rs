@@ -3,7 +3,6 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
-use anyhow::bail;
 use brasa_agent::{
     fleet::{
         agent::{hostname, run as run_agent, AgentOptions},
@@ -26,7 +25,7 @@ const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
 #[derive(clap::Args)]
 pub struct Args {
     /// Server base URL, e.g. `http://brasa.internal:7171`
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::args::parse_server_url)]
     server: String,
     #[command(flatten)]
     agent: AgentArgs,
@@ -92,9 +91,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Runs the agent against `server` until SIGINT or SIGTERM.
 pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
-    if !server.starts_with("http://") {
-        bail!("--server {server:?}: expected an http:// URL");
-    }
     let mut push = PushOptions::new(server);
     if let Some(path) = &args.token_file {
         push.token = Some(read_token_file(path)?);

@@ -36,14 +36,18 @@ pub struct Args {
     #[command(flatten)]
     server: ServerArgs,
     /// Relative growth of a share that counts as a regression, in percent.
-    #[arg(long, value_name = "PCT", default_value_t = regression::DEFAULT_THRESHOLD * 100.0, value_parser = percent)]
+    #[arg(long, value_name = "PCT", default_value_t = regression::DEFAULT_THRESHOLD * 100.0,
+          value_parser = percent, allow_negative_numbers = true)]
     threshold: f64,
-    /// False discovery rate level of the significance tests.
-    #[arg(long, value_name = "A", default_value_t = regression::DEFAULT_ALPHA)]
+    /// False discovery rate level of the significance tests, between 0
+    /// and 1.
+    #[arg(long, value_name = "A", default_value_t = regression::DEFAULT_ALPHA,
+          value_parser = level, allow_negative_numbers = true)]
     alpha: f64,
     /// Functions with a smaller share of head, in percent, are neither
     /// tested nor reported as new.
-    #[arg(long, value_name = "PCT", default_value_t = regression::DEFAULT_MIN_SHARE * 100.0, value_parser = percent)]
+    #[arg(long, value_name = "PCT", default_value_t = regression::DEFAULT_MIN_SHARE * 100.0,
+          value_parser = percent, allow_negative_numbers = true)]
     min_share: f64,
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
@@ -81,9 +85,19 @@ fn percent(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a percentage (e.g. 5 or 5%)"))?;
     if !value.is_finite() || value < 0.0 {
-        return Err(format!("{s:?} must be a non-negative percentage"));
+        return Err(format!("{s:?} must be a percentage of 0 or more"));
     }
     Ok(value / 100.0)
+}
+
+/// A significance level, strictly between 0 and 1.
+fn level(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(value) if value > 0.0 && value < 1.0 => Ok(value),
+        _ => Err(format!(
+            "{s:?} is not a level between 0 and 1 (exclusive), such as 0.05"
+        )),
+    }
 }
 
 fn load_all(paths: &[PathBuf], side: &str) -> anyhow::Result<Vec<Profile>> {
@@ -124,7 +138,8 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(clap::Args)]
 pub struct ServerArgs {
     /// Query this Brasa server instead of reading files, e.g. `http://127.0.0.1:7171`.
-    #[arg(long, value_name = "URL", requires_all = ["base_query", "head_query"])]
+    #[arg(long, value_name = "URL", requires_all = ["base_query", "head_query"],
+          value_parser = crate::args::parse_server_url)]
     pub server: Option<String>,
     /// Selector of base profiles, e.g. `process_cpu{service="api",version="1.4"}`. Repeat it
     /// for several base profiles (one per CI run, say), so run-to-run variation is measured.

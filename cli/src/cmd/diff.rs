@@ -7,9 +7,10 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::Context;
 use brasa_profile::{
     diff::{biggest_changes, changes_table, folded_pair, FoldedDiff, Side, DEFAULT_TOP_CHANGES},
-    io::{load_path, write_atomic},
+    io::{load_path, write_atomic, OutputFormat},
     merge::merge,
     render::{count_name, FlameGraphOptions},
+    units::quantity,
     Profile,
 };
 
@@ -76,6 +77,9 @@ fn inputs(args: &Args) -> anyhow::Result<(Profile, Profile, String)> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(output) = &args.output {
+        OutputFormat::from_path_among(output, &[OutputFormat::Svg])?;
+    }
     let (base, head, default_title) = inputs(&args)?;
     let sample_type = args.sample_type.as_deref();
     let (type_name, base_folded, head_folded) =
@@ -91,9 +95,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_atomic(output, &svg)?;
     }
     let changes = biggest_changes(&base, &head, sample_type, args.top)?;
+    let unit = type_name.split_once('/').map_or("", |(_, unit)| unit);
     println!(
         "{type_name}: base total {}, head total {} (compared as shares of each total)",
-        diff.base_total, diff.head_total
+        quantity(diff.base_total, unit),
+        quantity(diff.head_total, unit)
     );
     print!("{}", changes_table(&changes));
     Ok(ExitCode::SUCCESS)

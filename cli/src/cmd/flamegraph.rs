@@ -28,6 +28,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    OutputFormat::from_path_among(&args.output, &[OutputFormat::Svg])?;
     let profile = load_path(&args.input)?;
     let mut options = WriteOptions::default();
     options.sample_type = args.sample_type;

@@ -29,7 +29,7 @@ impl FromStr for Format {
             "text" => Ok(Self::Text),
             "markdown" | "md" => Ok(Self::Markdown),
             "json" => Ok(Self::Json),
-            other => Err(Error::Invalid(format!(
+            other => Err(Error::Request(format!(
                 "unknown report format {other:?}: use text, markdown or json"
             ))),
         }

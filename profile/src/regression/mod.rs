@@ -83,19 +83,19 @@ impl Default for CheckOptions {
 impl CheckOptions {
     fn validate(&self) -> Result<()> {
         if !(self.threshold.is_finite() && self.threshold >= 0.0) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Request(format!(
                 "threshold {} is not a non-negative relative growth (5% is 5)",
                 self.threshold * 100.0
             )));
         }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Request(format!(
                 "alpha {} must be between 0 and 1 (e.g. 0.05)",
                 self.alpha
             )));
         }
         if !(0.0..=1.0).contains(&self.min_share) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Request(format!(
                 "min-share {}% must be between 0 and 100",
                 self.min_share * 100.0
             )));
@@ -109,7 +109,7 @@ impl CheckOptions {
 pub fn check(base: &[Profile], head: &[Profile], options: &CheckOptions) -> Result<Report> {
     options.validate()?;
     if base.is_empty() || head.is_empty() {
-        return Err(Error::Invalid(
+        return Err(Error::Request(
             "need at least one base and one head profile".to_owned(),
         ));
     }

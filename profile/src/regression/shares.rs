@@ -78,7 +78,7 @@ impl RunShares {
     pub fn from_profile(profile: &Profile, sample_type: usize) -> Result<Self> {
         let sum = total(profile, sample_type);
         if sum <= 0 {
-            return Err(Error::Invalid(
+            return Err(Error::Request(
                 "a profile has no samples of the compared sample type; record for longer or pick another --sample-type".to_owned(),
             ));
         }
@@ -105,7 +105,7 @@ impl RunShares {
     pub fn from_folded(folded: &Folded) -> Result<Self> {
         let sum = folded.total();
         if sum <= 0 {
-            return Err(Error::Invalid(
+            return Err(Error::Request(
                 "folded stacks with no samples have no shares; record for longer".to_owned(),
             ));
         }
@@ -192,6 +192,6 @@ pub fn common_sample_type(
         }
         indexes.push(index);
     }
-    let name = chosen.ok_or_else(|| Error::Invalid("no input profiles".to_owned()))?;
+    let name = chosen.ok_or_else(|| Error::Request("no input profiles".to_owned()))?;
     Ok((name, indexes))
 }
