@@ -47,7 +47,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             // One line, no backtrace: the chain of contexts says what and why.
-            eprintln!("brasa: error: {error:#}");
+            eprintln!(
+                "brasa: error: {}",
+                brasa_profile::error_chain(error.as_ref())
+            );
             ExitCode::from(2)
         }
     }

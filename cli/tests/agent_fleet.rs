@@ -4,10 +4,6 @@
 //!
 //! Needs root (or CAP_BPF + CAP_PERFMON); CI runs as root.
 
-#[path = "../../profiler-agent/tests/common/mod.rs"]
-mod common;
-mod server_support;
-
 use std::{
     net::TcpListener,
     path::Path,
@@ -15,7 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use server_support::{client, enc, get, Server};
+use brasa_test_support::{
+    brasa, scrape,
+    server::{client, enc, get, Server},
+    url_in, wait_until, Lines,
+};
 
 /// Push interval of the agents under test: short, so tests are quick.
 const INTERVAL: &str = "1s";
@@ -27,8 +27,29 @@ fn free_addr() -> String {
     listener.local_addr().unwrap().to_string()
 }
 
-fn start_agent(server: &str, spool: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_brasa"))
+/// A running `brasa agent`.
+struct Agent {
+    child: Child,
+    /// Its `/metrics` URL.
+    metrics: String,
+    _stderr: Lines,
+}
+
+impl Agent {
+    /// Delivery attempts that failed so far.
+    fn push_failures(&mut self) -> f64 {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!("the agent exited with {status}: {:?}", self._stderr.all());
+        }
+        scrape(&client(), &self.metrics)
+            .get("brasa_agent_push_failures_total")
+            .copied()
+            .unwrap_or(0.0)
+    }
+}
+
+fn start_agent(server: &str, spool: &Path) -> Agent {
+    let mut child = brasa()
         .args([
             "agent",
             "--server",
@@ -41,11 +62,20 @@ fn start_agent(server: &str, spool: &Path) -> Child {
         .args(["--metrics-listen", "127.0.0.1:0", "--spool"])
         .arg(spool)
         .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("brasa agent starts")
+        .expect("brasa agent starts");
+    let stderr = Lines::read(child.stderr.take().unwrap());
+    let line = stderr.wait_for(Duration::from_secs(30), |l| l.contains("metrics on"));
+    Agent {
+        child,
+        metrics: url_in(&line),
+        _stderr: stderr,
+    }
 }
 
-fn terminate(child: &mut Child) {
+fn terminate(agent: &mut Agent) {
+    let child = &mut agent.child;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -58,10 +88,13 @@ fn terminate(child: &mut Child) {
     );
 }
 
-/// Starts the C workload (copied to `name`, which becomes its comm) burning
-/// `cpu_ms` of CPU time in its known call tree.
+/// Profiles waiting in the spool folder.
+fn spooled(spool: &Path) -> usize {
+    std::fs::read_dir(spool).unwrap().count()
+}
+
 fn start_workload(name: &str, cpu_ms: u64) -> Child {
-    let binary = common::build_c(name);
+    let binary = brasa_test_support::workloads::build_c(name);
     Command::new(binary)
         .args(["cpu", &cpu_ms.to_string()])
         .spawn()
@@ -81,6 +114,7 @@ fn recorded_cpu(url: &str, comm: &str) -> i64 {
     String::from_utf8(body)
         .unwrap()
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.rsplit_once(' '))
         .map(|(_, v)| v.parse::<i64>().unwrap())
         .sum()
@@ -120,9 +154,14 @@ fn server_outage_loses_no_cpu_time() {
     const CPU_MS: u64 = 12_000;
     let mut workload = start_workload("fleet-outage", CPU_MS);
 
-    std::thread::sleep(Duration::from_secs(3));
+    // The server goes down once it holds some of the workload, and stays
+    // down while the agent spools five intervals' profiles.
+    wait_for_cpu(&server.url, "fleet-outage", 1, Duration::from_secs(30));
     server.kill9();
-    std::thread::sleep(Duration::from_secs(10));
+    let before = spooled(spool.path());
+    wait_until("five profiles spooled", Duration::from_secs(60), || {
+        spooled(spool.path()) >= before + 5
+    });
     let server = Server::start_at(&addr, data.path(), &[]);
 
     assert!(workload.wait().unwrap().success());
@@ -133,7 +172,7 @@ fn server_outage_loses_no_cpu_time() {
         expected * 95 / 100,
         Duration::from_secs(30),
     );
-    assert_within_10_percent(got, expected, "through a 10 s outage");
+    assert_within_10_percent(got, expected, "through an outage of five intervals");
     terminate(&mut agent);
 }
 
@@ -150,17 +189,18 @@ fn spool_outlives_an_agent_restart_while_the_server_is_down() {
     const CPU_MS: u64 = 3_000;
     let mut workload = start_workload("fleet-spool", CPU_MS);
     assert!(workload.wait().unwrap().success());
-    std::thread::sleep(Duration::from_secs(2));
+    // SIGTERM: the agent spools what it sampled since its last interval.
     terminate(&mut agent);
-    let spooled = std::fs::read_dir(spool.path()).unwrap().count();
     assert!(
-        spooled > 0,
+        spooled(spool.path()) > 0,
         "profiles wait in the spool while the server is down"
     );
 
     // The agent comes back first, the server later: the spool is delivered.
     let mut agent = start_agent(&url, spool.path());
-    std::thread::sleep(Duration::from_secs(2));
+    wait_until("a failed delivery", Duration::from_secs(30), || {
+        agent.push_failures() >= 1.0
+    });
     let server = Server::start_at(&addr, data.path(), &[]);
     let expected = CPU_MS as i64 * 1_000_000;
     let got = wait_for_cpu(

@@ -1,14 +1,12 @@
 //! `brasa check` as a CI job runs it: exit status 0 (pass), 1 (regression),
 //! 2 (error), and the three report formats.
 
-mod cli_support;
-
 use std::{
     path::{Path, PathBuf},
     process::Output,
 };
 
-use cli_support::{brasa, testdata};
+use brasa_test_support::{brasa, testdata};
 
 /// Three runs per side of a program whose `parse` takes 10% of the time in
 /// base; `slow_factor` multiplies parse's samples in head.

@@ -3,14 +3,12 @@
 //! are told apart by `brasa check`; two sets of recordings of the same
 //! build are not. Needs root (eBPF) and clang, like CI.
 
-mod cli_support;
-
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
 };
 
-use cli_support::brasa;
+use brasa_test_support::brasa;
 
 /// Recordings per side: several, so the check accounts for run-to-run
 /// variation (Welch per run) instead of comparing raw counts.
@@ -21,7 +19,7 @@ const RUN_MS: &str = "1000";
 const FREQUENCY: &str = "999";
 
 fn source() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/workloads/regress/regress.c")
+    brasa_test_support::testdata("workloads/regress/regress.c")
 }
 
 /// Builds the workload as `testdata/workloads/regress/README.md` says.

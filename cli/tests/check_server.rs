@@ -1,16 +1,13 @@
 //! `brasa check` and `brasa diff` against a running `brasa server`: each
 //! selector is one profile, the time range is per side.
 
-mod cli_support;
-mod server_support;
-
 use std::{
     process::Output,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use cli_support::brasa;
-use server_support::*;
+use brasa_test_support::brasa;
+use brasa_test_support::server::*;
 
 const RUNS: usize = 3;
 

@@ -1,8 +1,6 @@
 //! `brasa diff` as a user runs it.
 
-mod cli_support;
-
-use cli_support::{brasa, testdata};
+use brasa_test_support::{brasa, testdata};
 
 #[test]
 fn writes_a_differential_svg_and_prints_the_biggest_changes() {

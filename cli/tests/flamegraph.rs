@@ -1,8 +1,6 @@
 //! `brasa flamegraph` and `brasa merge` as a user runs them.
 
-mod cli_support;
-
-use cli_support::{brasa, testdata};
+use brasa_test_support::{brasa, testdata};
 
 #[test]
 fn renders_the_go_fixture_with_real_names() {

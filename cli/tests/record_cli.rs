@@ -3,9 +3,6 @@
 //!
 //! Needs root (or CAP_BPF + CAP_PERFMON); CI runs as root.
 
-#[path = "../../profiler-agent/tests/common/mod.rs"]
-mod common;
-
 use std::{
     os::unix::process::CommandExt,
     path::Path,
@@ -13,12 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::build_c;
-
-const BRASA: &str = env!("CARGO_BIN_EXE_brasa");
+use brasa_test_support::{wait_until, workloads::build_c, Lines};
 
 fn brasa(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(BRASA).args(args).output().expect("run brasa")
+    brasa_test_support::brasa()
+        .args(args)
+        .output()
+        .expect("run brasa")
 }
 
 fn assert_ok(output: &Output) {
@@ -105,6 +103,22 @@ fn record_pid_with_duration_writes_a_flame_graph() {
     );
 }
 
+/// User and system CPU time of process `pid`, in clock ticks (1/100 s).
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised name, from the 3rd (state) on.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime.
+    field(14) + field(15)
+}
+
 #[test]
 fn ctrl_c_stops_early_and_still_writes_the_output() {
     let workload = build_c("cli-ctrl-c");
@@ -112,7 +126,7 @@ fn ctrl_c_stops_early_and_still_writes_the_output() {
     let out = dir.path().join("cpu.folded");
     // Its own process group, like a foreground job: Ctrl-C reaches brasa and
     // the command alike.
-    let recorder = Command::new(BRASA)
+    let mut recorder = brasa_test_support::brasa()
         .args(["record", "-o"])
         .arg(&out)
         .arg("--")
@@ -123,12 +137,26 @@ fn ctrl_c_stops_early_and_still_writes_the_output() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
+    let stderr = Lines::read(recorder.stderr.take().unwrap());
+    let start = stderr.wait_for(Duration::from_secs(30), |l| {
+        l.starts_with("brasa: recording")
+    });
+    // Interrupted once the command has used half a second of CPU time.
+    let pid = start
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no pid in {start:?}"))
+        .to_owned();
+    wait_until("half a second of CPU", Duration::from_secs(30), || {
+        cpu_ticks(&pid) >= 50
+    });
     // SAFETY: kill(2) with a negative pid signals that process group.
     let rc = unsafe { libc::kill(-(recorder.id() as libc::pid_t), libc::SIGINT) };
     assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-    let output = recorder.wait_with_output().unwrap();
-    assert_ok(&output);
+    let status = recorder.wait().unwrap();
+    // The command died of the SIGINT, and `record` says so as a shell does.
+    assert_eq!(status.code(), Some(130), "{:?}", stderr.until_closed());
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "did not stop early"
@@ -161,7 +189,7 @@ fn without_privileges_the_error_names_the_capabilities() {
             "--regid=65534",
             "--clear-groups",
             "--inh-caps=-all",
-            BRASA,
+            brasa_test_support::brasa_binary().to_str().unwrap(),
         ])
         .args(["record", "-o"])
         .arg(dir.path().join("x.pb.gz"))

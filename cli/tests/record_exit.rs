@@ -4,11 +4,9 @@
 //!
 //! Needs root (or CAP_BPF + CAP_PERFMON); CI runs as root.
 
-mod cli_support;
-
 use std::process::Output;
 
-use cli_support::brasa;
+use brasa_test_support::brasa;
 
 fn record(output: &std::path::Path, command: &str) -> Output {
     brasa()

@@ -1,11 +1,9 @@
 //! Garbage, truncated, oversized and gzip-bomb bodies get a 4xx JSON error
 //! over real HTTP, and the server stays up.
 
-mod server_support;
-
 use std::io::Write;
 
-use server_support::*;
+use brasa_test_support::server::*;
 
 /// Over the server's default 16 MiB body limit.
 const OVERSIZED_BYTES: usize = 17 << 20;

@@ -1,8 +1,6 @@
 //! `kill -9` during a stream of ingests, then a restart: every profile the
 //! server acknowledged is there.
 
-mod server_support;
-
 use std::{
     collections::BTreeSet,
     sync::{
@@ -12,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use server_support::*;
+use brasa_test_support::server::*;
 
 /// Concurrent writers, so acknowledgements go through group commit.
 const WRITERS: usize = 4;

@@ -1,11 +1,9 @@
 //! A Go runtime/pprof profile ingested natively comes back through
 //! `go tool pprof -top` fetching the query URL, functions and totals intact.
 
-mod server_support;
-
 use std::{path::Path, process::Command};
 
-use server_support::*;
+use brasa_test_support::server::*;
 
 /// The table part of `go tool pprof -top` (from the `flat flat%` header
 /// on), plus the totals line.
@@ -41,7 +39,7 @@ fn pprof_top(source: &str, tmp: &Path) -> String {
 
 #[test]
 fn go_tool_pprof_reads_the_query_url() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/go/cpu.pb.gz");
+    let fixture = brasa_test_support::testdata("go/cpu.pb.gz");
     let bytes = std::fs::read(&fixture).expect("testdata/go/cpu.pb.gz exists");
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);

@@ -1,11 +1,9 @@
 //! Concurrent ingests and queries on loopback: every request succeeds, and
 //! the final answer accounts for every ingested profile.
 
-mod server_support;
-
 use std::fmt::Write;
 
-use server_support::*;
+use brasa_test_support::server::*;
 
 const INGEST_THREADS: usize = 4;
 const INGESTS_PER_THREAD: usize = 50;

@@ -4,11 +4,9 @@
 //! Python function names. The push authenticates with HTTP Basic, the token
 //! as password.
 
-mod server_support;
+use std::process::Command;
 
-use std::{path::Path, process::Command};
-
-use server_support::*;
+use brasa_test_support::server::*;
 
 const TOKEN: &str = "pyroscope-test-token-0123456789";
 /// How long the Python program runs; the client uploads every second.
@@ -32,7 +30,7 @@ fn pyroscope_io_client_pushes_python_profiles() {
         &tmp.path().join("data"),
         &["--token-file", token_file.to_str().unwrap()],
     );
-    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/python/busy.py");
+    let program = brasa_test_support::testdata("python/busy.py");
     let status = Command::new("python3")
         .arg(&program)
         .args([&server.url, "brasa-pytest", RUN_SECONDS, TOKEN])

@@ -3,28 +3,38 @@
 //! The first test needs root (or CAP_BPF + CAP_PERFMON), as CI has; the
 //! second drops every privilege on purpose.
 
-#[path = "../../profiler-agent/tests/common/mod.rs"]
-mod common;
-mod server_support;
-
 use std::{
-    io::{BufRead, BufReader},
     os::unix::fs::PermissionsExt,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use server_support::{client, enc, get, post, pprof_gz};
+use brasa_test_support::{
+    brasa_binary, scrape,
+    server::{client, enc, get, post, pprof_gz},
+    url_in, wait_until, Lines,
+};
 
-/// Starts `brasa up` (through `wrapper` when given) and returns it with its URL.
-fn start_up(wrapper: &[&str], data: &std::path::Path) -> (Child, String) {
-    let brasa = env!("CARGO_BIN_EXE_brasa");
-    let (program, args): (&str, Vec<&str>) = match wrapper.split_first() {
-        Some((w, rest)) => (w, rest.iter().copied().chain([brasa]).collect()),
-        None => (brasa, vec![]),
+/// A running `brasa up`.
+struct Up {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    url: String,
+    stderr: Lines,
+}
+
+/// Starts `brasa up` (through `wrapper` when given).
+fn start_up(wrapper: &[&str], data: &std::path::Path) -> Up {
+    let brasa = brasa_binary();
+    let mut command = match wrapper.split_first() {
+        Some((w, rest)) => {
+            let mut command = Command::new(w);
+            command.args(rest).arg(&brasa);
+            command
+        }
+        None => Command::new(&brasa),
     };
-    let mut child = Command::new(program)
-        .args(args)
+    let mut child = command
         .args([
             "up",
             "--listen",
@@ -40,29 +50,38 @@ fn start_up(wrapper: &[&str], data: &std::path::Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("brasa up starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, url)
+    let stdout = Lines::read(child.stdout.take().unwrap());
+    let stderr = Lines::read(child.stderr.take().unwrap());
+    let url = url_in(&stdout.wait_for(START_TIMEOUT, |l| l.contains("http://")));
+    Up { child, url, stderr }
 }
 
-fn stop(child: Child) -> String {
+/// How long `brasa up` may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn stop(up: Up) -> String {
+    let Up {
+        mut child, stderr, ..
+    } = up;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
+    let stderr = stderr.until_closed().join("\n");
     assert!(
-        output.status.success(),
-        "brasa up exits cleanly: {output:?}"
+        status.success(),
+        "brasa up exits cleanly: {status:?}, {stderr}"
     );
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    stderr
+}
+
+/// Profiles the agent of `up` has delivered, from its /metrics.
+fn pushes(metrics_url: &str) -> f64 {
+    scrape(&client(), metrics_url)
+        .get("brasa_agent_pushes_total")
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// Folded stacks of `comm`, or "" while the server has none.
@@ -89,12 +108,17 @@ fn total(folded: &str, frame: &str) -> i64 {
 
 #[test]
 fn up_profiles_this_host_into_its_own_server() {
-    let workload = common::build_c("up-cpu");
+    let workload = brasa_test_support::workloads::build_c("up-cpu");
     // Started after the agent, without frame pointers: it gets unwind
     // tables while the agent runs.
-    let no_frame_pointers = common::nofp::build_nofp_c("up-nofp");
+    let no_frame_pointers = brasa_test_support::nofp::build_nofp_c("up-nofp");
     let data = tempfile::tempdir().unwrap();
-    let (up, url) = start_up(&[], data.path());
+    let up = start_up(&[], data.path());
+    let url = up.url.clone();
+    let metrics = url_in(
+        &up.stderr
+            .wait_for(START_TIMEOUT, |l| l.contains("metrics on")),
+    );
 
     let started = Instant::now();
     let mut child = Command::new(&workload)
@@ -121,7 +145,11 @@ fn up_profiles_this_host_into_its_own_server() {
     eprintln!("up-cpu stacks queryable {first_seen:?} after the workload started");
     assert!(child.wait().unwrap().success());
     assert!(nofp_child.wait().unwrap().success());
-    std::thread::sleep(Duration::from_secs(2));
+    // The interval in which they ended and the one after it are delivered.
+    let delivered = pushes(&metrics);
+    wait_until("two more pushes", Duration::from_secs(30), || {
+        pushes(&metrics) >= delivered + 2.0
+    });
 
     let stacks = folded(&url, "up-cpu");
     let hot = total(&stacks, "main;run_workload;hot_branch;spin_leaf");
@@ -165,7 +193,8 @@ fn up_without_privileges_says_what_is_missing_and_still_serves() {
         "--inh-caps=-all",
         "--bounding-set=-all",
     ];
-    let (up, url) = start_up(&nobody, data.path());
+    let up = start_up(&nobody, data.path());
+    let url = up.url.clone();
     let agent = client();
     let (status, _) = get(&agent, &format!("{url}/healthz"), &[]);
     assert_eq!(status, 200);

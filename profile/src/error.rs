@@ -108,17 +108,51 @@ impl Error {
 }
 
 /// `error` and every cause under it, joined by `: `, for the places that
-/// show an error as one line of text (an HTTP answer, a log line).
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+/// show an error as one line of text (a command's last words, an HTTP
+/// answer, a log line). OS errors keep their words and lose their number
+/// (`No such file or directory`, not `… (os error 2)`).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![words(error)];
     let mut cause = error.source();
     while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
+        parts.push(words(next));
         cause = next.source();
     }
-    text
+    parts.join(": ")
+}
+
+/// What `error` says, without the `(os error N)` of an OS error.
+fn words(error: &(dyn std::error::Error + 'static)) -> String {
+    let text = error.to_string();
+    match error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::raw_os_error)
+    {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map_or_else(|| text.clone(), str::to_owned),
+        None => text,
+    }
 }
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_each_cause_once_and_os_errors_in_words() {
+        let error = Error::Io {
+            path: PathBuf::from("x.pb.gz"),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert_eq!(chain(&error), "x.pb.gz: No such file or directory");
+        let error = Error::File {
+            path: PathBuf::from("y.folded"),
+            source: Box::new(Error::Request("nothing in it".to_owned())),
+        };
+        assert_eq!(chain(&error), "y.folded: nothing in it");
+    }
+}

@@ -7,9 +7,7 @@ use brasa_profile::{
     Profile,
 };
 
-mod common;
-
-use common::golden;
+use brasa_test_support::golden;
 
 fn folded(text: &str) -> Folded {
     Folded::parse(text).unwrap()
@@ -82,7 +80,7 @@ fn biggest_changes_are_ordered_by_share_moved() {
     assert_eq!(changes[3].relative_change, Some(-1.0));
     let top2 = biggest_changes(&profile(BASE), &profile(HEAD), None, 2).unwrap();
     assert_eq!(top2.len(), 2);
-    golden("diff_table.txt", &changes_table(&changes));
+    golden!("diff_table.txt", &changes_table(&changes));
 }
 
 #[test]

@@ -8,9 +8,7 @@ use brasa_profile::{
     Profile,
 };
 
-mod common;
-
-use common::golden;
+use brasa_test_support::golden;
 
 fn profile(text: &str) -> Profile {
     Folded::parse(text).unwrap().to_profile()
@@ -43,12 +41,12 @@ fn several() -> Report {
 
 #[test]
 fn text_report() {
-    golden("check_several.txt", &render(&several(), Format::Text));
+    golden!("check_several.txt", &render(&several(), Format::Text));
 }
 
 #[test]
 fn markdown_report() {
-    golden("check_several.md", &render(&several(), Format::Markdown));
+    golden!("check_several.md", &render(&several(), Format::Markdown));
 }
 
 #[test]
@@ -69,7 +67,7 @@ fn json_report() {
     assert_eq!(value["verdict"], "regression");
     assert_eq!(value["method"], "welch_per_run");
     assert_eq!(value["new_functions"][0]["function"], "jit");
-    golden("check_several.json", &json);
+    golden!("check_several.json", &json);
 }
 
 #[test]
@@ -81,7 +79,7 @@ fn single_profiles_say_they_test_counts() {
         text.contains("run-to-run variation is NOT accounted for"),
         "{text}"
     );
-    golden("check_single.txt", &text);
+    golden!("check_single.txt", &text);
 }
 
 #[test]
@@ -89,6 +87,6 @@ fn passing_report() {
     let (base, _) = runs();
     let report = check(&base[..2], &base[1..], &CheckOptions::default()).unwrap();
     assert!(!report.failed());
-    golden("check_pass.txt", &render(&report, Format::Text));
-    golden("check_pass.md", &render(&report, Format::Markdown));
+    golden!("check_pass.txt", &render(&report, Format::Text));
+    golden!("check_pass.md", &render(&report, Format::Markdown));
 }

@@ -29,6 +29,10 @@ use crate::{
     Error, Result,
 };
 
+/// How long a stopped recording waits for its command to end: Ctrl-C
+/// reaches the command too, and most commands end on it at once.
+const COMMAND_GRACE: Duration = Duration::from_secs(2);
+
 /// Serializes command launches of concurrent sessions (see [`spawn`]).
 static SPAWN_LOCK: Mutex<()> = Mutex::new(());
 
@@ -147,6 +151,11 @@ pub fn record(
     session.started = Instant::now();
     drain_loop::run(&mut sampler, options.drain_interval, &mut session)?;
     let duration = session.started.elapsed();
+    if stop.load(Ordering::SeqCst) && session.exit_status.is_none() {
+        if let Some(child) = session.child.as_mut() {
+            session.exit_status = wait_for_exit(child, COMMAND_GRACE)?;
+        }
+    }
 
     let mut raw = RawProfile {
         frequency: options.sampling.frequency,
@@ -174,6 +183,20 @@ pub fn record(
         walk_times: sampler.walk_times()?,
         exit_status: session.exit_status,
     })
+}
+
+/// How `child` ended, if it does within `grace`.
+fn wait_for_exit(child: &mut Child, grace: Duration) -> Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + grace;
+    loop {
+        let status = child
+            .try_wait()
+            .map_err(|e| Error::os("waiting for the command", e))?;
+        if status.is_some() || Instant::now() >= deadline {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A recording in progress.

@@ -138,7 +138,6 @@ fn outage_is_spooled_then_delivered_in_order_exactly_once() {
     );
     for i in 0..5 {
         pusher.submit(&profile(i)).unwrap();
-        std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(pusher.spool().len(), 5);
     assert_eq!(pusher.stats().pushed, 0);
@@ -147,8 +146,13 @@ fn outage_is_spooled_then_delivered_in_order_exactly_once() {
     assert!(server.received().len() < 5, "{}", server.received().len());
 
     server.set_statuses(&[200]);
-    std::thread::sleep(Duration::from_millis(60));
-    assert_eq!(pusher.flush(), 5);
+    // Nothing is sent until the backoff window has passed; then all of it.
+    let mut delivered = 0;
+    brasa_test_support::wait_until("the spool is delivered", Duration::from_secs(10), || {
+        delivered += pusher.flush();
+        delivered > 0
+    });
+    assert_eq!(delivered, 5);
     assert!(pusher.spool().is_empty());
     // The last five requests are the successful ones, oldest profile first.
     let received = server.received();

@@ -264,7 +264,11 @@ fn pid_of_a_running_process_is_recorded_until_the_duration() {
             .spawn()
             .unwrap(),
     );
-    std::thread::sleep(Duration::from_millis(200));
+    let exe = format!("/proc/{}/exe", workload.0.id());
+    let binary = binary.canonicalize().unwrap();
+    brasa_test_support::wait_until("the workload has started", Duration::from_secs(10), || {
+        std::fs::read_link(&exe).is_ok_and(|target| target == binary)
+    });
     let (recording, profile) = record_target(
         Target::Pid(workload.0.id()),
         Some(Duration::from_millis(2000)),

@@ -102,9 +102,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("brasa: the command {how}");
             ExitCode::from(code)
         }
-        None => ExitCode::SUCCESS,
+        None => match &options.target {
+            Target::Command(_) => {
+                // Stopped by Ctrl-C or --duration while the command runs on.
+                eprintln!("brasa: the command is still running");
+                ExitCode::from(if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    EXIT_INTERRUPTED
+                } else {
+                    0
+                })
+            }
+            _ => ExitCode::SUCCESS,
+        },
     })
 }
+
+/// Exit status of a recording stopped by Ctrl-C before its command ended:
+/// 128 + SIGINT, as a shell reports an interrupted job.
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// What is recorded, how often, and how to stop.
 fn start_line(options: &RecordOptions, pid: Option<u32>) -> String {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::compile;
+use crate::workloads::compile;
 
 /// Builds `nofp/spin.c` without frame pointers (clang), into `name`.
 pub fn build_nofp_c(name: &str) -> PathBuf {

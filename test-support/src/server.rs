@@ -1,8 +1,6 @@
 //! Runs `brasa server` as a child process on a loopback port, and a small
 //! blocking HTTP client for the tests that talk to it.
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -18,6 +16,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest response body the tests read.
 const MAX_RESPONSE_BYTES: u64 = 256 << 20;
 
+/// A `brasa server` child process, killed when dropped.
 pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
@@ -32,7 +31,7 @@ impl Server {
 
     /// Starts `brasa server` listening on `listen` with data in `data`.
     pub fn start_at(listen: &str, data: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_brasa"))
+        let mut child = Command::new(crate::brasa_binary())
             .args(["server", "--listen", listen, "--data"])
             .arg(data)
             .args(extra)
@@ -80,6 +79,7 @@ impl Drop for Server {
     }
 }
 
+/// An HTTP client that returns error statuses as answers, with a timeout.
 pub fn client() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)

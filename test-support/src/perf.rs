@@ -26,7 +26,7 @@ pub struct PerfStack {
 /// stacks are over all of the process's samples.
 pub fn perf_dwarf_record(argv: &[&OsStr], frequency: u64) -> Vec<PerfStack> {
     let program = argv.first().expect("perf_dwarf_record needs a command");
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+    let dir = tempfile::tempdir_in(crate::scratch_dir())
         .expect("create a temporary directory for perf.data");
     let data = dir.path().join("perf.data");
     perf(
