@@ -5,7 +5,7 @@
 //! - a series index ([`index`]): labels → series id, label name → values;
 //! - per-series symbol tables ([`symbols`]): strings, functions,
 //!   mappings, locations and stacks stored once per series;
-//! - one small blob per (series, timestamp) ([`blob`]): the profile as
+//! - one small blob per (series, timestamp) (`blob`): the profile as
 //!   (stack id, values) pairs, zstd-compressed;
 //! - time-range scans and parallel merges ([`query`]);
 //! - retention ([`retention`]);
@@ -39,7 +39,8 @@
 //! assert_eq!(folded.to_text(), "main;work 3\n");
 //! ```
 
-pub mod blob;
+pub(crate) mod blob;
+mod codec;
 mod commit;
 mod error;
 pub mod index;
@@ -47,6 +48,7 @@ pub mod keys;
 pub mod labels;
 pub mod matcher;
 pub mod query;
+mod records;
 pub mod retention;
 mod store;
 pub mod symbols;

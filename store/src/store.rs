@@ -177,7 +177,7 @@ impl Store {
         self.scan(series, from, to)
             .map(|entry| {
                 let (time, value) = entry?;
-                Ok((time, blob::read_header(&value)?.0))
+                Ok((time, blob::read_header(&value)?.totals))
             })
             .collect()
     }
@@ -192,10 +192,12 @@ impl Store {
         let table = &symbols.table;
         let types = table.sample_type_count(reduced.meta);
         let mut sums = vec![0i64; table.stack_count() * types];
-        for (stack, values) in &reduced.samples {
-            let start = (*stack as usize).wrapping_sub(1).saturating_mul(types);
+        for sample in &reduced.samples {
+            let start = (sample.stack as usize)
+                .wrapping_sub(1)
+                .saturating_mul(types);
             if let Some(row) = sums.get_mut(start..start + types) {
-                for (sum, v) in row.iter_mut().zip(values) {
+                for (sum, v) in row.iter_mut().zip(&sample.values) {
                     *sum = *v;
                 }
             }
