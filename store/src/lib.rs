@@ -2,8 +2,8 @@
 //!
 //! It owns persistence and nothing else (no HTTP, no rendering):
 //!
-//! - a series index ([`index`]): labels → series id, label name → values;
-//! - per-series symbol tables ([`symbols`]): strings, functions,
+//! - a series index (`index`): labels → series id, label name → values;
+//! - per-series symbol tables (`symbols`): strings, functions,
 //!   mappings, locations and stacks stored once per series;
 //! - one small blob per (series, timestamp) (`blob`): the profile as
 //!   (stack id, values) pairs, zstd-compressed;
@@ -12,7 +12,7 @@
 //! - durability: [`Store::commit`] returns once the data is on disk, with
 //!   group commit so one flush serves many concurrent writers.
 //!
-//! The key layout lives in [`keys`] and nowhere else.
+//! The key layout lives in `keys` and nowhere else.
 //!
 //! Why symbol tables rather than one compressed pprof per profile: on an
 //! hour of agent-like data (`benches/benches/store.rs`) a whole pprof costs
@@ -43,15 +43,15 @@ pub(crate) mod blob;
 mod codec;
 mod commit;
 mod error;
-pub mod index;
-pub mod keys;
+mod index;
+mod keys;
 pub mod labels;
 pub mod matcher;
 pub mod query;
 mod records;
 pub mod retention;
 mod store;
-pub mod symbols;
+mod symbols;
 mod tables;
 
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ use crate::{
     blob,
     commit::GroupCommit,
     index::{Index, Series},
-    keys,
+    keys::{self, ProfileKey},
     labels::Labels,
     matcher::Matcher,
     tables::Tables,
@@ -79,8 +79,7 @@ impl Store {
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
         let series = self.index.get_or_create(labels)?;
-        self.index
-            .set_types(series, &sample_type_names(profile).join(","))?;
+        self.index.set_types(series, &sample_type_names(profile))?;
         let totals: Vec<i64> = (0..profile.sample_type.len())
             .map(|i| total(profile, i))
             .collect();
@@ -99,10 +98,10 @@ impl Store {
     fn put_unique(&self, series: u64, mut time_nanos: u64, value: Vec<u8>) -> Result<u64> {
         let value = sled::IVec::from(value);
         loop {
-            let key = keys::pair(series, time_nanos);
+            let key = ProfileKey { series, time_nanos };
             match self
                 .profiles
-                .compare_and_swap(key, None::<&[u8]>, Some(&value))?
+                .compare_and_swap(key.encode(), None::<&[u8]>, Some(&value))?
             {
                 Ok(_) => return Ok(time_nanos),
                 Err(_) => time_nanos = time_nanos.saturating_add(1),
@@ -163,11 +162,19 @@ impl Store {
         from: u64,
         to: u64,
     ) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+        let first = ProfileKey {
+            series,
+            time_nanos: from,
+        };
+        let last = ProfileKey {
+            series,
+            time_nanos: to,
+        };
         self.profiles
-            .range(keys::pair(series, from)..=keys::pair(series, to))
+            .range(first.encode()..=last.encode())
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((keys::parse_pair(&key)?.1, value))
+                Ok((ProfileKey::decode(&key)?.time_nanos, value))
             })
     }
 

@@ -11,7 +11,12 @@ use std::{
 
 use brasa_profile::Profile;
 
-use crate::{blob::Reduced, keys, symbols::SymbolTable, Result, Tree};
+use crate::{
+    blob::Reduced,
+    keys::{self, ChunkKey},
+    symbols::SymbolTable,
+    Result, Tree,
+};
 
 /// A series' table and the number of its next chunk.
 #[derive(Default)]
@@ -49,7 +54,7 @@ impl Tables {
         let mut table = SeriesSymbols::default();
         for entry in self.tree.scan_prefix(keys::series_id(series)) {
             let (key, value) = entry?;
-            let (_, chunk) = keys::parse_symbol_chunk(&key)?;
+            let chunk = ChunkKey::decode(&key)?.chunk;
             table.table.restore_chunk(&value)?;
             table.next_chunk = chunk.saturating_add(1);
         }
@@ -71,8 +76,11 @@ impl Tables {
         let reduced = symbols.table.reduce(profile, &mut new);
         if !new.is_empty() {
             let chunk = symbols.table.chunk(&new);
-            let key = keys::symbol_chunk(series, symbols.next_chunk);
-            self.tree.insert(key, chunk)?;
+            let key = ChunkKey {
+                series,
+                chunk: symbols.next_chunk,
+            };
+            self.tree.insert(key.encode(), chunk)?;
             symbols.next_chunk += 1;
         }
         Ok(reduced)

@@ -346,6 +346,5 @@ fn labels_are_validated() {
     assert!(err.contains("more than 32 labels"), "{err}");
     let l = Labels::new([("b", "2"), ("a", "1"), ("empty", "")]).unwrap();
     assert_eq!(l.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
-    assert_eq!(Labels::from_bytes(&l.to_bytes()).unwrap(), l);
     assert!(Matcher::regex("a", "(").is_err());
 }
