@@ -42,6 +42,7 @@
 pub(crate) mod blob;
 mod codec;
 mod commit;
+mod dir_lock;
 mod error;
 mod index;
 mod keys;

@@ -7,6 +7,7 @@ use brasa_profile::{sample_type::sample_type_names, top::total, Profile};
 use crate::{
     blob,
     commit::GroupCommit,
+    dir_lock,
     index::{Index, Series},
     keys::{self, ProfileKey},
     labels::Labels,
@@ -63,7 +64,8 @@ impl Store {
         let db: Db = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_bytes as u64)
-            .open()?;
+            .open()
+            .map_err(|e| dir_lock::open_error(path, e))?;
         Ok(Self {
             profiles: db.open_tree(keys::tree::PROFILES)?,
             index: Index::open(&db)?,

@@ -5,7 +5,7 @@ use brasa_profile::{
     top::{top, total},
     Profile,
 };
-use brasa_store::{labels::Labels, matcher::Matcher, Store, StoreOptions};
+use brasa_store::{labels::Labels, matcher::Matcher, Error, Store, StoreOptions};
 
 fn profile(text: &str) -> Profile {
     Folded::parse(text).unwrap().to_profile()
@@ -347,4 +347,31 @@ fn labels_are_validated() {
     let l = Labels::new([("b", "2"), ("a", "1"), ("empty", "")]).unwrap();
     assert_eq!(l.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
     assert!(Matcher::regex("a", "(").is_err());
+}
+
+#[test]
+fn a_directory_in_use_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{} is in use by another Brasa process",
+            dir.path().display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; stop it or choose another --data directory"),
+        "{message}"
+    );
+    assert!(!message.contains("WouldBlock"), "{message}");
+    assert!(std::error::Error::source(&err).is_none());
+    // Linux names the holder in /proc/locks: here, this very process.
+    if std::path::Path::new("/proc/locks").exists() {
+        let pid = std::process::id();
+        assert!(message.contains(&format!("(pid {pid})")), "{message}");
+        assert!(matches!(err, Error::Locked { pid: Some(p), .. } if p == pid));
+    }
 }
