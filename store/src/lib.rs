@@ -44,6 +44,7 @@ mod codec;
 mod commit;
 mod dir_lock;
 mod error;
+mod format_version;
 mod index;
 mod keys;
 pub mod labels;
@@ -56,6 +57,7 @@ mod symbols;
 mod tables;
 
 pub use error::{Error, Result};
+pub use format_version::FORMAT_VERSION;
 pub use index::Series;
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 

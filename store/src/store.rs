@@ -7,7 +7,7 @@ use brasa_profile::{sample_type::sample_type_names, top::total, Profile};
 use crate::{
     blob,
     commit::GroupCommit,
-    dir_lock,
+    dir_lock, format_version,
     index::{Index, Series},
     keys::{self, ProfileKey},
     labels::Labels,
@@ -61,6 +61,7 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in directory `path`.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
+        format_version::check(path)?;
         let db: Db = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_bytes as u64)

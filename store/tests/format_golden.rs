@@ -1,10 +1,12 @@
 //! The bytes the store writes, pinned: every sled entry of a small store
-//! is compared with `tests/golden/format_1.txt`.
+//! is compared with `tests/golden/format_N.txt`, N being
+//! [`FORMAT_VERSION`].
 //!
 //! A difference means the on-disk format changed. Data directories of the
 //! old format would then be misread, so the change must come with a new
-//! store format version (see `ARCHITECTURE.md`), and the golden file is
-//! re-blessed with `BRASA_BLESS=1` only together with that bump.
+//! `FORMAT_VERSION` (see `ARCHITECTURE.md`): bumping it makes this test
+//! look for a golden file of the new version, which `BRASA_BLESS=1`
+//! writes. The golden files of earlier versions stay, as their record.
 
 use std::{fmt::Write as _, path::PathBuf};
 
@@ -13,7 +15,7 @@ use brasa_profile::{
     pprof::Line,
     Profile, ProfileBuilder,
 };
-use brasa_store::{labels::Labels, Store, StoreOptions};
+use brasa_store::{labels::Labels, Store, StoreOptions, FORMAT_VERSION};
 
 /// Environment variable that rewrites the golden file instead of comparing.
 const BLESS: &str = "BRASA_BLESS";
@@ -96,7 +98,7 @@ fn dump(dir: &std::path::Path) -> String {
 }
 
 #[test]
-fn the_store_writes_format_1_bytes() {
+fn the_store_writes_the_bytes_of_its_format_version() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
@@ -106,7 +108,8 @@ fn the_store_writes_format_1_bytes() {
         store.ingest(&labels, &fixture(true), 2_000).unwrap();
     }
     let actual = dump(dir.path());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/format_1.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/golden/format_{FORMAT_VERSION}.txt"));
     if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &actual).unwrap();
@@ -116,6 +119,6 @@ fn the_store_writes_format_1_bytes() {
         .unwrap_or_else(|e| panic!("{}: {e}; run with {BLESS}=1 to create it", path.display()));
     assert_eq!(
         actual, expected,
-        "the store's bytes changed: bump the store format version, then re-run with {BLESS}=1"
+        "the store's bytes changed: bump FORMAT_VERSION, then re-run with {BLESS}=1"
     );
 }

@@ -375,3 +375,55 @@ fn a_directory_in_use_is_refused_with_what_to_do() {
         assert!(matches!(err, Error::Locked { pid: Some(p), .. } if p == pid));
     }
 }
+
+#[test]
+fn a_directory_of_another_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let format = dir.path().join("FORMAT");
+    assert_eq!(
+        std::fs::read_to_string(&format).unwrap(),
+        format!("{}\n", brasa_store::FORMAT_VERSION)
+    );
+    let other = brasa_store::FORMAT_VERSION + 1;
+    std::fs::write(&format, format!("{other}\n")).unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::FormatMismatch { found, .. } if found == other),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the data directory {} was written by store format {other}; this Brasa reads format {}: \
+             use a new --data directory or the matching Brasa version",
+            dir.path().display(),
+            brasa_store::FORMAT_VERSION
+        )
+    );
+    std::fs::write(&format, "garbage").unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::FormatUnreadable { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("use a new --data directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_from_before_the_format_file_is_format_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = labels(&[("service", "api")]);
+    {
+        let store = open(dir.path());
+        put(&store, &l, "a;b 3\n", 10);
+    }
+    // What a Brasa that did not record its format left behind.
+    std::fs::remove_file(dir.path().join("FORMAT")).unwrap();
+    let store = open(dir.path());
+    assert_eq!(folded(&store, &[], 0, 100), "a;b 3\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("FORMAT")).unwrap(),
+        "1\n"
+    );
+}
