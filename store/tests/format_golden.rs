@@ -17,6 +17,8 @@ use brasa_profile::{
 };
 use brasa_store::{labels::Labels, Store, StoreOptions, FORMAT_VERSION};
 
+mod common;
+
 /// Environment variable that rewrites the golden file instead of comparing.
 const BLESS: &str = "BRASA_BLESS";
 
@@ -79,7 +81,10 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Every entry of every tree of the sled database in `dir`, one per line.
 fn dump(dir: &std::path::Path) -> String {
-    let db = sled::open(dir).unwrap();
+    let db = common::once_released(
+        || sled::open(dir),
+        |e| e.to_string().contains("could not acquire lock"),
+    );
     let mut names: Vec<_> = db.tree_names();
     names.sort();
     let mut out = String::new();

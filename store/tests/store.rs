@@ -7,6 +7,8 @@ use brasa_profile::{
 };
 use brasa_store::{labels::Labels, matcher::Matcher, Error, Store, StoreOptions};
 
+mod common;
+
 fn profile(text: &str) -> Profile {
     Folded::parse(text).unwrap().to_profile()
 }
@@ -27,8 +29,12 @@ fn folded(store: &Store, matchers: &[Matcher], from: u64, to: u64) -> String {
     }
 }
 
+/// Opens the store in `dir`, waiting for one closed just before to let go.
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(dir, StoreOptions::default()).unwrap()
+    common::once_released(
+        || Store::open(dir, StoreOptions::default()),
+        |e| matches!(e, Error::Locked { .. }),
+    )
 }
 
 #[test]
