@@ -12,7 +12,12 @@
 //! - durability: [`Store::commit`] returns once the data is on disk, with
 //!   group commit so one flush serves many concurrent writers.
 //!
-//! The key layout lives in `keys` and nowhere else.
+//! The key layout lives in `keys` and nowhere else; every record is a
+//! struct with its encoding beside it (`records`, `blob`, `keys`), none of
+//! them public. A data directory records the format it was written in
+//! ([`FORMAT_VERSION`]); [`Store::open`] refuses another format
+//! ([`Error::FormatMismatch`]) and a directory that another process holds
+//! ([`Error::Locked`]) with a message that says what to do.
 //!
 //! Why symbol tables rather than one compressed pprof per profile: on an
 //! hour of agent-like data (`benches/benches/store.rs`) a whole pprof costs
@@ -39,7 +44,9 @@
 //! assert_eq!(folded.to_text(), "main;work 3\n");
 //! ```
 
-pub(crate) mod blob;
+#![warn(missing_docs)]
+
+mod blob;
 mod codec;
 mod commit;
 mod dir_lock;

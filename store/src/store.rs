@@ -60,6 +60,15 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in directory `path`.
+    ///
+    /// # Errors
+    /// [`Error::FormatMismatch`] when the directory holds another store
+    /// format than [`FORMAT_VERSION`], [`Error::Locked`] when another
+    /// process has it open, and I/O or database errors otherwise.
+    ///
+    /// [`Error::FormatMismatch`]: crate::Error::FormatMismatch
+    /// [`Error::Locked`]: crate::Error::Locked
+    /// [`FORMAT_VERSION`]: crate::FORMAT_VERSION
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
         format_version::check(path)?;
         let db: Db = sled::Config::new()
