@@ -1,36 +1,96 @@
 //! The one error type of this crate.
+//!
+//! Messages say what went wrong and what to do about it. A variant that
+//! wraps another error does not repeat it: callers print the chain of
+//! [`std::error::Error::source`]s after the message.
+
+use std::path::PathBuf;
 
 /// Everything that can go wrong while storing or reading profiles.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The database files could not be read or written.
-    #[error(
-        "profile store I/O failed: {0}; check the data directory's permissions and free space"
-    )]
+    #[error("profile store I/O failed; check the data directory's permissions and free space")]
     Io(#[from] std::io::Error),
     /// The embedded database refused an operation.
-    #[error("profile store database error: {0}; check the data directory (disk full, permissions, another process using it)")]
+    #[error("profile store database error; check the data directory's permissions and free space")]
     Sled(#[from] sled::Error),
+    /// Another process (or another store in this process) has the data
+    /// directory open: sled allows one at a time.
+    #[error(
+        "{} is in use by another Brasa process{}; stop it or choose another --data directory",
+        .path.display(),
+        pid_note(.pid)
+    )]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+        /// The process that holds it, when the system says.
+        pid: Option<u32>,
+    },
+    /// The data directory was written in a store format that this build
+    /// does not read.
+    #[error(
+        "the data directory {} was written by store format {found}; this Brasa reads format \
+         {expected}: use a new --data directory or the matching Brasa version",
+        .path.display()
+    )]
+    FormatMismatch {
+        /// The data directory.
+        path: PathBuf,
+        /// The format its version file names.
+        found: u32,
+        /// The format this build reads and writes.
+        expected: u32,
+    },
+    /// The data directory's format version file holds something other than
+    /// a version number.
+    #[error(
+        "{} does not hold a store format version; restore the data directory from a backup, \
+         or use a new --data directory",
+        .path.display()
+    )]
+    FormatUnreadable {
+        /// The version file.
+        path: PathBuf,
+    },
+    /// The data directory's format version file could not be read or
+    /// written.
+    #[error(
+        "cannot read or write the store format file {}; check the data directory's permissions \
+         and free space",
+        .path.display()
+    )]
+    FormatFile {
+        /// The version file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A label set breaks a rule (syntax, length, count).
     #[error("invalid labels: {0}")]
     Labels(String),
     /// A regular expression in a matcher does not compile.
-    #[error("invalid regular expression {pattern:?}: {reason}")]
+    #[error("invalid regular expression {pattern:?}: {reason}; correct the pattern (Rust regex syntax, matched against the whole value)")]
     Regex {
         /// The pattern as given.
         pattern: String,
         /// Why it was refused.
         reason: String,
     },
-    /// A stored record cannot be decoded: the data directory is damaged or
-    /// was written by an incompatible version.
+    /// A stored record cannot be decoded: the data directory is damaged.
     #[error("corrupt store record ({0}); restore the data directory from a backup or delete it")]
     Corrupt(String),
     /// A stored profile or an input profile is not valid pprof, or profiles
     /// cannot be merged.
     #[error(transparent)]
     Profile(#[from] brasa_profile::Error),
+}
+
+fn pid_note(pid: &Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
 /// Result alias for this crate.

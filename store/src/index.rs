@@ -8,7 +8,7 @@ use std::{
 };
 
 use crate::{
-    keys,
+    keys::{self, PostingKey, SampleTypes},
     labels::Labels,
     matcher::{matches_all, MatchOp, Matcher},
     Error, Result, Tree,
@@ -97,8 +97,15 @@ impl Index {
         // Postings and labels first, the `series` entry last: an entry in
         // `series` always has its postings, whatever the crash point.
         for (name, value) in labels.iter() {
-            self.postings
-                .insert(keys::posting(name, value, id), &[][..])?;
+            self.postings.insert(
+                PostingKey {
+                    name,
+                    value,
+                    series: id,
+                }
+                .encode(),
+                &[][..],
+            )?;
         }
         self.labels.insert(keys::series_id(id), key.clone())?;
         self.series.insert(key.clone(), &keys::series_id(id)[..])?;
@@ -118,8 +125,10 @@ impl Index {
         keys::parse_series_id(&next)
     }
 
-    /// Records the sample types of a series' newest profile.
-    pub(crate) fn set_types(&self, id: u64, names: &str) -> Result<()> {
+    /// Records the sample types (`type/unit`) of a series' newest profile.
+    pub(crate) fn set_types(&self, id: u64, names: &[String]) -> Result<()> {
+        let names = SampleTypes::encode(names);
+        let names = names.as_str();
         let current = self
             .memory
             .read()
@@ -146,13 +155,7 @@ impl Index {
             .unwrap_or_else(PoisonError::into_inner)
             .types
             .get(&id)
-            .map(|names| {
-                names
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|names| SampleTypes::decode(names))
             .unwrap_or_default()
     }
 
@@ -192,13 +195,13 @@ impl Index {
         }) else {
             return Ok(None);
         };
-        let mut prefix = keys::posting_name_prefix(name);
-        prefix.extend_from_slice(value.as_bytes());
-        prefix.push(0);
         let mut ids = BTreeSet::new();
-        for entry in self.postings.scan_prefix(&prefix) {
+        for entry in self
+            .postings
+            .scan_prefix(PostingKey::value_prefix(name, value))
+        {
             let (key, _) = entry?;
-            ids.insert(keys::parse_posting(&key)?.2);
+            ids.insert(PostingKey::decode(&key)?.series);
         }
         Ok(Some(ids))
     }
@@ -217,9 +220,9 @@ impl Index {
     /// All values of label `name`, sorted, from the postings.
     pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
         let mut values = BTreeSet::new();
-        for entry in self.postings.scan_prefix(keys::posting_name_prefix(name)) {
+        for entry in self.postings.scan_prefix(PostingKey::name_prefix(name)) {
             let (key, _) = entry?;
-            values.insert(keys::parse_posting(&key)?.1.to_owned());
+            values.insert(PostingKey::decode(&key)?.value.to_owned());
         }
         Ok(values.into_iter().collect())
     }

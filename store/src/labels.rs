@@ -77,7 +77,7 @@ impl Labels {
 
     /// Canonical bytes: `name 0 value 0 ...`. Names and values never contain
     /// NUL (validation refuses it), so the encoding is unambiguous.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, value) in &self.0 {
             out.extend_from_slice(name.as_bytes());
@@ -89,7 +89,7 @@ impl Labels {
     }
 
     /// Parses [`Self::to_bytes`] output.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let corrupt = || Error::Corrupt("series labels".to_owned());
         let text = std::str::from_utf8(bytes).map_err(|_| corrupt())?;
         let parts: Vec<&str> = text.split('\0').collect();
@@ -158,4 +158,20 @@ fn check_value(name: &str, value: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_bytes_round_trip() {
+        let l = Labels::new([("b", "2"), ("a", "1")]).unwrap();
+        assert_eq!(l.to_bytes(), b"a\x001\x00b\x002\x00");
+        assert_eq!(Labels::from_bytes(&l.to_bytes()).unwrap(), l);
+        assert_eq!(Labels::from_bytes(b"").unwrap(), Labels::default());
+        for bad in [&b"a\x00"[..], b"a\x001", b"\xff\x00\x00"] {
+            assert!(Labels::from_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
 }

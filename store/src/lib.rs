@@ -2,17 +2,22 @@
 //!
 //! It owns persistence and nothing else (no HTTP, no rendering):
 //!
-//! - a series index ([`index`]): labels → series id, label name → values;
-//! - per-series symbol tables ([`symbols`]): strings, functions,
+//! - a series index (`index`): labels → series id, label name → values;
+//! - per-series symbol tables (`symbols`): strings, functions,
 //!   mappings, locations and stacks stored once per series;
-//! - one small blob per (series, timestamp) ([`blob`]): the profile as
+//! - one small blob per (series, timestamp) (`blob`): the profile as
 //!   (stack id, values) pairs, zstd-compressed;
 //! - time-range scans and parallel merges ([`query`]);
 //! - retention ([`retention`]);
 //! - durability: [`Store::commit`] returns once the data is on disk, with
 //!   group commit so one flush serves many concurrent writers.
 //!
-//! The key layout lives in [`keys`] and nowhere else.
+//! The key layout lives in `keys` and nowhere else; every record is a
+//! struct with its encoding beside it (`records`, `blob`, `keys`), none of
+//! them public. A data directory records the format it was written in
+//! ([`FORMAT_VERSION`]); [`Store::open`] refuses another format
+//! ([`Error::FormatMismatch`]) and a directory that another process holds
+//! ([`Error::Locked`]) with a message that says what to do.
 //!
 //! Why symbol tables rather than one compressed pprof per profile: on an
 //! hour of agent-like data (`benches/benches/store.rs`) a whole pprof costs
@@ -39,20 +44,27 @@
 //! assert_eq!(folded.to_text(), "main;work 3\n");
 //! ```
 
-pub mod blob;
+#![warn(missing_docs)]
+
+mod blob;
+mod codec;
 mod commit;
+mod dir_lock;
 mod error;
-pub mod index;
-pub mod keys;
+mod format_version;
+mod index;
+mod keys;
 pub mod labels;
 pub mod matcher;
 pub mod query;
+mod records;
 pub mod retention;
 mod store;
-pub mod symbols;
+mod symbols;
 mod tables;
 
 pub use error::{Error, Result};
+pub use format_version::FORMAT_VERSION;
 pub use index::Series;
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 

@@ -66,7 +66,7 @@ impl Store {
             count += 1;
             let sums = groups.entry(reduced.meta).or_default();
             if sums.types == 0 {
-                sums.types = reduced.samples.first().map_or(0, |(_, v)| v.len());
+                sums.types = reduced.samples.first().map_or(0, |s| s.values.len());
             }
             if reduced.time_nanos != 0
                 && (sums.time_nanos == 0 || reduced.time_nanos < sums.time_nanos)
@@ -75,12 +75,15 @@ impl Store {
             }
             sums.duration_nanos = sums.duration_nanos.saturating_add(reduced.duration_nanos);
             let types = sums.types;
-            for (stack, values) in &reduced.samples {
-                let start = (*stack as usize).saturating_sub(1) * types;
+            for sample in &reduced.samples {
+                let start = (sample.stack as usize).saturating_sub(1) * types;
                 if sums.values.len() < start + types {
                     sums.values.resize(start + types, 0);
                 }
-                for (sum, v) in sums.values[start..start + types].iter_mut().zip(values) {
+                for (sum, v) in sums.values[start..start + types]
+                    .iter_mut()
+                    .zip(&sample.values)
+                {
                     *sum = sum.saturating_add(*v);
                 }
             }

@@ -1,6 +1,6 @@
 //! Deleting profiles older than the retention period.
 
-use crate::{keys, store::Store, Result};
+use crate::{keys::ProfileKey, store::Store, Result};
 
 /// What one retention pass deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,15 @@ impl Store {
         let mut deleted = Deleted::default();
         let profiles = self.profiles_tree();
         for series in self.series_ids() {
-            for entry in profiles.range(keys::pair(series, 0)..keys::pair(series, cutoff)) {
+            let first = ProfileKey {
+                series,
+                time_nanos: 0,
+            };
+            let end = ProfileKey {
+                series,
+                time_nanos: cutoff,
+            };
+            for entry in profiles.range(first.encode()..end.encode()) {
                 let (key, _) = entry?;
                 profiles.remove(&key)?;
                 deleted.profiles += 1;

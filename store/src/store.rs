@@ -7,8 +7,9 @@ use brasa_profile::{sample_type::sample_type_names, top::total, Profile};
 use crate::{
     blob,
     commit::GroupCommit,
+    dir_lock, format_version,
     index::{Index, Series},
-    keys,
+    keys::{self, ProfileKey},
     labels::Labels,
     matcher::Matcher,
     tables::Tables,
@@ -59,11 +60,22 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in directory `path`.
+    ///
+    /// # Errors
+    /// [`Error::FormatMismatch`] when the directory holds another store
+    /// format than [`FORMAT_VERSION`], [`Error::Locked`] when another
+    /// process has it open, and I/O or database errors otherwise.
+    ///
+    /// [`Error::FormatMismatch`]: crate::Error::FormatMismatch
+    /// [`Error::Locked`]: crate::Error::Locked
+    /// [`FORMAT_VERSION`]: crate::FORMAT_VERSION
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
+        format_version::check(path)?;
         let db: Db = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_bytes as u64)
-            .open()?;
+            .open()
+            .map_err(|e| dir_lock::open_error(path, e))?;
         Ok(Self {
             profiles: db.open_tree(keys::tree::PROFILES)?,
             index: Index::open(&db)?,
@@ -79,8 +91,7 @@ impl Store {
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
         let series = self.index.get_or_create(labels)?;
-        self.index
-            .set_types(series, &sample_type_names(profile).join(","))?;
+        self.index.set_types(series, &sample_type_names(profile))?;
         let totals: Vec<i64> = (0..profile.sample_type.len())
             .map(|i| total(profile, i))
             .collect();
@@ -99,10 +110,10 @@ impl Store {
     fn put_unique(&self, series: u64, mut time_nanos: u64, value: Vec<u8>) -> Result<u64> {
         let value = sled::IVec::from(value);
         loop {
-            let key = keys::pair(series, time_nanos);
+            let key = ProfileKey { series, time_nanos };
             match self
                 .profiles
-                .compare_and_swap(key, None::<&[u8]>, Some(&value))?
+                .compare_and_swap(key.encode(), None::<&[u8]>, Some(&value))?
             {
                 Ok(_) => return Ok(time_nanos),
                 Err(_) => time_nanos = time_nanos.saturating_add(1),
@@ -163,11 +174,19 @@ impl Store {
         from: u64,
         to: u64,
     ) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+        let first = ProfileKey {
+            series,
+            time_nanos: from,
+        };
+        let last = ProfileKey {
+            series,
+            time_nanos: to,
+        };
         self.profiles
-            .range(keys::pair(series, from)..=keys::pair(series, to))
+            .range(first.encode()..=last.encode())
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((keys::parse_pair(&key)?.1, value))
+                Ok((ProfileKey::decode(&key)?.time_nanos, value))
             })
     }
 
@@ -177,7 +196,7 @@ impl Store {
         self.scan(series, from, to)
             .map(|entry| {
                 let (time, value) = entry?;
-                Ok((time, blob::read_header(&value)?.0))
+                Ok((time, blob::read_header(&value)?.totals))
             })
             .collect()
     }
@@ -192,10 +211,12 @@ impl Store {
         let table = &symbols.table;
         let types = table.sample_type_count(reduced.meta);
         let mut sums = vec![0i64; table.stack_count() * types];
-        for (stack, values) in &reduced.samples {
-            let start = (*stack as usize).wrapping_sub(1).saturating_mul(types);
+        for sample in &reduced.samples {
+            let start = (sample.stack as usize)
+                .wrapping_sub(1)
+                .saturating_mul(types);
             if let Some(row) = sums.get_mut(start..start + types) {
-                for (sum, v) in row.iter_mut().zip(values) {
+                for (sum, v) in row.iter_mut().zip(&sample.values) {
                     *sum = *v;
                 }
             }

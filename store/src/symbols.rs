@@ -6,41 +6,28 @@
 //! That is what makes a sample cost a few bytes on disk and makes merging
 //! an hour of profiles a matter of adding integers.
 //!
-//! Every record is a list of integers (strings aside), persisted (by
-//! `tables`) the first time it is seen.
+//! The records and their encoding are [`crate::records`]'; this module
+//! turns profiles into records ([`SymbolTable::reduce`]) and back
+//! ([`SymbolTable::build`]). New records are persisted by `tables` the
+//! first time they are seen.
 
 use brasa_profile::{
     builder::{FunctionInfo, MappingInfo},
-    pprof::{Label, Line},
+    pprof::{Label, Line, Mapping, ValueType},
     Profile, ProfileBuilder,
 };
-use prost::encoding::{decode_varint, encode_varint};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::{Error, Result};
+use crate::{
+    blob::{Reduced, ReducedSample},
+    records::{
+        ChunkEntry, FunctionRecord, LabelRecord, LineRecord, LocationRecord, MappingRecord,
+        MetaRecord, Record, StackRecord, StrId, ValueTypeRecord,
+    },
+    Error, Result,
+};
 
-/// Record kinds, as stored in keys.
-pub(crate) mod kind {
-    /// A string.
-    pub const STRING: u8 = b's';
-    /// `[name, system_name, filename, start_line]`.
-    pub const FUNCTION: u8 = b'f';
-    /// `[start, limit, offset, filename, build_id, flags]`.
-    pub const MAPPING: u8 = b'm';
-    /// `[mapping, address, (function, line, column)...]`.
-    pub const LOCATION: u8 = b'l';
-    /// A sample's identity: `[n, location..., (key, str, num, unit)...]`.
-    pub const STACK: u8 = b'k';
-    /// Profile-level facts: sample types, period type, period, default type.
-    pub const META: u8 = b'p';
-}
-
-const FLAG_FUNCTIONS: i64 = 1;
-const FLAG_FILENAMES: i64 = 2;
-const FLAG_LINES: i64 = 4;
-const FLAG_INLINES: i64 = 8;
-
-/// Interns values of one kind; ids start at 1.
+/// Interns records of one kind; ids start at 1.
 #[derive(Debug)]
 struct Interner<T> {
     items: Vec<T>,
@@ -56,30 +43,39 @@ impl<T> Default for Interner<T> {
     }
 }
 
-impl<T: std::hash::Hash + Eq + Clone + Default> Interner<T> {
-    /// The id of `value`, and whether it is new.
-    fn intern(&mut self, value: T) -> (u32, bool) {
+impl<T: Record + std::hash::Hash + Eq + Clone + Default> Interner<T> {
+    /// The id of `value`, recording it in `new` when it is seen for the
+    /// first time.
+    fn intern(&mut self, value: T, new: &mut Vec<NewRecord>) -> u32 {
         if let Some(&id) = self.ids.get(&value) {
-            return (id, false);
+            return id;
         }
         self.items.push(value.clone());
         let id = self.items.len() as u32;
         self.ids.insert(value, id);
-        (id, true)
+        new.push(NewRecord { kind: T::KIND, id });
+        id
     }
 
     /// Puts a stored record back at its id (loading); gaps stay default.
-    fn restore(&mut self, id: u32, value: T) {
+    fn restore(&mut self, id: u32, bytes: &[u8]) -> Result<()> {
+        let value = T::decode(bytes)?;
         let index = id as usize - 1;
         if self.items.len() <= index {
             self.items.resize(index + 1, T::default());
         }
         self.ids.insert(value.clone(), id);
         self.items[index] = value;
+        Ok(())
     }
 
     fn get(&self, id: u32) -> Option<&T> {
         self.items.get((id as usize).wrapping_sub(1))
+    }
+
+    fn append(&self, chunk: &mut Vec<u8>, id: u32) {
+        let default = T::default();
+        ChunkEntry::append(chunk, id, self.get(id).unwrap_or(&default));
     }
 
     fn len(&self) -> usize {
@@ -87,196 +83,159 @@ impl<T: std::hash::Hash + Eq + Clone + Default> Interner<T> {
     }
 }
 
-/// A new record to persist: (kind, id).
-pub(crate) type NewRecord = (u8, u32);
+/// A record that [`SymbolTable::reduce`] saw for the first time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NewRecord {
+    /// [`Record::KIND`] of its kind.
+    kind: u8,
+    /// Its id.
+    id: u32,
+}
 
 /// One series' symbols. See the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct SymbolTable {
     strings: Interner<String>,
-    functions: Interner<Vec<i64>>,
-    mappings: Interner<Vec<i64>>,
-    locations: Interner<Vec<i64>>,
-    stacks: Interner<Vec<i64>>,
-    metas: Interner<Vec<i64>>,
-}
-
-/// A profile reduced to ids: what a blob stores.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Reduced {
-    /// Profile-level record id.
-    pub meta: u32,
-    /// Collection start, unix ns.
-    pub time_nanos: i64,
-    /// Collection length.
-    pub duration_nanos: i64,
-    /// (stack id, one value per sample type), stack ids ascending.
-    pub samples: Vec<(u32, Vec<i64>)>,
+    functions: Interner<FunctionRecord>,
+    mappings: Interner<MappingRecord>,
+    locations: Interner<LocationRecord>,
+    stacks: Interner<StackRecord>,
+    metas: Interner<MetaRecord>,
 }
 
 impl SymbolTable {
-    /// Restores one persisted record.
-    pub(crate) fn restore(&mut self, kind: u8, id: u32, bytes: &[u8]) -> Result<()> {
-        if id == 0 {
-            return Err(Error::Corrupt("symbol id 0".to_owned()));
-        }
-        if kind == kind::STRING {
-            let s = std::str::from_utf8(bytes)
-                .map_err(|_| Error::Corrupt("symbol string is not UTF-8".to_owned()))?;
-            self.strings.restore(id, s.to_owned());
-            return Ok(());
-        }
-        let record = decode_ints(bytes)?;
-        match kind {
-            kind::FUNCTION => self.functions.restore(id, record),
-            kind::MAPPING => self.mappings.restore(id, record),
-            kind::LOCATION => self.locations.restore(id, record),
-            kind::STACK => self.stacks.restore(id, record),
-            kind::META => self.metas.restore(id, record),
-            _ => return Err(Error::Corrupt(format!("symbol kind {kind}"))),
+    /// Restores the records of a chunk that [`Self::chunk`] wrote.
+    pub(crate) fn restore_chunk(&mut self, chunk: &[u8]) -> Result<()> {
+        for entry in ChunkEntry::parse_all(chunk)? {
+            let ChunkEntry { kind, id, bytes } = entry;
+            if id == 0 {
+                return Err(Error::Corrupt("symbol id 0".to_owned()));
+            }
+            match kind {
+                String::KIND => self.strings.restore(id, bytes)?,
+                FunctionRecord::KIND => self.functions.restore(id, bytes)?,
+                MappingRecord::KIND => self.mappings.restore(id, bytes)?,
+                LocationRecord::KIND => self.locations.restore(id, bytes)?,
+                StackRecord::KIND => self.stacks.restore(id, bytes)?,
+                MetaRecord::KIND => self.metas.restore(id, bytes)?,
+                _ => return Err(Error::Corrupt(format!("symbol kind {kind}"))),
+            }
         }
         Ok(())
     }
 
-    /// The bytes to persist for record (kind, id).
-    pub(crate) fn encode(&self, (kind, id): NewRecord) -> Vec<u8> {
-        let record = match kind {
-            kind::STRING => {
-                return self
-                    .strings
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_bytes()
+    /// The chunk that persists `new` records, in order.
+    pub(crate) fn chunk(&self, new: &[NewRecord]) -> Vec<u8> {
+        let mut chunk = Vec::new();
+        for &NewRecord { kind, id } in new {
+            match kind {
+                String::KIND => self.strings.append(&mut chunk, id),
+                FunctionRecord::KIND => self.functions.append(&mut chunk, id),
+                MappingRecord::KIND => self.mappings.append(&mut chunk, id),
+                LocationRecord::KIND => self.locations.append(&mut chunk, id),
+                StackRecord::KIND => self.stacks.append(&mut chunk, id),
+                _ => self.metas.append(&mut chunk, id),
             }
-            kind::FUNCTION => self.functions.get(id),
-            kind::MAPPING => self.mappings.get(id),
-            kind::LOCATION => self.locations.get(id),
-            kind::STACK => self.stacks.get(id),
-            _ => self.metas.get(id),
-        };
-        let mut out = Vec::new();
-        for &v in record.map(Vec::as_slice).unwrap_or_default() {
-            encode_varint(zigzag(v), &mut out);
         }
-        out
+        chunk
     }
 
-    fn string(&mut self, s: &str, new: &mut Vec<NewRecord>) -> i64 {
+    fn string(&mut self, s: &str, new: &mut Vec<NewRecord>) -> StrId {
         if s.is_empty() {
             return 0;
         }
         if let Some(&id) = self.strings.ids.get(s) {
-            return id as i64;
+            return id;
         }
-        let (id, _) = self.strings.intern(s.to_owned());
-        new.push((kind::STRING, id));
-        id as i64
-    }
-
-    fn record(
-        interner: &mut Interner<Vec<i64>>,
-        kind: u8,
-        record: Vec<i64>,
-        new: &mut Vec<NewRecord>,
-    ) -> i64 {
-        let (id, fresh) = interner.intern(record);
-        if fresh {
-            new.push((kind, id));
-        }
-        id as i64
+        self.strings.intern(s.to_owned(), new)
     }
 
     /// Interns everything `p` (validated) refers to; returns the reduced
     /// profile and appends the records seen for the first time to `new`.
     pub(crate) fn reduce(&mut self, p: &Profile, new: &mut Vec<NewRecord>) -> Reduced {
-        let strings: Vec<i64> = p.string_table.iter().map(|s| self.string(s, new)).collect();
+        let strings: Vec<StrId> = p.string_table.iter().map(|s| self.string(s, new)).collect();
         let s = |i: i64| strings.get(i as usize).copied().unwrap_or(0);
         let mut functions = HashMap::default();
         for f in &p.function {
-            let record = vec![s(f.name), s(f.system_name), s(f.filename), f.start_line];
-            let id = Self::record(&mut self.functions, kind::FUNCTION, record, new);
-            functions.insert(f.id, id);
+            let record = FunctionRecord {
+                name: s(f.name),
+                system_name: s(f.system_name),
+                filename: s(f.filename),
+                start_line: f.start_line,
+            };
+            functions.insert(f.id, self.functions.intern(record, new));
         }
         let mut mappings = HashMap::default();
         for m in &p.mapping {
-            let flags = [
-                (m.has_functions, FLAG_FUNCTIONS),
-                (m.has_filenames, FLAG_FILENAMES),
-                (m.has_line_numbers, FLAG_LINES),
-                (m.has_inline_frames, FLAG_INLINES),
-            ]
-            .into_iter()
-            .filter(|(set, _)| *set)
-            .fold(0, |flags, (_, bit)| flags | bit);
-            let record = vec![
-                m.memory_start as i64,
-                m.memory_limit as i64,
-                m.file_offset as i64,
-                s(m.filename),
-                s(m.build_id),
-                flags,
-            ];
-            let id = Self::record(&mut self.mappings, kind::MAPPING, record, new);
-            mappings.insert(m.id, id);
+            let record = mapping_record(m, s);
+            mappings.insert(m.id, self.mappings.intern(record, new));
         }
         let mut locations = HashMap::default();
         for l in &p.location {
-            let mut record = Vec::with_capacity(2 + 3 * l.line.len());
-            record.push(mappings.get(&l.mapping_id).copied().unwrap_or(0));
-            record.push(l.address as i64);
-            for line in &l.line {
-                record.push(functions.get(&line.function_id).copied().unwrap_or(0));
-                record.push(line.line);
-                record.push(line.column);
-            }
-            let id = Self::record(&mut self.locations, kind::LOCATION, record, new);
-            locations.insert(l.id, id);
-        }
-        let mut samples: Vec<(u32, Vec<i64>)> = Vec::with_capacity(p.sample.len());
-        for sample in &p.sample {
-            let mut record =
-                Vec::with_capacity(1 + sample.location_id.len() + 4 * sample.label.len());
-            record.push(sample.location_id.len() as i64);
-            record.extend(
-                sample
-                    .location_id
+            let record = LocationRecord {
+                mapping: mappings.get(&l.mapping_id).copied().unwrap_or(0),
+                address: l.address,
+                lines: l
+                    .line
                     .iter()
-                    .map(|id| locations.get(id).copied().unwrap_or(0)),
-            );
-            let mut labels: Vec<[i64; 4]> = sample
+                    .map(|line| LineRecord {
+                        function: functions.get(&line.function_id).copied().unwrap_or(0),
+                        line: line.line,
+                        column: line.column,
+                    })
+                    .collect(),
+            };
+            locations.insert(l.id, self.locations.intern(record, new));
+        }
+        let mut samples: Vec<ReducedSample> = Vec::with_capacity(p.sample.len());
+        for sample in &p.sample {
+            let mut labels: Vec<LabelRecord> = sample
                 .label
                 .iter()
-                .map(|l| [s(l.key), s(l.str), l.num, s(l.num_unit)])
+                .map(|l| LabelRecord {
+                    key: s(l.key),
+                    str: s(l.str),
+                    num: l.num,
+                    num_unit: s(l.num_unit),
+                })
                 .collect();
             labels.sort_unstable();
-            record.extend(labels.into_iter().flatten());
-            let id = Self::record(&mut self.stacks, kind::STACK, record, new) as u32;
-            samples.push((id, sample.value.clone()));
+            let record = StackRecord {
+                locations: sample
+                    .location_id
+                    .iter()
+                    .map(|id| locations.get(id).copied().unwrap_or(0))
+                    .collect(),
+                labels,
+            };
+            samples.push(ReducedSample {
+                stack: self.stacks.intern(record, new),
+                values: sample.value.clone(),
+            });
         }
-        samples.sort_unstable_by_key(|(id, _)| *id);
+        samples.sort_unstable_by_key(|s| s.stack);
         // The same stack twice in one profile: sum, so ids stay unique.
         samples.dedup_by(|later, kept| {
-            if later.0 != kept.0 {
+            if later.stack != kept.stack {
                 return false;
             }
-            for (k, v) in kept.1.iter_mut().zip(&later.1) {
+            for (k, v) in kept.values.iter_mut().zip(&later.values) {
                 *k = k.saturating_add(*v);
             }
             true
         });
-        let mut meta = vec![p.sample_type.len() as i64];
-        for vt in &p.sample_type {
-            meta.extend([s(vt.r#type), s(vt.unit)]);
-        }
-        match &p.period_type {
-            Some(pt) => meta.extend([1, s(pt.r#type), s(pt.unit)]),
-            None => meta.extend([0, 0, 0]),
-        }
-        meta.extend([p.period, s(p.default_sample_type)]);
-        let meta = Self::record(&mut self.metas, kind::META, meta, new) as u32;
+        let value_type = |vt: &ValueType| ValueTypeRecord {
+            r#type: s(vt.r#type),
+            unit: s(vt.unit),
+        };
+        let meta = MetaRecord {
+            sample_types: p.sample_type.iter().map(value_type).collect(),
+            period_type: p.period_type.as_ref().map(value_type),
+            period: p.period,
+            default_sample_type: s(p.default_sample_type),
+        };
         Reduced {
-            meta,
+            meta: self.metas.intern(meta, new),
             time_nanos: p.time_nanos,
             duration_nanos: p.duration_nanos,
             samples,
@@ -285,10 +244,7 @@ impl SymbolTable {
 
     /// Number of sample types of profiles with `meta`.
     pub(crate) fn sample_type_count(&self, meta: u32) -> usize {
-        self.metas
-            .get(meta)
-            .and_then(|m| m.first())
-            .map_or(0, |&n| n.max(0) as usize)
+        self.metas.get(meta).map_or(0, |m| m.sample_types.len())
     }
 
     /// Number of stacks so far (the largest stack id).
@@ -296,11 +252,8 @@ impl SymbolTable {
         self.stacks.len()
     }
 
-    fn str(&self, id: i64) -> &str {
-        u32::try_from(id)
-            .ok()
-            .and_then(|id| self.strings.get(id))
-            .map_or("", String::as_str)
+    fn str(&self, id: StrId) -> &str {
+        self.strings.get(id).map_or("", String::as_str)
     }
 
     /// Rebuilds a pprof profile: `sums[(stack - 1) * types + t]` is the value
@@ -312,22 +265,18 @@ impl SymbolTable {
         time_nanos: i64,
         duration_nanos: i64,
     ) -> Profile {
-        let record = self.metas.get(meta).cloned().unwrap_or_default();
-        let types = record.first().map_or(0, |&n| n.max(0) as usize);
-        let field = |i: usize| record.get(i).copied().unwrap_or(0);
-        let pairs: Vec<(&str, &str)> = (0..types)
-            .map(|t| (self.str(field(1 + 2 * t)), self.str(field(2 + 2 * t))))
+        let meta = self.metas.get(meta).cloned().unwrap_or_default();
+        let types = meta.sample_types.len();
+        let pairs: Vec<(&str, &str)> = meta
+            .sample_types
+            .iter()
+            .map(|vt| (self.str(vt.r#type), self.str(vt.unit)))
             .collect();
         let mut builder = ProfileBuilder::new(&pairs);
-        let rest = 1 + 2 * types;
-        if field(rest) == 1 {
-            builder.set_period(
-                self.str(field(rest + 1)),
-                self.str(field(rest + 2)),
-                field(rest + 3),
-            );
+        if let Some(pt) = &meta.period_type {
+            builder.set_period(self.str(pt.r#type), self.str(pt.unit), meta.period);
         }
-        let default = self.str(field(rest + 4));
+        let default = self.str(meta.default_sample_type);
         if !default.is_empty() {
             builder.set_default_sample_type(default);
         }
@@ -342,21 +291,17 @@ impl SymbolTable {
             let Some(stack) = self.stacks.get(index as u32 + 1) else {
                 continue;
             };
-            let n = stack
-                .first()
-                .map_or(0, |&n| n.max(0) as usize)
-                .min(stack.len() - 1);
             locations.clear();
-            for &loc in &stack[1..1 + n] {
+            for &loc in &stack.locations {
                 locations.push(rebuilt.location(self, &mut builder, loc));
             }
             labels.clear();
-            for l in stack[1 + n..].chunks_exact(4) {
+            for l in &stack.labels {
                 labels.push(Label {
-                    key: builder.string(self.str(l[0])),
-                    str: builder.string(self.str(l[1])),
-                    num: l[2],
-                    num_unit: builder.string(self.str(l[3])),
+                    key: builder.string(self.str(l.key)),
+                    str: builder.string(self.str(l.str)),
+                    num: l.num,
+                    num_unit: builder.string(self.str(l.num_unit)),
                 });
             }
             builder.add_sample(&locations, values, &labels);
@@ -365,94 +310,84 @@ impl SymbolTable {
     }
 }
 
+fn mapping_record(m: &Mapping, s: impl Fn(i64) -> StrId) -> MappingRecord {
+    MappingRecord {
+        memory_start: m.memory_start,
+        memory_limit: m.memory_limit,
+        file_offset: m.file_offset,
+        filename: s(m.filename),
+        build_id: s(m.build_id),
+        has_functions: m.has_functions,
+        has_filenames: m.has_filenames,
+        has_line_numbers: m.has_line_numbers,
+        has_inline_frames: m.has_inline_frames,
+    }
+}
+
 /// Ids in a profile being rebuilt, by series id.
 #[derive(Default)]
 struct Rebuilt {
-    locations: HashMap<i64, u64>,
-    functions: HashMap<i64, u64>,
-    mappings: HashMap<i64, u64>,
+    locations: HashMap<u32, u64>,
+    functions: HashMap<u32, u64>,
+    mappings: HashMap<u32, u64>,
 }
 
 impl Rebuilt {
-    fn location(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: i64) -> u64 {
+    fn location(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: u32) -> u64 {
         if let Some(&built) = self.locations.get(&id) {
             return built;
         }
-        let record = table.locations.get(id as u32).cloned().unwrap_or_default();
-        let mapping = match record.first().copied().unwrap_or(0) {
+        let record = table.locations.get(id).cloned().unwrap_or_default();
+        let mapping = match record.mapping {
             0 => 0,
             m => self.mapping(table, builder, m),
         };
-        let address = record.get(1).copied().unwrap_or(0) as u64;
         let lines: Vec<Line> = record
-            .get(2..)
-            .unwrap_or_default()
-            .chunks_exact(3)
+            .lines
+            .iter()
             .map(|l| Line {
-                function_id: self.function(table, builder, l[0]),
-                line: l[1],
-                column: l[2],
+                function_id: self.function(table, builder, l.function),
+                line: l.line,
+                column: l.column,
             })
             .collect();
-        let built = builder.location(mapping, address, &lines);
+        let built = builder.location(mapping, record.address, &lines);
         self.locations.insert(id, built);
         built
     }
 
-    fn function(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: i64) -> u64 {
+    fn function(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: u32) -> u64 {
         if let Some(&built) = self.functions.get(&id) {
             return built;
         }
-        let r = table.functions.get(id as u32).cloned().unwrap_or_default();
-        let f = |i: usize| r.get(i).copied().unwrap_or(0);
+        let f = table.functions.get(id).cloned().unwrap_or_default();
         let built = builder.function(FunctionInfo {
-            name: table.str(f(0)),
-            system_name: table.str(f(1)),
-            filename: table.str(f(2)),
-            start_line: f(3),
+            name: table.str(f.name),
+            system_name: table.str(f.system_name),
+            filename: table.str(f.filename),
+            start_line: f.start_line,
         });
         self.functions.insert(id, built);
         built
     }
 
-    fn mapping(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: i64) -> u64 {
+    fn mapping(&mut self, table: &SymbolTable, builder: &mut ProfileBuilder, id: u32) -> u64 {
         if let Some(&built) = self.mappings.get(&id) {
             return built;
         }
-        let r = table.mappings.get(id as u32).cloned().unwrap_or_default();
-        let f = |i: usize| r.get(i).copied().unwrap_or(0);
+        let m = table.mappings.get(id).cloned().unwrap_or_default();
         let built = builder.mapping(MappingInfo {
-            memory_start: f(0) as u64,
-            memory_limit: f(1) as u64,
-            file_offset: f(2) as u64,
-            filename: table.str(f(3)),
-            build_id: table.str(f(4)),
-            has_functions: f(5) & FLAG_FUNCTIONS != 0,
-            has_filenames: f(5) & FLAG_FILENAMES != 0,
-            has_line_numbers: f(5) & FLAG_LINES != 0,
-            has_inline_frames: f(5) & FLAG_INLINES != 0,
+            memory_start: m.memory_start,
+            memory_limit: m.memory_limit,
+            file_offset: m.file_offset,
+            filename: table.str(m.filename),
+            build_id: table.str(m.build_id),
+            has_functions: m.has_functions,
+            has_filenames: m.has_filenames,
+            has_line_numbers: m.has_line_numbers,
+            has_inline_frames: m.has_inline_frames,
         });
         self.mappings.insert(id, built);
         built
     }
-}
-
-/// Zigzag encoding: small negative numbers stay small varints.
-pub(crate) fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-/// Inverse of [`zigzag`].
-pub(crate) fn unzigzag(z: u64) -> i64 {
-    (z >> 1) as i64 ^ -((z & 1) as i64)
-}
-
-fn decode_ints(mut bytes: &[u8]) -> Result<Vec<i64>> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let z =
-            decode_varint(&mut bytes).map_err(|_| Error::Corrupt("symbol record".to_owned()))?;
-        out.push(unzigzag(z));
-    }
-    Ok(out)
 }

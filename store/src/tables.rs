@@ -1,8 +1,8 @@
 //! Loading, caching and persisting the per-series symbol tables.
 //!
 //! The records one ingest sees for the first time are written together as
-//! one chunk (`kind, id, length, bytes` each), so a new series costs a
-//! few sled entries, not one per string and location.
+//! one chunk ([`crate::records::ChunkEntry`]), so a new series costs a few
+//! sled entries, not one per string and location.
 
 use std::{
     collections::HashMap,
@@ -11,12 +11,11 @@ use std::{
 
 use brasa_profile::Profile;
 
-use prost::encoding::{decode_varint, encode_varint};
-
 use crate::{
-    keys,
-    symbols::{Reduced, SymbolTable},
-    Error, Result, Tree,
+    blob::Reduced,
+    keys::{self, ChunkKey},
+    symbols::SymbolTable,
+    Result, Tree,
 };
 
 /// A series' table and the number of its next chunk.
@@ -55,8 +54,8 @@ impl Tables {
         let mut table = SeriesSymbols::default();
         for entry in self.tree.scan_prefix(keys::series_id(series)) {
             let (key, value) = entry?;
-            let (_, chunk) = keys::parse_symbol_chunk(&key)?;
-            restore_chunk(&mut table.table, &value)?;
+            let chunk = ChunkKey::decode(&key)?.chunk;
+            table.table.restore_chunk(&value)?;
             table.next_chunk = chunk.saturating_add(1);
         }
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
@@ -76,36 +75,14 @@ impl Tables {
         let mut new = Vec::new();
         let reduced = symbols.table.reduce(profile, &mut new);
         if !new.is_empty() {
-            let mut chunk = Vec::new();
-            for record in new {
-                let bytes = symbols.table.encode(record);
-                chunk.push(record.0);
-                encode_varint(u64::from(record.1), &mut chunk);
-                encode_varint(bytes.len() as u64, &mut chunk);
-                chunk.extend_from_slice(&bytes);
-            }
-            let key = keys::symbol_chunk(series, symbols.next_chunk);
-            self.tree.insert(key, chunk)?;
+            let chunk = symbols.table.chunk(&new);
+            let key = ChunkKey {
+                series,
+                chunk: symbols.next_chunk,
+            };
+            self.tree.insert(key.encode(), chunk)?;
             symbols.next_chunk += 1;
         }
         Ok(reduced)
     }
-}
-
-fn restore_chunk(table: &mut SymbolTable, mut chunk: &[u8]) -> Result<()> {
-    let corrupt = || Error::Corrupt("symbol chunk".to_owned());
-    while let Some((&kind, rest)) = chunk.split_first() {
-        chunk = rest;
-        let id = decode_varint(&mut chunk).map_err(|_| corrupt())?;
-        let len = decode_varint(&mut chunk).map_err(|_| corrupt())?;
-        let id = u32::try_from(id).map_err(|_| corrupt())?;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&l| l <= chunk.len())
-            .ok_or_else(corrupt)?;
-        let (bytes, rest) = chunk.split_at(len);
-        table.restore(kind, id, bytes)?;
-        chunk = rest;
-    }
-    Ok(())
 }

@@ -5,7 +5,9 @@ use brasa_profile::{
     top::{top, total},
     Profile,
 };
-use brasa_store::{labels::Labels, matcher::Matcher, Store, StoreOptions};
+use brasa_store::{labels::Labels, matcher::Matcher, Error, Store, StoreOptions};
+
+mod common;
 
 fn profile(text: &str) -> Profile {
     Folded::parse(text).unwrap().to_profile()
@@ -27,8 +29,12 @@ fn folded(store: &Store, matchers: &[Matcher], from: u64, to: u64) -> String {
     }
 }
 
+/// Opens the store in `dir`, waiting for one closed just before to let go.
 fn open(dir: &std::path::Path) -> Store {
-    Store::open(dir, StoreOptions::default()).unwrap()
+    common::once_released(
+        || Store::open(dir, StoreOptions::default()),
+        |e| matches!(e, Error::Locked { .. }),
+    )
 }
 
 #[test]
@@ -346,6 +352,84 @@ fn labels_are_validated() {
     assert!(err.contains("more than 32 labels"), "{err}");
     let l = Labels::new([("b", "2"), ("a", "1"), ("empty", "")]).unwrap();
     assert_eq!(l.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
-    assert_eq!(Labels::from_bytes(&l.to_bytes()).unwrap(), l);
     assert!(Matcher::regex("a", "(").is_err());
+}
+
+#[test]
+fn a_directory_in_use_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{} is in use by another Brasa process",
+            dir.path().display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; stop it or choose another --data directory"),
+        "{message}"
+    );
+    assert!(!message.contains("WouldBlock"), "{message}");
+    assert!(std::error::Error::source(&err).is_none());
+    // Linux names the holder in /proc/locks: here, this very process.
+    if std::path::Path::new("/proc/locks").exists() {
+        let pid = std::process::id();
+        assert!(message.contains(&format!("(pid {pid})")), "{message}");
+        assert!(matches!(err, Error::Locked { pid: Some(p), .. } if p == pid));
+    }
+}
+
+#[test]
+fn a_directory_of_another_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let format = dir.path().join("FORMAT");
+    assert_eq!(
+        std::fs::read_to_string(&format).unwrap(),
+        format!("{}\n", brasa_store::FORMAT_VERSION)
+    );
+    let other = brasa_store::FORMAT_VERSION + 1;
+    std::fs::write(&format, format!("{other}\n")).unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::FormatMismatch { found, .. } if found == other),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the data directory {} was written by store format {other}; this Brasa reads format {}: \
+             use a new --data directory or the matching Brasa version",
+            dir.path().display(),
+            brasa_store::FORMAT_VERSION
+        )
+    );
+    std::fs::write(&format, "garbage").unwrap();
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::FormatUnreadable { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("use a new --data directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_from_before_the_format_file_is_format_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = labels(&[("service", "api")]);
+    {
+        let store = open(dir.path());
+        put(&store, &l, "a;b 3\n", 10);
+    }
+    // What a Brasa that did not record its format left behind.
+    std::fs::remove_file(dir.path().join("FORMAT")).unwrap();
+    let store = open(dir.path());
+    assert_eq!(folded(&store, &[], 0, 100), "a;b 3\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("FORMAT")).unwrap(),
+        "1\n"
+    );
 }
