@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 use brasa_profile::{codec, Profile};
 use brasa_store::labels::Labels;
 
-use crate::{app::AppState, time::nanos, Result};
+use crate::{state::AppState, time::nanos, Result};
 
 /// One profile to store.
 pub(crate) struct Item {

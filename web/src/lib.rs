@@ -39,11 +39,11 @@ pub mod limits;
 pub mod metrics;
 mod routes;
 pub mod selector;
+mod state;
 pub mod time;
 mod ui;
 
-pub use app::{
-    router, serve, AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL,
-};
+pub use app::{router, serve};
 pub use error::{Error, Result};
 pub use routes::ingest::DEFAULT_PROFILE_NAME;
+pub use state::{AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL};

@@ -24,7 +24,7 @@ use super::{
     param, params,
     query::{merge_selection, selection_from, Selection, SelectionParams},
 };
-use crate::{app::AppState, Error, Result};
+use crate::{state::AppState, Error, Result};
 
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;

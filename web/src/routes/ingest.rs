@@ -8,9 +8,9 @@ use axum::{
 use brasa_store::labels::{Labels, NAME_LABEL};
 
 use crate::{
-    app::AppState,
     body::read_body,
     ingest::{store, Item, Payload, Stored},
+    state::AppState,
     Result,
 };
 

@@ -17,10 +17,10 @@ use prost::Message;
 
 use super::{param, params};
 use crate::{
-    app::AppState,
     body::read_body,
     ingest::{store, Item, Payload},
     routes::ingest::DEFAULT_PROFILE_NAME,
+    state::AppState,
     Error, Result,
 };
 

@@ -20,9 +20,9 @@ use serde_json::{json, Value};
 
 use super::{param, params, profile_json::profile_json};
 use crate::{
-    app::AppState,
     limits::MAX_POINTS_PER_SERIES,
     selector::parse_selector,
+    state::AppState,
     time::{parse_duration, parse_time},
     Error, Result,
 };
