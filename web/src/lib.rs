@@ -37,6 +37,7 @@ mod error;
 mod ingest;
 pub mod limits;
 pub mod metrics;
+mod params;
 mod routes;
 pub mod selector;
 mod state;

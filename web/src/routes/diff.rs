@@ -9,7 +9,7 @@
 use std::{collections::HashMap, time::Instant};
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::header::CONTENT_TYPE,
     response::{IntoResponse, Response},
 };
@@ -20,11 +20,8 @@ use brasa_profile::{
 };
 use serde::Serialize;
 
-use super::{
-    param, params,
-    query::{merge_selection, selection_from, Selection, SelectionParams},
-};
-use crate::{state::AppState, Error, Result};
+use super::query::{merge_selection, selection_from, Selection, SelectionParams};
+use crate::{params::Params, state::AppState, Error, Result};
 
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;
@@ -52,18 +49,12 @@ enum Format {
     Json,
 }
 
-fn format(params: &[(String, String)]) -> Result<Format> {
-    match param(params, "format").unwrap_or("json") {
-        "svg" => Ok(Format::Svg),
-        "json" => Ok(Format::Json),
-        other => Err(Error::BadRequest(format!(
-            "unknown format {other:?} for a diff; use json or svg"
-        ))),
-    }
-}
+/// The formats by their `format=` names; JSON, what the page reads, is
+/// the default.
+const FORMATS: &[(&str, Format)] = &[("json", Format::Json), ("svg", Format::Svg)];
 
-fn side_selection(params: &[(String, String)], side: Side) -> Result<Selection> {
-    if param(params, side.name()).is_none() {
+fn side_selection(params: &Params, side: Side) -> Result<Selection> {
+    if params.get(side.name()).is_none() {
         return Err(Error::BadRequest(format!(
             "missing `{}`: give both `base` and `head` selectors (`{{}}` selects everything)",
             side.name()
@@ -72,27 +63,20 @@ fn side_selection(params: &[(String, String)], side: Side) -> Result<Selection> 
     selection_from(params, &side_params(side))
 }
 
-pub(crate) async fn diff(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
+pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Result<Response> {
     let started = Instant::now();
-    let result = diff_inner(&state, query).await;
+    let result = diff_inner(&state, params).await;
     state
         .metrics()
         .queried("diff", result.is_ok(), started.elapsed());
     result
 }
 
-async fn diff_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let params = params(query)?;
+async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
     let base = side_selection(&params, Side::Base)?;
     let head = side_selection(&params, Side::Head)?;
-    let format = format(&params)?;
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
+    let format = params.one_of("format", FORMATS)?;
+    let sample_type = params.get("sample_type").map(str::to_owned);
     let named = |side: Side| {
         move |e: Error| match e {
             Error::NotFound(m) => Error::NotFound(format!("{} side: {m}", side.name())),

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::header::{CONTENT_DISPOSITION, CONTENT_TYPE},
     response::{IntoResponse, Response},
     Json,
@@ -18,9 +18,10 @@ use brasa_profile::{
 use brasa_store::{matcher::Matcher, query::Merged};
 use serde_json::{json, Value};
 
-use super::{param, params, profile_json::profile_json};
+use super::profile_json::profile_json;
 use crate::{
     limits::MAX_POINTS_PER_SERIES,
+    params::Params,
     selector::parse_selector,
     state::AppState,
     time::{parse_duration, parse_time},
@@ -59,17 +60,17 @@ const QUERY_PARAMS: SelectionParams<'static> = SelectionParams {
     to: &["to"],
 };
 
-fn selection(params: &[(String, String)]) -> Result<Selection> {
+fn selection(params: &Params) -> Result<Selection> {
     selection_from(params, &QUERY_PARAMS)
 }
 
 /// Parses one selection; errors name the parameter at fault.
 pub(crate) fn selection_from<'a>(
-    params: &[(String, String)],
+    params: &Params,
     names: &SelectionParams<'a>,
 ) -> Result<Selection> {
     let now = SystemTime::now();
-    let text = param(params, names.query).unwrap_or("").to_owned();
+    let text = params.get(names.query).unwrap_or("").to_owned();
     let matchers = parse_selector(&text).map_err(|e| match e {
         Error::BadRequest(m) if names.query != QUERY_PARAMS.query => {
             Error::BadRequest(format!("`{}`: {m}", names.query))
@@ -78,7 +79,7 @@ pub(crate) fn selection_from<'a>(
     })?;
     // The first of `keys` given, with its parsed value.
     let time = |keys: &'a [&'a str]| -> Result<Option<(&'a str, u64)>> {
-        let Some((key, value)) = keys.iter().find_map(|k| param(params, k).map(|v| (*k, v))) else {
+        let Some((key, value)) = params.first_of(keys) else {
             return Ok(None);
         };
         parse_time(value, now)
@@ -132,38 +133,28 @@ enum Format {
     Json,
 }
 
-fn format(params: &[(String, String)]) -> Result<Format> {
-    match param(params, "format").unwrap_or("pprof") {
-        "pprof" => Ok(Format::Pprof),
-        "svg" => Ok(Format::Svg),
-        "folded" => Ok(Format::Folded),
-        "json" => Ok(Format::Json),
-        other => Err(Error::BadRequest(format!(
-            "unknown format {other:?}; use pprof, svg, folded or json"
-        ))),
-    }
-}
+/// The formats by their `format=` names; pprof is the default, so that
+/// `go tool pprof URL` works.
+const FORMATS: &[(&str, Format)] = &[
+    ("pprof", Format::Pprof),
+    ("svg", Format::Svg),
+    ("folded", Format::Folded),
+    ("json", Format::Json),
+];
 
-pub(crate) async fn profile(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
+pub(crate) async fn profile(State(state): State<AppState>, params: Params) -> Result<Response> {
     let started = Instant::now();
-    let result = profile_inner(&state, query).await;
+    let result = profile_inner(&state, params).await;
     state
         .metrics()
         .queried("profile", result.is_ok(), started.elapsed());
     result
 }
 
-async fn profile_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let params = params(query)?;
+async fn profile_inner(state: &AppState, params: Params) -> Result<Response> {
     let selection = selection(&params)?;
-    let format = format(&params)?;
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
+    let format = params.one_of("format", FORMATS)?;
+    let sample_type = params.get("sample_type").map(str::to_owned);
     let (profile, summary) = merge_selection(state, &selection).await?;
     tokio::task::spawn_blocking(move || respond(&profile, &summary, format, sample_type)).await?
 }
@@ -230,30 +221,20 @@ fn respond(
     Ok(response)
 }
 
-pub(crate) async fn series(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>> {
+pub(crate) async fn series(State(state): State<AppState>, params: Params) -> Result<Json<Value>> {
     let started = Instant::now();
-    let result = series_inner(&state, query).await;
+    let result = series_inner(&state, params).await;
     state
         .metrics()
         .queried("series", result.is_ok(), started.elapsed());
     result
 }
 
-async fn series_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>> {
-    let params = params(query)?;
+async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
     let selection = selection(&params)?;
     let span = selection.to - selection.from;
-    let step = match param(&params, "step") {
-        Some(s) => {
-            let step = parse_duration(s).map_err(|e| Error::BadRequest(e.to_string()))?;
-            u64::try_from(step.as_nanos()).unwrap_or(u64::MAX)
-        }
+    let step = match params.parse("step", parse_duration)? {
+        Some(step) => u64::try_from(step.as_nanos()).unwrap_or(u64::MAX),
         None => (span / DEFAULT_POINTS).max(MIN_DEFAULT_STEP_NANOS),
     };
     if step == 0 {
@@ -265,7 +246,7 @@ async fn series_inner(
             span / step + 1
         )));
     }
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
+    let sample_type = params.get("sample_type").map(str::to_owned);
     let worker = state.clone();
     let data = tokio::task::spawn_blocking(move || {
         chart(&worker, &selection, step, sample_type.as_deref())
