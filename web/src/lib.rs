@@ -39,6 +39,7 @@ pub mod limits;
 pub mod metrics;
 mod params;
 mod routes;
+mod selection;
 pub mod selector;
 mod state;
 pub mod time;

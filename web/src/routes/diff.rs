@@ -20,27 +20,15 @@ use brasa_profile::{
 };
 use serde::Serialize;
 
-use super::query::{merge_selection, selection_from, Selection, SelectionParams};
-use crate::{params::Params, state::AppState, Error, Result};
+use crate::{
+    params::Params,
+    selection::{sample_type, Selection},
+    state::AppState,
+    Error, Result,
+};
 
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;
-
-/// Where the query and range parameters of a side are.
-fn side_params(side: Side) -> SelectionParams<'static> {
-    match side {
-        Side::Base => SelectionParams {
-            query: "base",
-            from: &["base_from", "from"],
-            to: &["base_to", "to"],
-        },
-        Side::Head => SelectionParams {
-            query: "head",
-            from: &["head_from", "from"],
-            to: &["head_to", "to"],
-        },
-    }
-}
 
 /// Output formats of `/api/v1/diff`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,16 +41,6 @@ enum Format {
 /// the default.
 const FORMATS: &[(&str, Format)] = &[("json", Format::Json), ("svg", Format::Svg)];
 
-fn side_selection(params: &Params, side: Side) -> Result<Selection> {
-    if params.get(side.name()).is_none() {
-        return Err(Error::BadRequest(format!(
-            "missing `{}`: give both `base` and `head` selectors (`{{}}` selects everything)",
-            side.name()
-        )));
-    }
-    selection_from(params, &side_params(side))
-}
-
 pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Result<Response> {
     let started = Instant::now();
     let result = diff_inner(&state, params).await;
@@ -73,21 +51,20 @@ pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Resul
 }
 
 async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
-    let base = side_selection(&params, Side::Base)?;
-    let head = side_selection(&params, Side::Head)?;
+    let base = Selection::side(&params, Side::Base)?;
+    let head = Selection::side(&params, Side::Head)?;
     let format = params.one_of("format", FORMATS)?;
-    let sample_type = params.get("sample_type").map(str::to_owned);
+    let sample_type = sample_type(&params);
     let named = |side: Side| {
         move |e: Error| match e {
             Error::NotFound(m) => Error::NotFound(format!("{} side: {m}", side.name())),
             other => other,
         }
     };
-    let (base_merged, head_merged) =
-        tokio::join!(merge_selection(state, &base), merge_selection(state, &head));
+    let (base_merged, head_merged) = tokio::join!(base.merge(state), head.merge(state));
     let (base_profile, _) = base_merged.map_err(named(Side::Base))?;
     let (head_profile, _) = head_merged.map_err(named(Side::Head))?;
-    let title = format!("{} vs {}", title(&base), title(&head));
+    let title = format!("{} vs {}", base.title(), head.title());
     tokio::task::spawn_blocking(move || {
         respond(
             &base_profile,
@@ -98,14 +75,6 @@ async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
         )
     })
     .await?
-}
-
-fn title(selection: &Selection) -> &str {
-    if selection.text.is_empty() {
-        "all profiles"
-    } else {
-        &selection.text
-    }
 }
 
 fn respond(

@@ -25,8 +25,7 @@ use brasa_profile::{
 use rustc_hash::FxHashMap as HashMap;
 use serde::{ser::Serializer, Serialize};
 
-use super::query::Summary;
-use crate::{Error, Result};
+use crate::{selection::Summary, Error, Result};
 
 /// Largest location id, as a multiple of the location count, for which
 /// locations are looked up in a vector indexed by id instead of a map.
