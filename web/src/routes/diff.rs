@@ -6,7 +6,7 @@
 //! `from`/`to` apply to both sides, `base_from`, `base_to`, `head_from` and
 //! `head_to` override them per side.
 
-use std::{collections::HashMap, time::Instant};
+use std::collections::HashMap;
 
 use axum::{
     extract::State,
@@ -42,12 +42,10 @@ enum Format {
 const FORMATS: &[(&str, Format)] = &[("json", Format::Json), ("svg", Format::Svg)];
 
 pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Result<Response> {
-    let started = Instant::now();
-    let result = diff_inner(&state, params).await;
     state
         .metrics()
-        .queried("diff", result.is_ok(), started.elapsed());
-    result
+        .time_query("diff", diff_inner(&state, params))
+        .await
 }
 
 async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {

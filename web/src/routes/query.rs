@@ -1,8 +1,6 @@
 //! `GET /api/v1/profile` (merged profile in several formats) and
 //! `GET /api/v1/series` (sample totals over time).
 
-use std::time::Instant;
-
 use axum::{
     extract::State,
     http::header::{CONTENT_DISPOSITION, CONTENT_TYPE},
@@ -51,12 +49,10 @@ const FORMATS: &[(&str, Format)] = &[
 ];
 
 pub(crate) async fn profile(State(state): State<AppState>, params: Params) -> Result<Response> {
-    let started = Instant::now();
-    let result = profile_inner(&state, params).await;
     state
         .metrics()
-        .queried("profile", result.is_ok(), started.elapsed());
-    result
+        .time_query("profile", profile_inner(&state, params))
+        .await
 }
 
 async fn profile_inner(state: &AppState, params: Params) -> Result<Response> {
@@ -108,12 +104,10 @@ fn respond(
 }
 
 pub(crate) async fn series(State(state): State<AppState>, params: Params) -> Result<Json<Value>> {
-    let started = Instant::now();
-    let result = series_inner(&state, params).await;
     state
         .metrics()
-        .queried("series", result.is_ok(), started.elapsed());
-    result
+        .time_query("series", series_inner(&state, params))
+        .await
 }
 
 async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
