@@ -6,8 +6,6 @@
 //! `from`/`to` apply to both sides, `base_from`, `base_to`, `head_from` and
 //! `head_to` override them per side.
 
-use std::collections::HashMap;
-
 use axum::{
     extract::State,
     http::header::CONTENT_TYPE,
@@ -20,6 +18,7 @@ use brasa_profile::{
 };
 use serde::Serialize;
 
+use super::name_table::NameTable;
 use crate::{
     params::Params,
     selection::{sample_type, Selection},
@@ -106,7 +105,7 @@ struct DiffJson<'a> {
     sample_type: &'a str,
     base_total: i64,
     head_total: i64,
-    names: Vec<&'a str>,
+    names: NameTable,
     stacks: Vec<StackJson>,
     changes: Vec<ChangeJson<'a>>,
 }
@@ -129,8 +128,7 @@ struct ChangeJson<'a> {
 
 impl<'a> DiffJson<'a> {
     fn new(sample_type: &'a str, diff: &'a FoldedDiff, changes: &'a [FunctionChange]) -> Self {
-        let mut ids: HashMap<&'a str, u32> = HashMap::new();
-        let mut names: Vec<&'a str> = Vec::new();
+        let mut names = NameTable::default();
         let stacks = diff
             .stacks
             .iter()
@@ -138,12 +136,7 @@ impl<'a> DiffJson<'a> {
                 frames: s
                     .stack
                     .split(brasa_profile::folded::FRAME_SEPARATOR)
-                    .map(|frame| {
-                        *ids.entry(frame).or_insert_with(|| {
-                            names.push(frame);
-                            (names.len() - 1) as u32
-                        })
-                    })
+                    .map(|frame| names.id(frame))
                     .collect(),
                 base: s.base,
                 head: s.head,

@@ -3,6 +3,7 @@
 pub(crate) mod diff;
 pub(crate) mod ingest;
 pub(crate) mod labels;
+pub(crate) mod name_table;
 pub(crate) mod ops;
 pub(crate) mod profile_json;
 pub(crate) mod pyroscope;
