@@ -18,6 +18,12 @@
 //! Selectors are parsed in [`selector`], times and durations in [`time`];
 //! errors are `{"error": "..."}` with a 4xx/5xx status ([`Error`]).
 //!
+//! Inside, the handlers (one module per group of endpoints) share
+//! [`AppState`], which lives in a module that imports no handler; they
+//! read query parameters through one extractor, whose bad values are JSON
+//! 400s naming the parameter, and selections (selector, time range,
+//! sample type) through one module, so every endpoint reads them alike.
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use brasa_store::{Store, StoreOptions};
@@ -29,6 +35,8 @@
 //! serve(listener, state, std::future::pending()).await
 //! # }
 //! ```
+
+#![warn(missing_docs)]
 
 mod app;
 pub mod auth;
