@@ -59,12 +59,15 @@ impl Tokens {
 
     /// Reads a token file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let error = |reason: String| Error::TokenFile {
-            path: path.display().to_string(),
+        let path_text = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::TokenFileUnreadable {
+            path: path_text(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|reason| Error::TokenFile {
+            path: path_text(),
             reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        Self::parse(&text).map_err(error)
+        })
     }
 
     /// Whether `candidate` is one of the tokens. Every token is compared,
