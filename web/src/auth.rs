@@ -5,7 +5,7 @@
 //! Basic with the token as password, since that is what Pyroscope clients
 //! send. Tokens are compared in constant time.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use axum::{
     extract::{Request, State},
@@ -16,7 +16,7 @@ use axum::{
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use crate::{app::AppState, Error, Result};
+use crate::{Error, Result};
 
 /// Paths that never need a token: liveness probes run without secrets.
 const OPEN_PATHS: &[&str] = &["/healthz"];
@@ -59,12 +59,15 @@ impl Tokens {
 
     /// Reads a token file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let error = |reason: String| Error::TokenFile {
-            path: path.display().to_string(),
+        let path_text = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::TokenFileUnreadable {
+            path: path_text(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|reason| Error::TokenFile {
+            path: path_text(),
             reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        Self::parse(&text).map_err(error)
+        })
     }
 
     /// Whether `candidate` is one of the tokens. Every token is compared,
@@ -93,13 +96,14 @@ fn presented(header: &str, allow_basic: bool) -> Option<Vec<u8>> {
     None
 }
 
-/// Middleware enforcing the tokens, when configured.
+/// Middleware enforcing `tokens`, when configured (`None` lets every
+/// request through).
 pub(crate) async fn require_token(
-    State(state): State<AppState>,
+    State(tokens): State<Option<Arc<Tokens>>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(tokens) = state.tokens() else {
+    let Some(tokens) = tokens else {
         return next.run(request).await;
     };
     let path = request.uri().path();

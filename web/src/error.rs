@@ -1,5 +1,9 @@
 //! The one error type of this crate; every variant knows its HTTP status,
 //! and the response body is always `{"error": "..."}`.
+//!
+//! A message never repeats its `#[source]`: the causes are appended once,
+//! after it, in answers and logs ([`Error::report`]). Input that does not
+//! parse is a 4xx, never a 500.
 
 use axum::{
     http::StatusCode,
@@ -32,7 +36,8 @@ pub enum Error {
     /// A profile could not be decoded, merged or rendered.
     #[error(transparent)]
     Profile(#[from] brasa_profile::Error),
-    /// The token file cannot be used.
+    /// The token file's content is refused. An error of the server's
+    /// setup, never an answer to a request.
     #[error("token file {path}: {reason}")]
     TokenFile {
         /// The file given with `--token-file`.
@@ -40,18 +45,30 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The token file cannot be read. An error of the server's setup,
+    /// never an answer to a request.
+    #[error("cannot read the token file {path}; check the path given with --token-file and its permissions")]
+    TokenFileUnreadable {
+        /// The file given with `--token-file`.
+        path: String,
+        /// Why reading it failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// A bug or a failed background task.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl Error {
-    /// The HTTP status this error is answered with.
+    /// The HTTP status this error is answered with: 4xx for anything the
+    /// request got wrong (input that does not parse included), 5xx for
+    /// failures of the server and its store.
     pub fn status(&self) -> StatusCode {
         use brasa_profile::Error as P;
         use brasa_store::Error as S;
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::TokenFile { .. } => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -62,21 +79,27 @@ impl Error {
                 P::Render(_) | P::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             },
-            Self::Store(_) | Self::TokenFile { .. } | Self::Internal(_) => {
+            Self::Store(_) | Self::TokenFileUnreadable { .. } | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
+    }
+
+    /// The message followed by its causes, each once
+    /// ([`brasa_profile::error_chain`]).
+    pub fn report(&self) -> String {
+        brasa_profile::error_chain(self)
     }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = brasa_profile::error_chain(&self);
+        let report = self.report();
         if status.is_server_error() {
-            tracing::error!("{message}");
+            tracing::error!("{report}");
         }
-        let body = Json(serde_json::json!({ "error": message }));
+        let body = Json(serde_json::json!({ "error": report }));
         (status, body).into_response()
     }
 }
@@ -89,3 +112,82 @@ impl From<tokio::task::JoinError> for Error {
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use brasa_profile::{codec, folded::Folded};
+    use brasa_store::{labels::Labels, matcher::Matcher};
+
+    use super::*;
+    use crate::auth::Tokens;
+
+    /// Errors of every parser a request goes through, from the parsers
+    /// themselves.
+    fn parse_errors() -> Vec<Error> {
+        let now = std::time::SystemTime::now();
+        let gzip = codec::encode(&Folded::parse("a 1\n").unwrap().to_profile());
+        vec![
+            crate::selector::parse_selector("{a=").unwrap_err(),
+            Error::BadRequest(
+                crate::time::parse_time("soon", now)
+                    .unwrap_err()
+                    .to_string(),
+            ),
+            codec::maybe_gunzip(&gzip[..gzip.len() / 2], 1 << 20)
+                .map(|_| ())
+                .unwrap_err()
+                .into(),
+            codec::decode_raw(b"\xff\xfe not pprof").unwrap_err().into(),
+            Folded::parse("a;b\n").unwrap_err().into(),
+            Labels::new([("bad-name", "x")]).unwrap_err().into(),
+            Matcher::regex("a", "(").unwrap_err().into(),
+            brasa_store::Error::from(codec::decode_raw(b"\xff").unwrap_err()).into(),
+            Tokens::parse("short\n")
+                .map_err(|reason| Error::TokenFile {
+                    path: "tokens".to_owned(),
+                    reason,
+                })
+                .unwrap_err(),
+        ]
+    }
+
+    #[test]
+    fn parse_errors_are_never_5xx() {
+        for error in parse_errors() {
+            assert!(
+                error.status().is_client_error(),
+                "{error}: {}",
+                error.status()
+            );
+        }
+    }
+
+    #[test]
+    fn messages_do_not_repeat_their_source() {
+        let unreadable = Error::TokenFileUnreadable {
+            path: "tokens".to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert!(!unreadable.to_string().contains("no such file"));
+        assert!(unreadable
+            .report()
+            .ends_with("--token-file and its permissions: no such file"));
+        // Every cause is reported, once.
+        for error in parse_errors() {
+            let report = error.report();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(c) = cause {
+                let text = c.to_string();
+                assert_eq!(report.matches(&text).count(), 1, "{text:?} in {report:?}");
+                cause = c.source();
+            }
+        }
+        let io = Error::Store(brasa_store::Error::Io(std::io::Error::other("disk full")));
+        assert_eq!(
+            io.report().matches("disk full").count(),
+            1,
+            "{}",
+            io.report()
+        );
+    }
+}

@@ -1,12 +1,12 @@
 //! What every ingest endpoint shares: decode under limits, validate, store,
 //! and answer only once the store says the profiles are durable.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use brasa_profile::{codec, Profile};
 use brasa_store::labels::Labels;
 
-use crate::{app::AppState, time::nanos, Result};
+use crate::{metrics::timed, state::AppState, time::nanos, Result};
 
 /// One profile to store.
 pub(crate) struct Item {
@@ -42,17 +42,21 @@ pub(crate) async fn store(
     body_bytes: usize,
     items: Vec<Item>,
 ) -> Result<Stored> {
-    let started = Instant::now();
     let worker = state.clone();
-    let result = tokio::task::spawn_blocking(move || store_blocking(&worker, items)).await;
-    let result = result.map_err(crate::Error::from).and_then(|r| r);
+    let (result, took) = timed(async move {
+        tokio::task::spawn_blocking(move || store_blocking(&worker, items))
+            .await
+            .map_err(crate::Error::from)
+            .and_then(|r| r)
+    })
+    .await;
     match &result {
         Ok(stored) => state.metrics().ingested(
             endpoint,
             stored.profiles,
             body_bytes as u64,
             stored.samples,
-            started.elapsed(),
+            took,
         ),
         Err(_) => state.metrics().ingest_failed(endpoint),
     }

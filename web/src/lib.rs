@@ -18,6 +18,12 @@
 //! Selectors are parsed in [`selector`], times and durations in [`time`];
 //! errors are `{"error": "..."}` with a 4xx/5xx status ([`Error`]).
 //!
+//! Inside, the handlers (one module per group of endpoints) share
+//! [`AppState`], which lives in a module that imports no handler; they
+//! read query parameters through one extractor, whose bad values are JSON
+//! 400s naming the parameter, and selections (selector, time range,
+//! sample type) through one module, so every endpoint reads them alike.
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use brasa_store::{Store, StoreOptions};
@@ -30,6 +36,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod app;
 pub mod auth;
 mod body;
@@ -37,13 +45,15 @@ mod error;
 mod ingest;
 pub mod limits;
 pub mod metrics;
+mod params;
 mod routes;
+mod selection;
 pub mod selector;
+mod state;
 pub mod time;
 mod ui;
 
-pub use app::{
-    router, serve, AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL,
-};
+pub use app::{router, serve};
 pub use error::{Error, Result};
 pub use routes::ingest::DEFAULT_PROFILE_NAME;
+pub use state::{AppState, ServerOptions, DEFAULT_RETENTION, DEFAULT_RETENTION_INTERVAL};

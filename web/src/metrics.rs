@@ -1,6 +1,9 @@
 //! The server's own metrics, served at `/metrics` in Prometheus text format.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
@@ -138,6 +141,18 @@ impl Metrics {
             .inc();
     }
 
+    /// Runs a query's `work`, recording its latency and whether it failed
+    /// under `endpoint`.
+    pub(crate) async fn time_query<T, E>(
+        &self,
+        endpoint: &'static str,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let (result, took) = timed(work).await;
+        self.queried(endpoint, result.is_ok(), took);
+        result
+    }
+
     /// Records a query's outcome.
     pub fn queried(&self, endpoint: &'static str, ok: bool, took: Duration) {
         let e = Endpoint { endpoint };
@@ -160,4 +175,12 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
+}
+
+/// `work`'s output and how long it took: the one clock behind the latency
+/// metrics.
+pub(crate) async fn timed<T>(work: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let output = work.await;
+    (output, started.elapsed())
 }

@@ -124,8 +124,9 @@ async fn malformed_selectors_and_times_are_400() {
     }
     let step = app.get("/api/v1/series?step=soon").await;
     assert_eq!(step.status, StatusCode::BAD_REQUEST);
+    assert_eq!(step.headers["content-type"], "application/json");
     assert!(
-        step.error().contains("invalid duration"),
+        step.error().starts_with("`step`: invalid duration"),
         "{}",
         step.error()
     );

@@ -6,10 +6,8 @@
 //! `from`/`to` apply to both sides, `base_from`, `base_to`, `head_from` and
 //! `head_to` override them per side.
 
-use std::{collections::HashMap, time::Instant};
-
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::header::CONTENT_TYPE,
     response::{IntoResponse, Response},
 };
@@ -20,30 +18,16 @@ use brasa_profile::{
 };
 use serde::Serialize;
 
-use super::{
-    param, params,
-    query::{merge_selection, selection_from, Selection, SelectionParams},
+use super::name_table::NameTable;
+use crate::{
+    params::Params,
+    selection::{sample_type, Selection},
+    state::AppState,
+    Error, Result,
 };
-use crate::{app::AppState, Error, Result};
 
 /// Rows of the JSON answer's `changes` table.
 pub(crate) const JSON_TOP_CHANGES: usize = 100;
-
-/// Where the query and range parameters of a side are.
-fn side_params(side: Side) -> SelectionParams<'static> {
-    match side {
-        Side::Base => SelectionParams {
-            query: "base",
-            from: &["base_from", "from"],
-            to: &["base_to", "to"],
-        },
-        Side::Head => SelectionParams {
-            query: "head",
-            from: &["head_from", "from"],
-            to: &["head_to", "to"],
-        },
-    }
-}
 
 /// Output formats of `/api/v1/diff`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,58 +36,32 @@ enum Format {
     Json,
 }
 
-fn format(params: &[(String, String)]) -> Result<Format> {
-    match param(params, "format").unwrap_or("json") {
-        "svg" => Ok(Format::Svg),
-        "json" => Ok(Format::Json),
-        other => Err(Error::BadRequest(format!(
-            "unknown format {other:?} for a diff; use json or svg"
-        ))),
-    }
-}
+/// The formats by their `format=` names; JSON, what the page reads, is
+/// the default.
+const FORMATS: &[(&str, Format)] = &[("json", Format::Json), ("svg", Format::Svg)];
 
-fn side_selection(params: &[(String, String)], side: Side) -> Result<Selection> {
-    if param(params, side.name()).is_none() {
-        return Err(Error::BadRequest(format!(
-            "missing `{}`: give both `base` and `head` selectors (`{{}}` selects everything)",
-            side.name()
-        )));
-    }
-    selection_from(params, &side_params(side))
-}
-
-pub(crate) async fn diff(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let started = Instant::now();
-    let result = diff_inner(&state, query).await;
+pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Result<Response> {
     state
         .metrics()
-        .queried("diff", result.is_ok(), started.elapsed());
-    result
+        .time_query("diff", diff_inner(&state, params))
+        .await
 }
 
-async fn diff_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let params = params(query)?;
-    let base = side_selection(&params, Side::Base)?;
-    let head = side_selection(&params, Side::Head)?;
-    let format = format(&params)?;
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
+async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
+    let base = Selection::side(&params, Side::Base)?;
+    let head = Selection::side(&params, Side::Head)?;
+    let format = params.one_of("format", FORMATS)?;
+    let sample_type = sample_type(&params);
     let named = |side: Side| {
         move |e: Error| match e {
             Error::NotFound(m) => Error::NotFound(format!("{} side: {m}", side.name())),
             other => other,
         }
     };
-    let (base_merged, head_merged) =
-        tokio::join!(merge_selection(state, &base), merge_selection(state, &head));
+    let (base_merged, head_merged) = tokio::join!(base.merge(state), head.merge(state));
     let (base_profile, _) = base_merged.map_err(named(Side::Base))?;
     let (head_profile, _) = head_merged.map_err(named(Side::Head))?;
-    let title = format!("{} vs {}", title(&base), title(&head));
+    let title = format!("{} vs {}", base.title(), head.title());
     tokio::task::spawn_blocking(move || {
         respond(
             &base_profile,
@@ -114,14 +72,6 @@ async fn diff_inner(
         )
     })
     .await?
-}
-
-fn title(selection: &Selection) -> &str {
-    if selection.text.is_empty() {
-        "all profiles"
-    } else {
-        &selection.text
-    }
 }
 
 fn respond(
@@ -155,7 +105,7 @@ struct DiffJson<'a> {
     sample_type: &'a str,
     base_total: i64,
     head_total: i64,
-    names: Vec<&'a str>,
+    names: NameTable,
     stacks: Vec<StackJson>,
     changes: Vec<ChangeJson<'a>>,
 }
@@ -178,8 +128,7 @@ struct ChangeJson<'a> {
 
 impl<'a> DiffJson<'a> {
     fn new(sample_type: &'a str, diff: &'a FoldedDiff, changes: &'a [FunctionChange]) -> Self {
-        let mut ids: HashMap<&'a str, u32> = HashMap::new();
-        let mut names: Vec<&'a str> = Vec::new();
+        let mut names = NameTable::default();
         let stacks = diff
             .stacks
             .iter()
@@ -187,12 +136,7 @@ impl<'a> DiffJson<'a> {
                 frames: s
                     .stack
                     .split(brasa_profile::folded::FRAME_SEPARATOR)
-                    .map(|frame| {
-                        *ids.entry(frame).or_insert_with(|| {
-                            names.push(frame);
-                            (names.len() - 1) as u32
-                        })
-                    })
+                    .map(|frame| names.id(frame))
                     .collect(),
                 base: s.base,
                 head: s.head,

@@ -1,16 +1,13 @@
 //! `POST /api/v1/ingest?label=value&...` with a pprof body (gzip or raw).
 
-use axum::{
-    body::Body,
-    extract::{rejection::QueryRejection, Query, State},
-    Json,
-};
+use axum::{body::Body, extract::State, Json};
 use brasa_store::labels::{Labels, NAME_LABEL};
 
 use crate::{
-    app::AppState,
     body::read_body,
     ingest::{store, Item, Payload, Stored},
+    params::Params,
+    state::AppState,
     Result,
 };
 
@@ -20,11 +17,11 @@ pub const DEFAULT_PROFILE_NAME: &str = "process_cpu";
 
 pub(crate) async fn ingest(
     State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    params: Params,
     body: Body,
 ) -> Result<Json<Stored>> {
     let prepared = async {
-        let mut pairs = super::params(query)?;
+        let mut pairs = params.into_pairs();
         if !pairs.iter().any(|(k, _)| k == NAME_LABEL) {
             pairs.push((NAME_LABEL.to_owned(), DEFAULT_PROFILE_NAME.to_owned()));
         }

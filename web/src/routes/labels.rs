@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use crate::{app::AppState, Error, Result};
+use crate::{state::AppState, Error, Result};
 
 pub(crate) async fn names(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "success", "data": state.store().label_names() }))

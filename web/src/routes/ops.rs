@@ -6,7 +6,7 @@ use axum::{
     response::IntoResponse,
 };
 
-use crate::{app::AppState, Error, Result};
+use crate::{state::AppState, Error, Result};
 
 /// The content type Prometheus expects for the text format.
 const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

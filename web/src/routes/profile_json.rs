@@ -25,8 +25,8 @@ use brasa_profile::{
 use rustc_hash::FxHashMap as HashMap;
 use serde::{ser::Serializer, Serialize};
 
-use super::query::Summary;
-use crate::{Error, Result};
+use super::name_table::NameTable;
+use crate::{selection::Summary, Error, Result};
 
 /// Largest location id, as a multiple of the location count, for which
 /// locations are looked up in a vector indexed by id instead of a map.
@@ -62,7 +62,7 @@ struct ProfileJson<'a> {
     total: i64,
     profiles: usize,
     series: usize,
-    names: &'a [String],
+    names: &'a NameTable,
     stacks: &'a StackTable,
 }
 
@@ -75,7 +75,7 @@ struct StackJson<'a> {
 /// Stacks of one sample type as indexes into a table of names. Samples
 /// with the same locations (they differ only in labels) are one stack.
 struct StackTable {
-    names: Vec<String>,
+    names: NameTable,
     /// Frames of every stack, root first, back to back.
     frames: Vec<u32>,
     /// Each stack's part of `frames`, and its value.
@@ -130,7 +130,7 @@ impl Serialize for StackTable {
 
 /// Every location's frames (leaf first) as indexes into `names`.
 struct LocationNames {
-    names: Vec<String>,
+    names: NameTable,
     /// Frames of every location, back to back.
     ids: Vec<u32>,
     /// Where a location's frames are in `ids`, by location id.
@@ -146,8 +146,7 @@ enum LocationIndex {
 impl LocationNames {
     fn new(profile: &Profile) -> Self {
         let frame_names = FrameNames::new(profile);
-        let mut name_ids: HashMap<String, u32> = HashMap::default();
-        let mut names: Vec<String> = Vec::new();
+        let mut names = NameTable::default();
         let mut ids: Vec<u32> = Vec::new();
         let mut ranges: Vec<(u64, Range<u32>)> = Vec::with_capacity(profile.location.len());
         for location in &profile.location {
@@ -158,18 +157,7 @@ impl LocationNames {
                 ..Sample::default()
             };
             let start = ids.len() as u32;
-            for name in frame_names.leaf_first(&one) {
-                let id = match name_ids.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        let id = names.len() as u32;
-                        names.push(name.to_owned());
-                        name_ids.insert(name.to_owned(), id);
-                        id
-                    }
-                };
-                ids.push(id);
-            }
+            ids.extend(frame_names.leaf_first(&one).map(|name| names.id(name)));
             ranges.push((location.id, start..ids.len() as u32));
         }
         let max_id = ranges.iter().map(|(id, _)| *id).max().unwrap_or(0);

@@ -3,7 +3,7 @@
 
 use axum::{
     body::Body,
-    extract::{FromRequest, Multipart, Query, Request, State},
+    extract::{FromRequest, Multipart, Request, State},
     http::{
         header::{CONTENT_ENCODING, CONTENT_TYPE},
         HeaderMap, StatusCode,
@@ -15,12 +15,12 @@ use brasa_proto::pyroscope::push::v1::{PushRequest, PushResponse};
 use brasa_store::labels::{Labels, NAME_LABEL};
 use prost::Message;
 
-use super::{param, params};
 use crate::{
-    app::AppState,
     body::read_body,
     ingest::{store, Item, Payload},
+    params::Params,
     routes::ingest::DEFAULT_PROFILE_NAME,
+    state::AppState,
     Error, Result,
 };
 
@@ -173,14 +173,11 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 
 pub(crate) async fn legacy_ingest(
     State(state): State<AppState>,
-    query: std::result::Result<
-        Query<Vec<(String, String)>>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    params: Params,
     request: Request,
 ) -> Result<axum::Json<crate::ingest::Stored>> {
     const ENDPOINT: &str = "legacy_ingest";
-    let (item, bytes) = legacy_item(&state, query, request)
+    let (item, bytes) = legacy_item(&state, params, request)
         .await
         .inspect_err(|_| state.metrics().ingest_failed(ENDPOINT))?;
     store(&state, ENDPOINT, bytes, vec![item])
@@ -188,44 +185,28 @@ pub(crate) async fn legacy_ingest(
         .map(axum::Json)
 }
 
-async fn legacy_item(
-    state: &AppState,
-    query: std::result::Result<
-        Query<Vec<(String, String)>>,
-        axum::extract::rejection::QueryRejection,
-    >,
-    request: Request,
-) -> Result<(Item, usize)> {
-    let params = params(query)?;
-    let name = param(&params, "name").ok_or_else(|| {
+async fn legacy_item(state: &AppState, params: Params, request: Request) -> Result<(Item, usize)> {
+    let name = params.get("name").ok_or_else(|| {
         Error::BadRequest("missing `name` (e.g. name=app.cpu{env=prod})".to_owned())
     })?;
     let labels = series_labels(parse_legacy_name(name)?)?;
-    let seconds = |key: &str| -> Result<Option<u64>> {
-        param(&params, key)
-            .map(|v| {
-                v.trim().parse::<u64>().map_err(|_| {
-                    Error::BadRequest(format!("`{key}` must be unix seconds, got {v:?}"))
-                })
-            })
-            .transpose()
-    };
-    let from = seconds("from")?;
-    let until = seconds("until")?;
-    let rate = match param(&params, "sampleRate") {
-        Some(r) => r
-            .trim()
+    let seconds = |v: &str| {
+        v.trim()
             .parse::<u64>()
-            .ok()
-            .filter(|&r| r > 0)
-            .ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "`sampleRate` must be a positive integer (Hz), got {r:?}"
-                ))
-            })?,
-        None => DEFAULT_SAMPLE_RATE,
+            .map_err(|_| format!("must be unix seconds, got {v:?}"))
     };
-    let format = param(&params, "format").unwrap_or("folded").to_owned();
+    let from = params.parse("from", seconds)?;
+    let until = params.parse("until", seconds)?;
+    let rate = params
+        .parse("sampleRate", |r| {
+            r.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&r| r > 0)
+                .ok_or_else(|| format!("must be a positive integer (Hz), got {r:?}"))
+        })?
+        .unwrap_or(DEFAULT_SAMPLE_RATE);
+    let format = params.get("format").unwrap_or("folded").to_owned();
     let body = legacy_body(state, request).await?;
     let bytes = body.len();
     let limit = state.limits().max_decompressed_bytes;

@@ -1,10 +1,8 @@
 //! `GET /api/v1/profile` (merged profile in several formats) and
 //! `GET /api/v1/series` (sample totals over time).
 
-use std::time::{Duration, Instant, SystemTime};
-
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::header::{CONTENT_DISPOSITION, CONTENT_TYPE},
     response::{IntoResponse, Response},
     Json,
@@ -15,113 +13,22 @@ use brasa_profile::{
     render::FlameGraphOptions,
     Profile,
 };
-use brasa_store::{matcher::Matcher, query::Merged};
 use serde_json::{json, Value};
 
-use super::{param, params, profile_json::profile_json};
+use super::profile_json::profile_json;
 use crate::{
-    app::AppState,
     limits::MAX_POINTS_PER_SERIES,
-    selector::parse_selector,
-    time::{parse_duration, parse_time},
+    params::Params,
+    selection::{sample_type, Selection, Summary},
+    state::AppState,
+    time::parse_duration,
     Error, Result,
 };
 
-/// Range queried when `from` is not given: the last hour.
-const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
 /// Points a series chart aims for when `step` is not given.
 const DEFAULT_POINTS: u64 = 240;
 /// Smallest default step: the agent's upload interval.
 const MIN_DEFAULT_STEP_NANOS: u64 = 10_000_000_000;
-
-/// A selector and a time range: what `query`, `from` and `to` say.
-pub(crate) struct Selection {
-    pub(crate) text: String,
-    pub(crate) matchers: Vec<Matcher>,
-    pub(crate) from: u64,
-    pub(crate) to: u64,
-}
-
-/// Names of the parameters one selection is read from.
-pub(crate) struct SelectionParams<'a> {
-    /// The selector (empty or absent: everything).
-    pub(crate) query: &'a str,
-    /// Start of the range, by priority (the first one given wins).
-    pub(crate) from: &'a [&'a str],
-    /// End of the range, by priority.
-    pub(crate) to: &'a [&'a str],
-}
-
-/// The parameters of `/api/v1/profile` and `/api/v1/series`.
-const QUERY_PARAMS: SelectionParams<'static> = SelectionParams {
-    query: "query",
-    from: &["from"],
-    to: &["to"],
-};
-
-fn selection(params: &[(String, String)]) -> Result<Selection> {
-    selection_from(params, &QUERY_PARAMS)
-}
-
-/// Parses one selection; errors name the parameter at fault.
-pub(crate) fn selection_from<'a>(
-    params: &[(String, String)],
-    names: &SelectionParams<'a>,
-) -> Result<Selection> {
-    let now = SystemTime::now();
-    let text = param(params, names.query).unwrap_or("").to_owned();
-    let matchers = parse_selector(&text).map_err(|e| match e {
-        Error::BadRequest(m) if names.query != QUERY_PARAMS.query => {
-            Error::BadRequest(format!("`{}`: {m}", names.query))
-        }
-        other => other,
-    })?;
-    // The first of `keys` given, with its parsed value.
-    let time = |keys: &'a [&'a str]| -> Result<Option<(&'a str, u64)>> {
-        let Some((key, value)) = keys.iter().find_map(|k| param(params, k).map(|v| (*k, v))) else {
-            return Ok(None);
-        };
-        parse_time(value, now)
-            .map(|t| Some((key, t)))
-            .map_err(|e| Error::BadRequest(format!("`{key}`: {e}")))
-    };
-    let (to_key, to) = time(names.to)?.unwrap_or((names.to[0], crate::time::nanos(now)));
-    let (from_key, from) = time(names.from)?.unwrap_or((
-        names.from[0],
-        to.saturating_sub(DEFAULT_RANGE.as_nanos() as u64),
-    ));
-    if from > to {
-        return Err(Error::BadRequest(format!(
-            "`{from_key}` ({from} ns) is after `{to_key}` ({to} ns)"
-        )));
-    }
-    Ok(Selection {
-        text,
-        matchers,
-        from,
-        to,
-    })
-}
-
-/// Merges every stored profile that `selection` matches, off the async
-/// runtime; a 404 that names the selection when nothing matches.
-pub(crate) async fn merge_selection(
-    state: &AppState,
-    selection: &Selection,
-) -> Result<(Profile, Summary)> {
-    let worker = state.clone();
-    let (matchers, from, to) = (selection.matchers.clone(), selection.from, selection.to);
-    let merged: Merged =
-        tokio::task::spawn_blocking(move || worker.store().merge(&matchers, from, to)).await??;
-    let summary = merged_summary(&merged, &selection.text);
-    let Some(profile) = merged.profile else {
-        return Err(Error::NotFound(format!(
-            "no profiles match {:?} between {} and {} (unix ns)",
-            selection.text, selection.from, selection.to
-        )));
-    };
-    Ok((profile, summary))
-}
 
 /// Output formats of `/api/v1/profile`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,62 +39,28 @@ enum Format {
     Json,
 }
 
-fn format(params: &[(String, String)]) -> Result<Format> {
-    match param(params, "format").unwrap_or("pprof") {
-        "pprof" => Ok(Format::Pprof),
-        "svg" => Ok(Format::Svg),
-        "folded" => Ok(Format::Folded),
-        "json" => Ok(Format::Json),
-        other => Err(Error::BadRequest(format!(
-            "unknown format {other:?}; use pprof, svg, folded or json"
-        ))),
-    }
-}
+/// The formats by their `format=` names; pprof is the default, so that
+/// `go tool pprof URL` works.
+const FORMATS: &[(&str, Format)] = &[
+    ("pprof", Format::Pprof),
+    ("svg", Format::Svg),
+    ("folded", Format::Folded),
+    ("json", Format::Json),
+];
 
-pub(crate) async fn profile(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let started = Instant::now();
-    let result = profile_inner(&state, query).await;
+pub(crate) async fn profile(State(state): State<AppState>, params: Params) -> Result<Response> {
     state
         .metrics()
-        .queried("profile", result.is_ok(), started.elapsed());
-    result
+        .time_query("profile", profile_inner(&state, params))
+        .await
 }
 
-async fn profile_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response> {
-    let params = params(query)?;
-    let selection = selection(&params)?;
-    let format = format(&params)?;
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
-    let (profile, summary) = merge_selection(state, &selection).await?;
+async fn profile_inner(state: &AppState, params: Params) -> Result<Response> {
+    let selection = Selection::query(&params)?;
+    let format = params.one_of("format", FORMATS)?;
+    let sample_type = sample_type(&params);
+    let (profile, summary) = selection.merge(state).await?;
     tokio::task::spawn_blocking(move || respond(&profile, &summary, format, sample_type)).await?
-}
-
-/// Counts that the JSON answer reports next to the profile.
-pub(crate) struct Summary {
-    /// The selector, or "all profiles".
-    pub(crate) title: String,
-    /// Stored profiles merged.
-    pub(crate) profiles: usize,
-    /// Series that matched.
-    pub(crate) series: usize,
-}
-
-fn merged_summary(merged: &Merged, text: &str) -> Summary {
-    Summary {
-        title: if text.is_empty() {
-            "all profiles".to_owned()
-        } else {
-            text.to_owned()
-        },
-        profiles: merged.profiles,
-        series: merged.series,
-    }
 }
 
 fn respond(
@@ -230,30 +103,18 @@ fn respond(
     Ok(response)
 }
 
-pub(crate) async fn series(
-    State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>> {
-    let started = Instant::now();
-    let result = series_inner(&state, query).await;
+pub(crate) async fn series(State(state): State<AppState>, params: Params) -> Result<Json<Value>> {
     state
         .metrics()
-        .queried("series", result.is_ok(), started.elapsed());
-    result
+        .time_query("series", series_inner(&state, params))
+        .await
 }
 
-async fn series_inner(
-    state: &AppState,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>> {
-    let params = params(query)?;
-    let selection = selection(&params)?;
+async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
+    let selection = Selection::query(&params)?;
     let span = selection.to - selection.from;
-    let step = match param(&params, "step") {
-        Some(s) => {
-            let step = parse_duration(s).map_err(|e| Error::BadRequest(e.to_string()))?;
-            u64::try_from(step.as_nanos()).unwrap_or(u64::MAX)
-        }
+    let step = match params.parse("step", parse_duration)? {
+        Some(step) => u64::try_from(step.as_nanos()).unwrap_or(u64::MAX),
         None => (span / DEFAULT_POINTS).max(MIN_DEFAULT_STEP_NANOS),
     };
     if step == 0 {
@@ -265,7 +126,7 @@ async fn series_inner(
             span / step + 1
         )));
     }
-    let sample_type = param(&params, "sample_type").map(str::to_owned);
+    let sample_type = sample_type(&params);
     let worker = state.clone();
     let data = tokio::task::spawn_blocking(move || {
         chart(&worker, &selection, step, sample_type.as_deref())

@@ -1,0 +1,86 @@
+//! The state every handler shares: the store, the options the server runs
+//! with, and its metrics. A leaf module: it imports no handler, so handlers
+//! and the router can all depend on it without forming a cycle.
+
+use std::{sync::Arc, time::Duration};
+
+use brasa_store::Store;
+
+use crate::{auth::Tokens, limits::Limits, metrics::Metrics};
+
+/// Default retention: two weeks of history.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How often the retention task runs: old data goes within minutes, and a
+/// pass over the index is cheap at this rate.
+pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Request limits. Default: [`Limits::default`].
+    pub limits: Limits,
+    /// Accepted tokens; `None` (the default) disables authentication.
+    pub tokens: Option<Tokens>,
+    /// Profiles older than this are deleted. Default: [`DEFAULT_RETENTION`].
+    pub retention: Duration,
+    /// Pause between retention passes. Default: [`DEFAULT_RETENTION_INTERVAL`].
+    pub retention_interval: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            tokens: None,
+            retention: DEFAULT_RETENTION,
+            retention_interval: DEFAULT_RETENTION_INTERVAL,
+        }
+    }
+}
+
+struct Inner {
+    store: Store,
+    options: ServerOptions,
+    metrics: Metrics,
+}
+
+/// State shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(store: Store, options: ServerOptions) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            options,
+            metrics: Metrics::default(),
+        }))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The request limits.
+    pub fn limits(&self) -> &Limits {
+        &self.0.options.limits
+    }
+
+    /// The accepted tokens, when authentication is on.
+    pub fn tokens(&self) -> Option<&Tokens> {
+        self.0.options.tokens.as_ref()
+    }
+
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The options the server runs with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.0.options
+    }
+}
