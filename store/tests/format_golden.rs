@@ -8,7 +8,7 @@
 //! look for a golden file of the new version, which `BRASA_BLESS=1`
 //! writes. The golden files of earlier versions stay, as their record.
 
-use std::{fmt::Write as _, path::PathBuf};
+use std::fmt::Write as _;
 
 use brasa_profile::{
     builder::{FunctionInfo, MappingInfo},
@@ -19,8 +19,7 @@ use brasa_store::{labels::Labels, Store, StoreOptions, FORMAT_VERSION};
 
 mod common;
 
-/// Environment variable that rewrites the golden file instead of comparing.
-const BLESS: &str = "BRASA_BLESS";
+use brasa_test_support::golden;
 
 /// A profile that uses every record kind and field the store keeps.
 fn fixture(extra_frame: bool) -> Profile {
@@ -113,17 +112,6 @@ fn the_store_writes_the_bytes_of_its_format_version() {
         store.ingest(&labels, &fixture(true), 2_000).unwrap();
     }
     let actual = dump(dir.path());
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/golden/format_{FORMAT_VERSION}.txt"));
-    if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with {BLESS}=1 to create it", path.display()));
-    assert_eq!(
-        actual, expected,
-        "the store's bytes changed: bump FORMAT_VERSION, then re-run with {BLESS}=1"
-    );
+    // A difference means the bytes changed: bump FORMAT_VERSION first.
+    golden!(&format!("format_{FORMAT_VERSION}.txt"), &actual);
 }

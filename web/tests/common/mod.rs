@@ -4,8 +4,6 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::path::PathBuf;
-
 use axum::{
     body::Body,
     http::{HeaderMap, Method, Request, StatusCode},
@@ -134,27 +132,9 @@ pub fn enc(value: &str) -> String {
 /// A second, in seconds since the epoch, as nanoseconds.
 pub const T0: i64 = 1_700_000_000_000_000_000;
 
-/// Environment variable that rewrites the golden files instead of comparing.
-const BLESS: &str = "BRASA_BLESS";
-
 /// Compares the JSON body of `reply`, pretty-printed, with
 /// `tests/golden/NAME.json`, or rewrites that file when blessing.
 pub fn golden_json(name: &str, reply: &Reply) {
     let actual = serde_json::to_string_pretty(&reply.json()).unwrap() + "\n";
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.json"));
-    if std::env::var_os(BLESS).is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with {BLESS}=1 to create it", path.display()));
-    assert!(
-        actual == expected,
-        "{} differs; if the change is intended, re-run with {BLESS}=1 and review the diff\n\
-         --- actual\n{actual}",
-        path.display()
-    );
+    brasa_test_support::golden!(&format!("{name}.json"), &actual);
 }
