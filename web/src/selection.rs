@@ -13,7 +13,7 @@ use crate::{
     params::Params,
     selector::parse_selector,
     state::AppState,
-    time::{nanos, parse_time},
+    time::{nanos, parse_time, rfc3339},
     Error, Result,
 };
 
@@ -113,7 +113,9 @@ impl Selection {
         ));
         if from > to {
             return Err(Error::BadRequest(format!(
-                "`{from_key}` ({from} ns) is after `{to_key}` ({to} ns)"
+                "`{from_key}` ({}) is after `{to_key}` ({})",
+                rfc3339(from),
+                rfc3339(to)
             )));
         }
         Ok(Self {
@@ -147,8 +149,10 @@ impl Selection {
         };
         let Some(profile) = merged.profile else {
             return Err(Error::NotFound(format!(
-                "no profiles match {:?} between {} and {} (unix ns)",
-                self.text, self.from, self.to
+                "no profiles match {:?} between {} and {}",
+                self.text,
+                rfc3339(self.from),
+                rfc3339(self.to)
             )));
         };
         Ok((profile, summary))

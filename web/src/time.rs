@@ -70,6 +70,17 @@ pub fn parse_time(input: &str, now: SystemTime) -> Result<u64, TimeError> {
         .map_err(|e| error(format!("{e}; {TIME_FORMS}")))
 }
 
+/// Unix nanoseconds `nanos` in RFC 3339 (UTC, to the second when whole
+/// seconds, else to the nanosecond): how answers and messages show times.
+pub fn rfc3339(nanos: u64) -> String {
+    let time = UNIX_EPOCH + Duration::from_nanos(nanos);
+    if nanos % 1_000_000_000 == 0 {
+        humantime::format_rfc3339_seconds(time).to_string()
+    } else {
+        humantime::format_rfc3339_nanos(time).to_string()
+    }
+}
+
 /// Unix nanoseconds of `time` (0 before the epoch, saturating far after).
 pub fn nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
@@ -84,6 +95,12 @@ mod tests {
 
     fn now() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(NOW_S)
+    }
+
+    #[test]
+    fn times_are_shown_in_rfc3339() {
+        assert_eq!(rfc3339(NOW_S * 1_000_000_000), "2025-11-26T10:00:00Z");
+        assert_eq!(rfc3339(1), "1970-01-01T00:00:00.000000001Z");
     }
 
     #[test]

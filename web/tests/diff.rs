@@ -191,7 +191,7 @@ async fn bad_requests_say_what_is_wrong() {
         ),
         (
             diff_url("{}", "{}", "base_from=1700000100&base_to=1699999990"),
-            "`base_from` (1700000100000000000 ns) is after `base_to`",
+            "`base_from` (2023-11-14T22:15:00Z) is after `base_to` (2023-11-14T22:13:10Z)",
         ),
         (diff_url("{}", "{}", "format=pprof"), "json or svg"),
     ];
