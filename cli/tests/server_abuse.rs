@@ -8,8 +8,9 @@ use brasa_test_support::server::*;
 /// Over the server's default 16 MiB body limit.
 const OVERSIZED_BYTES: usize = 17 << 20;
 /// Zeros that compress to a few hundred KiB but inflate past the default
-/// 128 MiB decompression limit.
-const BOMB_INFLATED_BYTES: usize = 200 << 20;
+/// decompression limit.
+const BOMB_INFLATED_BYTES: usize =
+    brasa_profile::codec::DEFAULT_MAX_DECOMPRESSED_BYTES + (64 << 20);
 
 /// gzip members may be concatenated (RFC 1952): one compressed MiB of
 /// zeros, repeated, makes a bomb of any size quickly.

@@ -35,16 +35,20 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+/// The tokens of a token file's text, one per line, trimmed; blank lines
+/// and `#` comments skipped. The server and the client commands read token
+/// files through this alone.
+pub fn token_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 impl Tokens {
     /// Tokens from text with one per line (blank lines and `#` comments
     /// skipped).
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let tokens: Vec<Vec<u8>> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(|l| l.as_bytes().to_vec())
-            .collect();
+        let tokens: Vec<Vec<u8>> = token_lines(text).map(|l| l.as_bytes().to_vec()).collect();
         if tokens.is_empty() {
             return Err("no token in it; put one token per line".to_owned());
         }

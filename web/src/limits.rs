@@ -4,10 +4,11 @@
 /// Default largest request body: an agent's 10 s profile of a busy host is
 /// a few hundred KiB gzip, so 16 MiB leaves room for batched pushes.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
-/// Default largest decompressed profile (or push request): gzip of pprof
-/// compresses about 5-10x, so this admits any honest body under the body
-/// limit while stopping gzip bombs early.
-pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 128 << 20;
+/// Default largest decompressed profile (or push request): the one limit
+/// of every Brasa reader of profiles. gzip of pprof compresses about
+/// 5-10x, so it admits any honest body under the body limit while stopping
+/// gzip bombs early.
+pub use brasa_profile::codec::DEFAULT_MAX_DECOMPRESSED_BYTES;
 /// Default most series in one Pyroscope push.
 pub const DEFAULT_MAX_SERIES_PER_PUSH: usize = 256;
 /// Default most profiles in one Pyroscope push.

@@ -1,7 +1,9 @@
 //! `brasa agent --server URL [--token-file F] [--frequency HZ] [--interval DUR]
 //! [--label KEY=VALUE]... [--label-from-env VAR[=LABEL]]... [--spool DIR]`
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{
+    net::SocketAddr, path::PathBuf, process::ExitCode, sync::atomic::AtomicBool, time::Duration,
+};
 
 use brasa_agent::{
     fleet::{
@@ -85,12 +87,12 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    run_with(&args.server, args.agent)?;
+    run_with(&args.server, args.agent, stop_on_interrupt()?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the agent against `server` until SIGINT or SIGTERM.
-pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
+/// Runs the agent against `server` until `stop` is set.
+pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Result<()> {
     let mut push = PushOptions::new(server);
     if let Some(path) = &args.token_file {
         push.token = Some(read_token_file(path)?);
@@ -121,7 +123,6 @@ pub fn run_with(server: &str, args: AgentArgs) -> anyhow::Result<()> {
         "brasa agent: sampling at {} Hz, pushing to {server} every {:?}, metrics on http://{address}/metrics",
         options.sampling.frequency, options.interval
     );
-    let stop = stop_on_interrupt()?;
     run_agent(&options, &mut pusher, stop, &metrics)?;
     Ok(())
 }

@@ -1,21 +1,11 @@
 //! `brasa server [--listen ADDR] [--data DIR] [--token-file F] [--retention DUR]`
 
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    process::ExitCode,
-    sync::atomic::{AtomicBool, Ordering},
-    thread::JoinHandle,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, thread::JoinHandle, time::Duration};
 
 use anyhow::Context;
-use brasa_agent::interrupt::stop_on_interrupt;
 use brasa_store::{Store, StoreOptions};
 use brasa_web::{auth::Tokens, serve, AppState, ServerOptions};
-
-/// How often the server checks whether it was asked to stop.
-const STOP_POLL: Duration = Duration::from_millis(200);
+use tokio::signal::unix::{signal, SignalKind};
 
 /// Run the Brasa server: ingest profiles over HTTP, store them, answer queries.
 #[derive(clap::Args)]
@@ -51,8 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);
     }
-    let stop = stop_on_interrupt()?;
-    let (address, server) = start(&args.place, options, stop)?;
+    let (address, server) = start(&args.place, options, || {})?;
     // Scripts and tests read this line to find the port.
     println!(
         "brasa server listening on http://{address} (data in {})",
@@ -64,12 +53,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the store and serves it from a thread of its own until `stop` is
-/// set (SIGINT or SIGTERM); the data is flushed before the thread ends.
+/// Opens the store and serves it from a thread of its own until SIGINT or
+/// SIGTERM, then calls `on_stop` (`brasa up` stops its agent there); the
+/// data is flushed before the thread ends. The signals are caught from
+/// the moment this returns, so a caller may announce the address at once.
 pub fn start(
     place: &Place,
     options: ServerOptions,
-    stop: &'static AtomicBool,
+    on_stop: impl FnOnce() + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let store = Store::open(&place.data, StoreOptions::default())
         .with_context(|| format!("opening the data directory {}", place.data.display()))?;
@@ -81,15 +72,25 @@ pub fn start(
         .block_on(tokio::net::TcpListener::bind(&place.listen))
         .with_context(|| format!("listening on {}", place.listen))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let (mut interrupt, mut terminate) = {
+        let _in_runtime = runtime.enter();
+        let catch = |kind| signal(kind).context("catching SIGINT and SIGTERM");
+        (
+            catch(SignalKind::interrupt())?,
+            catch(SignalKind::terminate())?,
+        )
+    };
     let state = AppState::new(store, options);
     let handle = std::thread::Builder::new()
         .name("brasa-server".into())
         .spawn(move || {
             runtime
                 .block_on(serve(listener, state, async move {
-                    while !stop.load(Ordering::SeqCst) {
-                        tokio::time::sleep(STOP_POLL).await;
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
                     }
+                    on_stop();
                 }))
                 .context("serving HTTP")
         })

@@ -1,9 +1,11 @@
 //! `brasa up [--listen ADDR] [--data DIR]`: the server and an agent for
 //! this host, in one process, on the embedded store.
 
-use std::{process::ExitCode, sync::atomic::Ordering, time::Duration};
+use std::{
+    process::ExitCode,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
-use brasa_agent::interrupt::stop_on_interrupt;
 use brasa_web::ServerOptions;
 
 use super::{
@@ -11,8 +13,8 @@ use super::{
     server::{start as start_server, Place},
 };
 
-/// How often a server without an agent checks whether it was asked to stop.
-const STOP_POLL: Duration = Duration::from_millis(200);
+/// Set when the server caught SIGINT or SIGTERM: the agent stops on it.
+static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Run the server and profile this host into it: the one command to try Brasa.
 #[derive(clap::Args)]
@@ -24,8 +26,9 @@ pub struct Args {
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
-    let stop = stop_on_interrupt()?;
-    let (address, server) = start_server(&args.place, ServerOptions::default(), stop)?;
+    let (address, server) = start_server(&args.place, ServerOptions::default(), || {
+        STOP.store(true, Ordering::SeqCst)
+    })?;
     println!(
         "brasa up: listening on http://{address} (data in {})",
         args.place.data.display()
@@ -33,17 +36,14 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 
     args.agent
         .default_spool(args.place.data.join("agent-spool"));
-    if let Err(error) = run_agent(&format!("http://{address}"), args.agent) {
+    if let Err(error) = run_agent(&format!("http://{address}"), args.agent, &STOP) {
         // Without privileges the UI and ingest are still worth having.
         eprintln!("brasa up: not profiling this host: {error:#}");
         eprintln!(
             "brasa up: the server keeps running: UI and ingest at http://{address}/ (Ctrl-C stops)"
         );
-        while !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(STOP_POLL);
-        }
     }
-    stop.store(true, Ordering::SeqCst);
+    // The server thread ends on the same signal that stopped the agent.
     server
         .join()
         .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
