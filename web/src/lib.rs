@@ -41,6 +41,7 @@
 mod app;
 pub mod auth;
 mod body;
+pub mod client;
 mod error;
 mod ingest;
 pub mod limits;

@@ -2,16 +2,17 @@
 //! --base-query SEL... --head-query SEL...`): the CI regression gate.
 //! Exit status 0 when nothing regressed, 1 on a regression, 2 on an error.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use brasa_profile::{
-    codec::DecodeOptions,
     diff::Side,
-    io::{load, load_path},
+    io::load_path,
     regression::{self, CheckOptions, Format},
     Profile,
 };
+
+use brasa_web::client::QueryClient;
 
 use crate::token::read_token_file;
 
@@ -130,9 +131,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Upper bound on one query to the server, answer included.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// Profiles from a Brasa server instead of files: one merged profile per
 /// selector, over each side's time range.
 #[derive(clap::Args)]
@@ -175,73 +173,24 @@ impl ServerArgs {
             Side::Base => (&self.base_query, &self.base_from, &self.base_to),
             Side::Head => (&self.head_query, &self.head_from, &self.head_to),
         };
-        let token = self.token()?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(QUERY_TIMEOUT))
-            .build()
-            .into();
-        let url = format!("{}/api/v1/profile", server.trim_end_matches('/'));
+        let token = self
+            .token_file
+            .as_deref()
+            .map(read_token_file)
+            .transpose()?;
+        let client = QueryClient::new(server, token);
         queries
             .iter()
             .map(|query| {
-                fetch_one(
-                    &agent,
-                    &url,
-                    query,
-                    from.as_deref(),
-                    to.as_deref(),
-                    token.as_deref(),
-                )
-                .with_context(|| {
-                    format!(
-                        "querying {server} for the {} selection {query}",
-                        side.name()
-                    )
-                })
+                client
+                    .profile(query, from.as_deref(), to.as_deref())
+                    .with_context(|| {
+                        format!(
+                            "querying {server} for the {} selection {query}",
+                            side.name()
+                        )
+                    })
             })
             .collect()
     }
-
-    fn token(&self) -> anyhow::Result<Option<String>> {
-        self.token_file.as_deref().map(read_token_file).transpose()
-    }
-}
-
-fn fetch_one(
-    agent: &ureq::Agent,
-    url: &str,
-    query: &str,
-    from: Option<&str>,
-    to: Option<&str>,
-    token: Option<&str>,
-) -> anyhow::Result<Profile> {
-    let mut request = agent
-        .get(url)
-        .query("query", query)
-        .query("format", "pprof");
-    if let Some(from) = from {
-        request = request.query("from", from);
-    }
-    if let Some(to) = to {
-        request = request.query("to", to);
-    }
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    let mut response = request.call()?;
-    let status = response.status();
-    let limit = DecodeOptions::default().max_decompressed_bytes as u64;
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(limit)
-        .read_to_vec()?;
-    if !status.is_success() {
-        anyhow::bail!(
-            "the server answered {status}: {}",
-            String::from_utf8_lossy(&body).trim()
-        );
-    }
-    Ok(load(&body, &DecodeOptions::default())?)
 }
