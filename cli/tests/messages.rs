@@ -99,3 +99,23 @@ fn messages_name_the_flag_and_print_each_cause_once() {
     );
     assert!(!cwd.join("x.pb.gz").exists() && !cwd.join("x.txt").exists());
 }
+
+#[test]
+fn a_data_directory_in_use_names_the_process_holding_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let running = brasa_test_support::server::Server::start(&data, &[]);
+    let output = brasa()
+        .args(["server", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "brasa: error: {} is in use by another Brasa process (pid {}); stop it or choose another --data directory\n",
+        data.display(),
+        running.pid()
+    );
+    assert_eq!(stderr, expected);
+}

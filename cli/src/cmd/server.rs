@@ -62,8 +62,20 @@ pub fn start(
     options: ServerOptions,
     on_stop: impl FnOnce() + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
-    let store = Store::open(&place.data, StoreOptions::default())
-        .with_context(|| format!("opening the data directory {}", place.data.display()))?;
+    let store = Store::open(&place.data, StoreOptions::default()).map_err(|error| {
+        // These name the directory themselves.
+        if matches!(
+            error,
+            brasa_store::Error::Locked { .. } | brasa_store::Error::FormatMismatch { .. }
+        ) {
+            anyhow::Error::from(error)
+        } else {
+            anyhow::Error::from(error).context(format!(
+                "opening the data directory {}",
+                place.data.display()
+            ))
+        }
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
