@@ -28,6 +28,8 @@
 //! assert_eq!(top(&merged, 0)[0].name, "eval");
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod builder;
 pub mod codec;
 pub mod diff;

@@ -5,6 +5,8 @@
 //! observable events (a line of output, a metric, a condition) in place of
 //! sleeps.
 
+#![warn(missing_docs)]
+
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader, Read},

@@ -13,7 +13,9 @@ pub const STACK_BYTES: u32 = 16384;
 /// Stacks as perf recorded them: user frames as function names, root first, with counts.
 #[derive(Debug, Clone)]
 pub struct PerfStack {
+    /// User frames, root first.
     pub frames: Vec<String>,
+    /// Samples with this stack.
     pub count: u64,
 }
 

@@ -6,9 +6,13 @@ use brasa_profile::Profile;
 /// parts, with its pid and count.
 #[derive(Debug, Clone)]
 pub struct Stack {
+    /// The `pid` label.
     pub pid: i64,
+    /// User frames, root first.
     pub user: Vec<String>,
+    /// Kernel frames, root first.
     pub kernel: Vec<String>,
+    /// The sample's first value.
     pub count: i64,
 }
 
@@ -119,9 +123,11 @@ pub struct Split {
 }
 
 impl Split {
+    /// Share of the samples that hold the whole chain.
     pub fn full_chain_fraction(&self) -> f64 {
         self.full_chain as f64 / self.total.max(1) as f64
     }
+    /// Share of the whole-chain samples under the hot branch.
     pub fn hot_fraction(&self) -> f64 {
         self.hot as f64 / self.full_chain.max(1) as f64
     }
