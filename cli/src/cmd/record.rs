@@ -15,7 +15,10 @@ use brasa_agent::{
     record::{record, Progress, RecordOptions, Recording, Target},
     sampler::{stats::Meaning, RECORD_FREQUENCY},
 };
-use brasa_profile::io::{check_writable, write_path, OutputFormat, WriteOptions};
+use brasa_profile::{
+    io::{check_writable, write_path, OutputFormat, WriteOptions},
+    units::quantity,
+};
 
 use crate::args::SamplingArgs;
 
@@ -202,21 +205,24 @@ fn summarize(recording: &Recording) {
         );
         let times = recording.walk_times;
         eprintln!(
-            "brasa: walks took {:.0} ns on average, median {:.0} ns, p90 {:.0} ns, \
+            "brasa: walks took {} on average, median {}, p90 {}, \
              for {:.1} frames ({:.0}% of rules from the cache)",
-            stats.unwind_nanos as f64 / stats.unwind_walks as f64,
-            times.p50_ns,
-            times.p90_ns,
+            quantity(
+                (stats.unwind_nanos / stats.unwind_walks.max(1)) as i64,
+                "nanoseconds"
+            ),
+            quantity(times.p50_ns as i64, "nanoseconds"),
+            quantity(times.p90_ns as i64, "nanoseconds"),
             stats.unwind_frames as f64 / stats.unwind_walks as f64,
             100.0 * stats.unwind_cache_hits as f64 / stats.unwind_frames.max(1) as f64,
         );
     }
     if let Some(tables) = recording.unwind {
         eprintln!(
-            "brasa: unwind tables of {} binaries, {} rows, {:.1} KiB of kernel memory",
+            "brasa: unwind tables of {} binaries, {} rows, {} of kernel memory",
             tables.tables,
             tables.rows_used,
-            tables.table_bytes() as f64 / 1024.0,
+            quantity(i64::try_from(tables.table_bytes()).unwrap_or(i64::MAX), "bytes"),
         );
     }
 }
