@@ -1,7 +1,7 @@
 //! A Go runtime/pprof profile ingested natively comes back through
 //! `go tool pprof -top` fetching the query URL, functions and totals intact.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use brasa_test_support::server::*;
 
@@ -22,19 +22,7 @@ fn top_rows(output: &str) -> (String, String) {
 }
 
 fn pprof_top(source: &str, tmp: &Path) -> String {
-    let out = Command::new("go")
-        .args(["tool", "pprof", "-top", source])
-        .env("PPROF_TMPDIR", tmp)
-        .env("HOME", tmp)
-        .output()
-        .expect("`go` is installed (scripts/apt-packages.txt: golang-go)");
-    assert!(
-        out.status.success(),
-        "go tool pprof failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The report is on stdout; stderr only says where it fetched from.
-    String::from_utf8(out.stdout).unwrap()
+    brasa_test_support::go_tool_pprof(&["-top", source], tmp)
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::{
 };
 
 use brasa_test_support::{
-    brasa_binary, scrape,
+    brasa_binary, go_tool_pprof, scrape,
     server::{client, enc, get, post, pprof_gz},
     url_in, wait_until, Lines,
 };
@@ -76,12 +76,17 @@ fn stop(up: Up) -> String {
     stderr
 }
 
-/// Profiles the agent of `up` has delivered, from its /metrics.
-fn pushes(metrics_url: &str) -> f64 {
+/// A metric of the agent of `up` (0 until it is reported).
+fn metric(metrics_url: &str, name: &str) -> f64 {
     scrape(&client(), metrics_url)
-        .get("brasa_agent_pushes_total")
+        .get(name)
         .copied()
         .unwrap_or(0.0)
+}
+
+/// Profiles the agent of `up` has delivered.
+fn pushes(metrics_url: &str) -> f64 {
+    metric(metrics_url, "brasa_agent_pushes_total")
 }
 
 /// Folded stacks of `comm`, or "" while the server has none.
@@ -121,6 +126,11 @@ fn up_profiles_this_host_into_its_own_server() {
     );
 
     let started = Instant::now();
+    // The workloads start once the agent samples: it has scanned the
+    // processes already running and follows every exec from then on.
+    wait_until("the agent samples", START_TIMEOUT, || {
+        metric(&metrics, "brasa_agent_samples_total") > 0.0
+    });
     let mut child = Command::new(&workload)
         .args(["cpu", "2500"])
         .spawn()
@@ -178,6 +188,27 @@ fn up_profiles_this_host_into_its_own_server() {
     eprintln!("up-nofp: {chained} of {at_leaf} samples at spin_leaf hold the whole chain");
     assert!(at_leaf > 100, "{stacks}");
     assert!(chained as f64 >= 0.95 * at_leaf as f64, "{stacks}");
+
+    // `go tool pprof` reads the query URLs as they are: no request for
+    // remote symbolization, the program named after the workload.
+    let pprof_url = |comm: &str| {
+        let selector = enc(&format!("{{comm=\"{comm}\"}}"));
+        format!("{url}/api/v1/profile?query={selector}&from=now-1h&to=now%2B1h")
+    };
+    let (cpu, nofp) = (pprof_url("up-cpu"), pprof_url("up-nofp"));
+    let home = tempfile::tempdir().unwrap();
+    let top = go_tool_pprof(&["-top", &cpu], home.path());
+    assert!(top.contains("File: up-cpu"), "{top}");
+    assert!(
+        top.contains("spin_leaf") && top.contains("hot_branch"),
+        "{top}"
+    );
+    let traces = go_tool_pprof(&["-traces", &cpu], home.path());
+    assert!(traces.contains("run_workload"), "{traces}");
+    // Both run spin_leaf for 2.5 s: the difference is near nothing, but
+    // pprof reads both URLs and reports it.
+    let diff = go_tool_pprof(&["-top", "-diff_base", &nofp, &cpu], home.path());
+    assert!(diff.contains("Type: cpu") && diff.contains("flat%"), "{diff}");
     stop(up);
 }
 

@@ -10,6 +10,7 @@
 //! - [`builder`]: [`ProfileBuilder`], the one way profiles are assembled.
 //! - [`folded`]: folded stacks (`a;b;c 42`) in and out.
 //! - [`merge`]: merging profiles of the same sample types.
+//! - [`pprof_tools`]: answers shaped for `go tool pprof`.
 //! - [`top`]: flat and cumulative totals per function.
 //! - [`diff`]: differential flame graph data and the biggest changes.
 //! - [`regression`]: the statistical regression gate of `brasa check`.
@@ -37,6 +38,7 @@ mod error;
 pub mod folded;
 pub mod io;
 pub mod merge;
+pub mod pprof_tools;
 pub mod regression;
 pub mod render;
 pub mod sample_type;

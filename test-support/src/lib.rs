@@ -182,3 +182,21 @@ pub fn scrape(agent: &ureq::Agent, metrics_url: &str) -> HashMap<String, f64> {
         .filter_map(|(name, value)| Some((name.to_owned(), value.parse().ok()?)))
         .collect()
 }
+
+/// Runs `go tool pprof ARGS` with its files under `home`, asserts that it
+/// succeeded, and returns its report (stdout).
+pub fn go_tool_pprof(args: &[&str], home: &Path) -> String {
+    let out = Command::new("go")
+        .args(["tool", "pprof"])
+        .args(args)
+        .env("PPROF_TMPDIR", home)
+        .env("HOME", home)
+        .output()
+        .expect("`go` is installed (scripts/apt-packages.txt: golang-go)");
+    assert!(
+        out.status.success(),
+        "go tool pprof {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -222,7 +222,10 @@ fn summarize(recording: &Recording) {
             "brasa: unwind tables of {} binaries, {} rows, {} of kernel memory",
             tables.tables,
             tables.rows_used,
-            quantity(i64::try_from(tables.table_bytes()).unwrap_or(i64::MAX), "bytes"),
+            quantity(
+                i64::try_from(tables.table_bytes()).unwrap_or(i64::MAX),
+                "bytes"
+            ),
         );
     }
 }

@@ -60,11 +60,11 @@ async fn profile_inner(state: &AppState, params: Params) -> Result<Response> {
     let format = params.one_of("format", FORMATS)?;
     let sample_type = sample_type(&params);
     let (profile, summary) = selection.merge(state).await?;
-    tokio::task::spawn_blocking(move || respond(&profile, &summary, format, sample_type)).await?
+    tokio::task::spawn_blocking(move || respond(profile, &summary, format, sample_type)).await?
 }
 
 fn respond(
-    profile: &Profile,
+    profile: Profile,
     summary: &Summary,
     format: Format,
     sample_type: Option<String>,
@@ -78,7 +78,7 @@ fn respond(
                     "attachment; filename=\"profile.pb.gz\"",
                 ),
             ],
-            codec::encode(profile),
+            codec::encode(&brasa_profile::pprof_tools::for_pprof(profile)),
         )
             .into_response(),
         Format::Svg | Format::Folded => {
@@ -91,12 +91,12 @@ fn respond(
             } else {
                 (OutputFormat::Folded, "text/plain; charset=utf-8")
             };
-            let bytes = render(profile, output, &options)?;
+            let bytes = render(&profile, output, &options)?;
             ([(CONTENT_TYPE, content_type)], bytes).into_response()
         }
         Format::Json => (
             [(CONTENT_TYPE, "application/json")],
-            profile_json(profile, summary, sample_type.as_deref())?,
+            profile_json(&profile, summary, sample_type.as_deref())?,
         )
             .into_response(),
     };
