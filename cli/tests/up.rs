@@ -208,7 +208,10 @@ fn up_profiles_this_host_into_its_own_server() {
     // Both run spin_leaf for 2.5 s: the difference is near nothing, but
     // pprof reads both URLs and reports it.
     let diff = go_tool_pprof(&["-top", "-diff_base", &nofp, &cpu], home.path());
-    assert!(diff.contains("Type: cpu") && diff.contains("flat%"), "{diff}");
+    assert!(
+        diff.contains("Type: cpu") && diff.contains("flat%"),
+        "{diff}"
+    );
     stop(up);
 }
 

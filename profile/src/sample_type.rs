@@ -82,3 +82,96 @@ pub fn only(profile: &Profile, index: usize) -> Profile {
         });
     one
 }
+
+/// The name of CPU profiles (`process_cpu{service="api"}`), as Pyroscope
+/// and Parca call them.
+pub const CPU_PROFILE_NAME: &str = "process_cpu";
+
+/// The profile name a profile's sample types call for, for a profile that
+/// arrives without one: `process_cpu` (CPU time, or bare sample counts),
+/// `wall`, `memory` (allocations or in-use space), `goroutine`, or
+/// `contention` (Go's mutex and block profiles, which carry the same
+/// types); else its first sample type.
+pub fn profile_name(profile: &Profile) -> String {
+    let types: Vec<&str> = profile
+        .sample_type
+        .iter()
+        .map(|vt| string(profile, vt.r#type))
+        .collect();
+    let has = |wanted: &[&str]| types.iter().any(|t| wanted.contains(t));
+    let name = if has(&["cpu"]) {
+        CPU_PROFILE_NAME
+    } else if has(&["wall"]) {
+        "wall"
+    } else if has(&[
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+        "space",
+        "objects",
+    ]) {
+        "memory"
+    } else if has(&["goroutine", "goroutines"]) {
+        "goroutine"
+    } else if has(&["contentions", "delay"]) {
+        "contention"
+    } else {
+        match types.first() {
+            Some(&first) if first != "samples" && !first.is_empty() => first,
+            _ => CPU_PROFILE_NAME,
+        }
+    };
+    name.to_owned()
+}
+
+/// The profile name of a Pyroscope legacy `/ingest` name suffix
+/// (`app.cpu`, `app.inuse_space`, …), `None` for a suffix that is not one.
+pub fn legacy_suffix_name(suffix: &str) -> Option<&'static str> {
+    Some(match suffix {
+        "cpu" | "itimer" => CPU_PROFILE_NAME,
+        "wall" => "wall",
+        "alloc_objects" | "alloc_space" | "inuse_objects" | "inuse_space" => "memory",
+        "goroutines" => "goroutine",
+        "mutex_count" | "mutex_duration" => "mutex",
+        "block_count" | "block_duration" => "block",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProfileBuilder;
+
+    #[test]
+    fn names_follow_the_sample_types() {
+        let name = |types: &[(&str, &str)]| profile_name(&ProfileBuilder::new(types).build());
+        assert_eq!(
+            name(&[("samples", "count"), ("cpu", "nanoseconds")]),
+            "process_cpu"
+        );
+        assert_eq!(name(&[("samples", "count")]), "process_cpu");
+        assert_eq!(
+            name(&[("samples", "count"), ("wall", "nanoseconds")]),
+            "wall"
+        );
+        assert_eq!(
+            name(&[
+                ("alloc_objects", "count"),
+                ("alloc_space", "bytes"),
+                ("inuse_space", "bytes")
+            ]),
+            "memory"
+        );
+        assert_eq!(name(&[("goroutine", "count")]), "goroutine");
+        assert_eq!(
+            name(&[("contentions", "count"), ("delay", "nanoseconds")]),
+            "contention"
+        );
+        assert_eq!(name(&[("exceptions", "count")]), "exceptions");
+        assert_eq!(legacy_suffix_name("inuse_space"), Some("memory"));
+        assert_eq!(legacy_suffix_name("itimer"), Some("process_cpu"));
+        assert_eq!(legacy_suffix_name("json"), None);
+    }
+}

@@ -5,12 +5,18 @@
 //! stack; each series is then rebuilt into one pprof profile once, and the
 //! per-series profiles are merged by name with `brasa-profile`'s merger.
 
-use std::{collections::HashMap, sync::PoisonError};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::PoisonError,
+};
 
-use brasa_profile::{merge::Merger, Profile};
+use brasa_profile::{merge::Merger, sample_type::sample_type_names, Profile};
 use rayon::prelude::*;
 
 use crate::{blob, matcher::Matcher, store::Store, Result};
+
+/// The sample type of CPU time, the kind a merge prefers.
+const CPU_SAMPLE_TYPE: &str = "cpu/nanoseconds";
 
 /// What a merge found.
 #[derive(Debug, Default)]
@@ -21,6 +27,10 @@ pub struct Merged {
     pub profiles: usize,
     /// How many series matched the selector.
     pub series: usize,
+    /// Sample types (`type/unit` lists, `, `-joined) of matching profiles
+    /// that were left out because the merge answers one kind of profile
+    /// ([`Store::merge_kind`]).
+    pub other_kinds: Vec<String>,
 }
 
 /// Sums of one series' profiles that share sample types (a meta record).
@@ -30,41 +40,90 @@ struct Sums {
     values: Vec<i64>,
     time_nanos: i64,
     duration_nanos: i64,
+    profiles: usize,
+}
+
+/// Profiles of one kind (one list of sample types), merged.
+struct Kind {
+    profiles: usize,
+    merger: Merger,
 }
 
 impl Store {
     /// Merges every profile of the series matching `matchers` with a time
-    /// in `[from, to]` (unix ns), series in parallel.
+    /// in `[from, to]` (unix ns), series in parallel, of the kind
+    /// [`Store::merge_kind`] picks with no preference.
     pub fn merge(&self, matchers: &[Matcher], from: u64, to: u64) -> Result<Merged> {
+        self.merge_kind(matchers, from, to, None)
+    }
+
+    /// Like [`Store::merge`], for one kind of profile: profiles with
+    /// different sample types (CPU and heap under one name, say) are never
+    /// merged together. The kind is the one that has the sample type
+    /// `wanted` (`inuse_space` or `inuse_space/bytes`), else the one with
+    /// CPU time, else the one with the most profiles; the others are named
+    /// in [`Merged::other_kinds`].
+    pub fn merge_kind(
+        &self,
+        matchers: &[Matcher],
+        from: u64,
+        to: u64,
+        wanted: Option<&str>,
+    ) -> Result<Merged> {
         let series = self.select(matchers)?;
         let per_series = series
             .par_iter()
             .map(|s| self.merge_series(s.id, from, to))
             .collect::<Result<Vec<_>>>()?;
-        let mut merger = Merger::new();
-        let mut profiles = 0;
-        for (count, built) in per_series {
-            profiles += count;
-            for p in &built {
-                merger.add(p)?;
+        let mut kinds: BTreeMap<Vec<String>, Kind> = BTreeMap::new();
+        for built in per_series {
+            for (profiles, profile) in built {
+                let kind = kinds
+                    .entry(sample_type_names(&profile))
+                    .or_insert_with(|| Kind {
+                        profiles: 0,
+                        merger: Merger::new(),
+                    });
+                kind.profiles += profiles;
+                kind.merger.add(&profile)?;
             }
         }
+        let has = |names: &[String], wanted: &str| {
+            names
+                .iter()
+                .any(|n| n == wanted || n.split_once('/').is_some_and(|(t, _)| t == wanted))
+        };
+        let chosen = wanted
+            .and_then(|w| kinds.keys().find(|names| has(names, w)))
+            .or_else(|| kinds.keys().find(|names| has(names, CPU_SAMPLE_TYPE)))
+            .or_else(|| kinds.iter().max_by_key(|(_, k)| k.profiles).map(|(n, _)| n))
+            .cloned();
+        let Some(chosen) = chosen else {
+            return Ok(Merged {
+                series: series.len(),
+                ..Merged::default()
+            });
+        };
+        let kind = kinds
+            .remove(&chosen)
+            .expect("the chosen kind is one of them");
         Ok(Merged {
-            profile: merger.finish(),
-            profiles,
+            profile: kind.merger.finish(),
+            profiles: kind.profiles,
             series: series.len(),
+            other_kinds: kinds.into_keys().map(|names| names.join(", ")).collect(),
         })
     }
 
-    /// One series: (profiles read, one rebuilt profile per kind of profile).
-    fn merge_series(&self, series: u64, from: u64, to: u64) -> Result<(usize, Vec<Profile>)> {
+    /// One series: one rebuilt profile per kind of profile, with the number
+    /// of stored profiles in it.
+    fn merge_series(&self, series: u64, from: u64, to: u64) -> Result<Vec<(usize, Profile)>> {
         let mut groups: HashMap<u32, Sums> = HashMap::new();
-        let mut count = 0;
         for entry in self.scan(series, from, to) {
             let (_, value) = entry?;
             let reduced = blob::decode(&value)?;
-            count += 1;
             let sums = groups.entry(reduced.meta).or_default();
+            sums.profiles += 1;
             if sums.types == 0 {
                 sums.types = reduced.samples.first().map_or(0, |s| s.values.len());
             }
@@ -89,7 +148,7 @@ impl Store {
             }
         }
         if groups.is_empty() {
-            return Ok((0, Vec::new()));
+            return Ok(Vec::new());
         }
         let table = self.tables().get(series)?;
         let symbols = table.lock().unwrap_or_else(PoisonError::into_inner);
@@ -100,9 +159,10 @@ impl Store {
             .into_iter()
             .filter(|(meta, sums)| table.sample_type_count(*meta) == sums.types)
             .map(|(meta, sums)| {
-                table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos)
+                let profile = table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos);
+                (sums.profiles, profile)
             })
             .collect();
-        Ok((count, built))
+        Ok(built)
     }
 }

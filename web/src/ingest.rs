@@ -3,14 +3,15 @@
 
 use std::time::SystemTime;
 
-use brasa_profile::{codec, Profile};
-use brasa_store::labels::Labels;
+use brasa_profile::{codec, sample_type::profile_name, Profile};
+use brasa_store::labels::{Labels, NAME_LABEL};
 
 use crate::{metrics::timed, state::AppState, time::nanos, Result};
 
 /// One profile to store.
 pub(crate) struct Item {
-    /// Series labels.
+    /// Series labels; without `__name__`, the profile is named from its
+    /// sample types.
     pub labels: Labels,
     /// The profile.
     pub payload: Payload,
@@ -83,7 +84,13 @@ fn store_blocking(state: &AppState, items: Vec<Item>) -> Result<Stored> {
                 "the profile has no sample types; send a pprof profile with samples".to_owned()
             }));
         }
-        decoded.push((item.labels, profile, item.time_nanos));
+        let labels = if item.labels.get(NAME_LABEL).is_some() {
+            item.labels
+        } else {
+            let name = profile_name(&profile);
+            Labels::new(item.labels.iter().chain([(NAME_LABEL, name.as_str())]))?
+        };
+        decoded.push((labels, profile, item.time_nanos));
     }
     let now = nanos(SystemTime::now());
     let mut stored = Stored::default();

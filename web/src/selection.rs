@@ -32,6 +32,9 @@ pub(crate) struct Selection {
     pub(crate) from: u64,
     /// End of the range, unix ns.
     pub(crate) to: u64,
+    /// The sample type asked for (`sample_type`): it also picks which kind
+    /// of profile is merged when the selection matches several.
+    pub(crate) sample_type: Option<String>,
 }
 
 /// Names of the parameters one selection is read from.
@@ -123,6 +126,7 @@ impl Selection {
             matchers,
             from,
             to,
+            sample_type: sample_type(params),
         })
     }
 
@@ -140,12 +144,18 @@ impl Selection {
     pub(crate) async fn merge(&self, state: &AppState) -> Result<(Profile, Summary)> {
         let worker = state.clone();
         let (matchers, from, to) = (self.matchers.clone(), self.from, self.to);
-        let merged = tokio::task::spawn_blocking(move || worker.store().merge(&matchers, from, to))
-            .await??;
+        let wanted = self.sample_type.clone();
+        let merged = tokio::task::spawn_blocking(move || {
+            worker
+                .store()
+                .merge_kind(&matchers, from, to, wanted.as_deref())
+        })
+        .await??;
         let summary = Summary {
             title: self.title().to_owned(),
             profiles: merged.profiles,
             series: merged.series,
+            other_kinds: merged.other_kinds,
         };
         let Some(profile) = merged.profile else {
             return Err(Error::NotFound(format!(
@@ -173,4 +183,7 @@ pub(crate) struct Summary {
     pub(crate) profiles: usize,
     /// Series that matched.
     pub(crate) series: usize,
+    /// Sample types of matching profiles of other kinds, left out (pick
+    /// one with `sample_type`).
+    pub(crate) other_kinds: Vec<String>,
 }

@@ -235,3 +235,65 @@ async fn profile_name_defaults_and_can_be_set() {
         .await;
     assert_eq!(cpu.text(), "cpu 4\n");
 }
+
+/// gzip pprof of folded stacks whose counts are `r#type`/`unit`.
+fn typed_pprof(text: &str, r#type: &str, unit: &str) -> Vec<u8> {
+    let mut folded = brasa_profile::folded::Folded::parse(text).unwrap();
+    folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
+    let mut profile = folded.to_profile();
+    profile.time_nanos = T0;
+    codec::encode(&profile)
+}
+
+async fn folded(app: &App, query: &str) -> String {
+    let uri = format!("/api/v1/profile?query={}&{RANGE}&format=folded", enc(query));
+    let reply = app.get(&uri).await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text());
+    reply.text()
+}
+
+#[tokio::test]
+async fn kinds_of_profile_are_named_from_their_types_and_never_merged_together() {
+    let app = app();
+    for (text, r#type, unit) in [
+        ("main;work 4\n", "cpu", "nanoseconds"),
+        ("main;alloc 3\n", "inuse_space", "bytes"),
+        ("main;sleep 9\n", "wall", "nanoseconds"),
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/ingest?service=shop",
+                typed_pprof(text, r#type, unit),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    // Each kind under its own name: the CPU query sees CPU only.
+    assert!(folded(&app, "process_cpu").await.ends_with("main;work 4\n"));
+    assert!(folded(&app, "memory").await.ends_with("main;alloc 3\n"));
+    assert!(folded(&app, "wall").await.ends_with("main;sleep 9\n"));
+    // A selector that matches every kind answers one, CPU first, and says
+    // which others it left out; `sample_type` picks another.
+    assert!(folded(&app, r#"{service="shop"}"#)
+        .await
+        .ends_with("main;work 4\n"));
+    let json = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=json",
+            enc(r#"{service="shop"}"#)
+        ))
+        .await
+        .json();
+    assert_eq!(json["sample_type"], "cpu/nanoseconds");
+    assert_eq!(
+        json["other_kinds"],
+        serde_json::json!(["inuse_space/bytes", "wall/nanoseconds"])
+    );
+    let heap = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=folded&sample_type=inuse_space",
+            enc(r#"{service="shop"}"#)
+        ))
+        .await;
+    assert!(heap.text().ends_with("main;alloc 3\n"), "{}", heap.text());
+}

@@ -217,3 +217,31 @@ async fn legacy_ingest_folded_and_pprof() {
         assert!(reply.error().contains(hint), "{uri}: {}", reply.error());
     }
 }
+
+#[tokio::test]
+async fn legacy_pprof_uploads_of_several_kinds_under_one_name_stay_apart() {
+    let app = app();
+    for (text, r#type, unit) in [
+        ("main;sleep 9\n", "wall", "nanoseconds"),
+        ("main;alloc 3\n", "inuse_space", "bytes"),
+        ("main;work 4\n", "cpu", "nanoseconds"),
+    ] {
+        let mut folded = brasa_profile::folded::Folded::parse(text).unwrap();
+        folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
+        let body = brasa_profile::codec::encode(&folded.to_profile());
+        let reply = app
+            .post(
+                "/ingest?name=shop&from=1700000000&until=1700000010&format=pprof",
+                body,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    assert!(folded(&app, "process_cpu").await.ends_with("main;work 4\n"));
+    assert!(folded(&app, r#"wall{service_name="shop"}"#)
+        .await
+        .ends_with("main;sleep 9\n"));
+    assert!(folded(&app, r#"memory{service_name="shop"}"#)
+        .await
+        .ends_with("main;alloc 3\n"));
+}

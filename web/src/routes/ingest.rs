@@ -1,7 +1,7 @@
 //! `POST /api/v1/ingest?label=value&...` with a pprof body (gzip or raw).
 
 use axum::{body::Body, extract::State, Json};
-use brasa_store::labels::{Labels, NAME_LABEL};
+use brasa_store::labels::Labels;
 
 use crate::{
     body::read_body,
@@ -11,9 +11,10 @@ use crate::{
     Result,
 };
 
-/// Profile name given to native ingests that do not set `__name__`: what
-/// the agent sends.
-pub const DEFAULT_PROFILE_NAME: &str = "process_cpu";
+/// The name of CPU profiles, what the agent sends; a profile that arrives
+/// without `__name__` is named from its sample types
+/// ([`brasa_profile::sample_type::profile_name`]).
+pub const DEFAULT_PROFILE_NAME: &str = brasa_profile::sample_type::CPU_PROFILE_NAME;
 
 pub(crate) async fn ingest(
     State(state): State<AppState>,
@@ -21,11 +22,7 @@ pub(crate) async fn ingest(
     body: Body,
 ) -> Result<Json<Stored>> {
     let prepared = async {
-        let mut pairs = params.into_pairs();
-        if !pairs.iter().any(|(k, _)| k == NAME_LABEL) {
-            pairs.push((NAME_LABEL.to_owned(), DEFAULT_PROFILE_NAME.to_owned()));
-        }
-        let labels = Labels::new(pairs)?;
+        let labels = Labels::new(params.into_pairs())?;
         let body = read_body(body, state.limits().max_body_bytes).await?;
         Ok::<_, crate::Error>(Item {
             labels,

@@ -49,6 +49,7 @@ pub(crate) fn profile_json(
         total: total(profile, index),
         profiles: summary.profiles,
         series: summary.series,
+        other_kinds: &summary.other_kinds,
         names: &table.names,
         stacks: &table,
     };
@@ -62,6 +63,9 @@ struct ProfileJson<'a> {
     total: i64,
     profiles: usize,
     series: usize,
+    /// Kinds of profile that matched but are not in this answer.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    other_kinds: &'a [String],
     names: &'a NameTable,
     stacks: &'a StackTable,
 }
@@ -241,6 +245,7 @@ mod tests {
             title: "all profiles".to_owned(),
             profiles: 1,
             series: 1,
+            other_kinds: Vec::new(),
         };
         let body = profile_json(&sparse_profile(), &summary, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();

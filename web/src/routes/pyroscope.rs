@@ -10,7 +10,7 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use brasa_profile::{codec, folded::Folded, Profile};
+use brasa_profile::{codec, folded::Folded, sample_type::legacy_suffix_name, Profile};
 use brasa_proto::pyroscope::push::v1::{PushRequest, PushResponse};
 use brasa_store::labels::{Labels, NAME_LABEL};
 use prost::Message;
@@ -19,7 +19,6 @@ use crate::{
     body::read_body,
     ingest::{store, Item, Payload},
     params::Params,
-    routes::ingest::DEFAULT_PROFILE_NAME,
     state::AppState,
     Error, Result,
 };
@@ -32,39 +31,18 @@ const PROTO_CONTENT_TYPES: &[&str] = &[PROTO_CONTENT_TYPE, "application/x-protob
 const SERVICE_LABEL: &str = "service_name";
 /// Legacy `/ingest` sample rate when `sampleRate` is absent (Hz).
 const DEFAULT_SAMPLE_RATE: u64 = 100;
-/// Legacy name suffixes that mean CPU time; others become the profile name.
-const CPU_SUFFIXES: &[&str] = &["cpu", "itimer"];
-/// Legacy name suffixes Pyroscope clients use for profile kinds.
-const KIND_SUFFIXES: &[&str] = &[
-    "cpu",
-    "itimer",
-    "wall",
-    "alloc_objects",
-    "alloc_space",
-    "inuse_objects",
-    "inuse_space",
-    "goroutines",
-    "mutex_count",
-    "mutex_duration",
-    "block_count",
-    "block_duration",
-];
-
 /// Series labels from a client's pairs: protocol-internal labels
 /// (`__session_id__`, `__delta__`...) are dropped, since they change per
 /// process start or describe the wire format, not the series; OpenTelemetry
 /// style names (`process.runtime.name`) become Prometheus names
-/// (`process_runtime_name`), as Prometheus does for OTLP; the profile name
-/// defaults to `process_cpu`.
+/// (`process_runtime_name`), as Prometheus does for OTLP; without a
+/// profile name, the profile is named from its sample types at ingest.
 fn series_labels(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Labels> {
-    let mut pairs: Vec<(String, String)> = pairs
+    let pairs: Vec<(String, String)> = pairs
         .into_iter()
         .filter(|(n, _)| n == NAME_LABEL || !(n.starts_with("__") && n.ends_with("__")))
         .map(|(n, v)| (prometheus_name(&n), v))
         .collect();
-    if !pairs.iter().any(|(n, _)| n == NAME_LABEL) {
-        pairs.push((NAME_LABEL.to_owned(), DEFAULT_PROFILE_NAME.to_owned()));
-    }
     Ok(Labels::new(pairs)?)
 }
 
@@ -297,22 +275,20 @@ fn parse_legacy_name(name: &str) -> Result<Vec<(String, String)>> {
         ),
         None => (name, ""),
     };
-    let (service, kind) = match app.rsplit_once('.') {
-        Some((service, kind)) if KIND_SUFFIXES.contains(&kind) => (service, kind),
-        _ => (app, "cpu"),
+    // `app.inuse_space` names its kind; a bare `app` is named from the
+    // profile's sample types at ingest (folded stacks: CPU).
+    let (service, profile_name) = match app.rsplit_once('.') {
+        Some((service, suffix)) => match legacy_suffix_name(suffix) {
+            Some(name) => (service, Some(name)),
+            None => (app, None),
+        },
+        None => (app, None),
     };
     if service.is_empty() {
         return Err(bad("empty application name"));
     }
-    let profile_name = if CPU_SUFFIXES.contains(&kind) {
-        DEFAULT_PROFILE_NAME
-    } else {
-        kind
-    };
-    let mut labels = vec![
-        (SERVICE_LABEL.to_owned(), service.to_owned()),
-        (NAME_LABEL.to_owned(), profile_name.to_owned()),
-    ];
+    let mut labels = vec![(SERVICE_LABEL.to_owned(), service.to_owned())];
+    labels.extend(profile_name.map(|name| (NAME_LABEL.to_owned(), name.to_owned())));
     for tag in tags.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (k, v) = tag
             .split_once('=')
@@ -339,7 +315,10 @@ mod tests {
             ]
         );
         let labels = parse_legacy_name("svc.alloc_space").unwrap();
-        assert_eq!(labels[1].1, "alloc_space");
+        assert_eq!(labels[1], ("__name__".into(), "memory".into()));
+        // Without a known suffix, the name comes from the sample types.
+        let labels = parse_legacy_name("svc.v2").unwrap();
+        assert_eq!(labels, [("service_name".into(), "svc.v2".into())]);
         assert_eq!(parse_legacy_name("plain").unwrap()[0].1, "plain");
         for bad in ["app.cpu{env=prod", "app.cpu{env}", ".cpu"] {
             assert!(parse_legacy_name(bad).is_err(), "{bad}");
@@ -359,7 +338,6 @@ mod tests {
             labels.iter().collect::<Vec<_>>(),
             [
                 ("_9lives", "cat"),
-                ("__name__", "process_cpu"),
                 ("process_runtime_name", "cpython"),
                 ("service_name", "api")
             ]
