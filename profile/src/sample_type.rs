@@ -139,6 +139,18 @@ pub fn legacy_suffix_name(suffix: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether values of the sample type `name` (`inuse_space` or
+/// `inuse_space/bytes`) are snapshots, which a range averages, rather than
+/// amounts over time, which a range adds up: in-use memory and goroutine
+/// counts are; CPU, wall time and allocations are not.
+pub fn is_gauge(name: &str) -> bool {
+    let r#type = name.split_once('/').map_or(name, |(t, _)| t);
+    matches!(
+        r#type,
+        "inuse_space" | "inuse_objects" | "goroutine" | "goroutines"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +185,11 @@ mod tests {
         assert_eq!(legacy_suffix_name("inuse_space"), Some("memory"));
         assert_eq!(legacy_suffix_name("itimer"), Some("process_cpu"));
         assert_eq!(legacy_suffix_name("json"), None);
+    }
+
+    #[test]
+    fn snapshots_are_gauges() {
+        assert!(is_gauge("inuse_space/bytes") && is_gauge("goroutine"));
+        assert!(!is_gauge("cpu/nanoseconds") && !is_gauge("alloc_space/bytes"));
     }
 }

@@ -10,7 +10,11 @@ use std::{
     sync::PoisonError,
 };
 
-use brasa_profile::{merge::Merger, sample_type::sample_type_names, Profile};
+use brasa_profile::{
+    merge::Merger,
+    sample_type::{is_gauge, sample_type_names},
+    Profile,
+};
 use rayon::prelude::*;
 
 use crate::{blob, matcher::Matcher, store::Store, Result};
@@ -31,6 +35,10 @@ pub struct Merged {
     /// that were left out because the merge answers one kind of profile
     /// ([`Store::merge_kind`]).
     pub other_kinds: Vec<String>,
+    /// Whether the profile's values are averages over the range (in-use
+    /// memory, goroutines: snapshots, averaged per series, then added
+    /// across series) rather than sums.
+    pub averaged: bool,
 }
 
 /// Sums of one series' profiles that share sample types (a meta record).
@@ -107,8 +115,10 @@ impl Store {
         let kind = kinds
             .remove(&chosen)
             .expect("the chosen kind is one of them");
+        let profile = kind.merger.finish();
         Ok(Merged {
-            profile: kind.merger.finish(),
+            averaged: profile.as_ref().is_some_and(is_gauge_kind),
+            profile,
             profiles: kind.profiles,
             series: series.len(),
             other_kinds: kinds.into_keys().map(|names| names.join(", ")).collect(),
@@ -159,10 +169,30 @@ impl Store {
             .into_iter()
             .filter(|(meta, sums)| table.sample_type_count(*meta) == sums.types)
             .map(|(meta, sums)| {
-                let profile = table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos);
+                let mut profile =
+                    table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos);
+                if is_gauge_kind(&profile) {
+                    // Snapshots: the series' average over the range.
+                    for value in profile.sample.iter_mut().flat_map(|s| &mut s.value) {
+                        *value = average(*value, sums.profiles);
+                    }
+                }
                 (sums.profiles, profile)
             })
             .collect();
         Ok(built)
     }
+}
+
+/// Whether every sample type of `profile` is a snapshot
+/// ([`brasa_profile::sample_type::is_gauge`]).
+pub(crate) fn is_gauge_kind(profile: &Profile) -> bool {
+    let names = sample_type_names(profile);
+    !names.is_empty() && names.iter().all(|n| is_gauge(n))
+}
+
+/// `sum` over `count` snapshots, rounded to the nearest integer.
+fn average(sum: i64, count: usize) -> i64 {
+    let count = count.max(1) as i64;
+    (sum + sum.signum() * count / 2) / count
 }

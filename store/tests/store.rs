@@ -433,3 +433,48 @@ fn a_directory_from_before_the_format_file_is_format_1() {
         "1\n"
     );
 }
+
+/// A profile of folded `text` whose counts are `r#type`/`unit`.
+fn typed(text: &str, r#type: &str, unit: &str) -> Profile {
+    let mut folded = Folded::parse(text).unwrap();
+    folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
+    folded.to_profile()
+}
+
+#[test]
+fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (a, b) = (labels(&[("host", "a")]), labels(&[("host", "b")]));
+    // In-use memory, two snapshots on host a, one on b; CPU on a.
+    for (l, text, time) in [
+        (&a, "main;cache 100\n", 1),
+        (&a, "main;cache 300\n", 2),
+        (&b, "main;cache 50\n", 3),
+    ] {
+        store
+            .ingest(l, &typed(text, "inuse_space", "bytes"), time)
+            .unwrap();
+    }
+    store
+        .ingest(&a, &typed("main;work 7\n", "cpu", "nanoseconds"), 4)
+        .unwrap();
+
+    let cpu = store.merge(&[], 0, 10).unwrap();
+    assert_eq!(
+        Folded::from_profile(&cpu.profile.unwrap(), 0).to_text(),
+        "# brasa: sample_type=cpu unit=nanoseconds\nmain;work 7\n"
+    );
+    assert_eq!((cpu.profiles, cpu.averaged), (1, false));
+    assert_eq!(cpu.other_kinds, ["inuse_space/bytes"]);
+
+    let heap = store.merge_kind(&[], 0, 10, Some("inuse_space")).unwrap();
+    // Host a's average (200) plus host b's (50), not the sum of snapshots.
+    let text = Folded::from_profile(&heap.profile.unwrap(), 0).to_text();
+    assert_eq!(
+        text,
+        "# brasa: sample_type=inuse_space unit=bytes\nmain;cache 250\n"
+    );
+    assert_eq!((heap.profiles, heap.averaged), (3, true));
+    assert_eq!(heap.other_kinds, ["cpu/nanoseconds"]);
+}

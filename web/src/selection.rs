@@ -156,6 +156,7 @@ impl Selection {
             profiles: merged.profiles,
             series: merged.series,
             other_kinds: merged.other_kinds,
+            averaged: merged.averaged,
         };
         let Some(profile) = merged.profile else {
             return Err(Error::NotFound(format!(
@@ -186,4 +187,7 @@ pub(crate) struct Summary {
     /// Sample types of matching profiles of other kinds, left out (pick
     /// one with `sample_type`).
     pub(crate) other_kinds: Vec<String>,
+    /// Whether values are averages over the range (snapshots such as
+    /// in-use memory), not sums.
+    pub(crate) averaged: bool,
 }

@@ -50,6 +50,7 @@ pub(crate) fn profile_json(
         profiles: summary.profiles,
         series: summary.series,
         other_kinds: &summary.other_kinds,
+        aggregation: if summary.averaged { "average" } else { "sum" },
         names: &table.names,
         stacks: &table,
     };
@@ -66,6 +67,9 @@ struct ProfileJson<'a> {
     /// Kinds of profile that matched but are not in this answer.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     other_kinds: &'a [String],
+    /// `sum` over the range, or `average` for snapshots (in-use memory,
+    /// goroutines).
+    aggregation: &'static str,
     names: &'a NameTable,
     stacks: &'a StackTable,
 }
@@ -246,6 +250,7 @@ mod tests {
             profiles: 1,
             series: 1,
             other_kinds: Vec::new(),
+            averaged: false,
         };
         let body = profile_json(&sparse_profile(), &summary, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
