@@ -19,6 +19,8 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
+use brasa_symbolizer::hex::parse_hex_u64;
+
 use crate::{Error, Result};
 
 /// First line of the text form.
@@ -199,9 +201,7 @@ fn parse_hex_list(s: &str) -> Option<Vec<u64>> {
     if s.is_empty() {
         return Some(Vec::new());
     }
-    s.split(',')
-        .map(|a| u64::from_str_radix(a, 16).ok())
-        .collect()
+    s.split(',').map(parse_hex_u64).collect()
 }
 
 fn parse_build_id(id: &str) -> Option<String> {
@@ -218,9 +218,9 @@ fn parse_time(rest: &str) -> Option<(i64, i64)> {
 fn parse_map(rest: &str) -> Option<(u32, RawMapping)> {
     let mut fields = rest.splitn(6, ' ');
     let pid = fields.next()?.parse().ok()?;
-    let start = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let end = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+    let start = parse_hex_u64(fields.next()?)?;
+    let end = parse_hex_u64(fields.next()?)?;
+    let offset = parse_hex_u64(fields.next()?)?;
     let build_id = match fields.next()? {
         "-" => String::new(),
         id => parse_build_id(id)?,

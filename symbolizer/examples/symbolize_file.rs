@@ -15,6 +15,7 @@ use std::{
 
 use brasa_symbolizer::{
     elf::{AddressKind, ElfSymbolizer},
+    hex::parse_hex_u64,
     process::MappedFile,
 };
 
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         .lock()
         .lines()
         .map_while(Result::ok)
-        .filter_map(|l| u64::from_str_radix(l.trim().trim_start_matches("0x"), 16).ok())
+        .filter_map(|l| parse_hex_u64(l.trim().trim_start_matches("0x")))
         .collect();
     let file = match MappedFile::open(&path) {
         Ok(file) => file,

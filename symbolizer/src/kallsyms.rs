@@ -10,7 +10,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Error, Lines, Result, SourceLine};
+use crate::{
+    hex::{hex_bytes, parse_hex_u64},
+    Error, Lines, Result, SourceLine,
+};
 
 /// Where the kernel publishes its symbols.
 pub const KALLSYMS_PATH: &str = "/proc/kallsyms";
@@ -39,7 +42,7 @@ fn build_id_from_notes(mut notes: &[u8]) -> Option<String> {
         let name = notes.get(12..12 + name_size as usize)?;
         let desc = notes.get(name_end..name_end + desc_size as usize)?;
         if kind == NT_GNU_BUILD_ID && name == b"GNU\0" {
-            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+            return Some(hex_bytes(desc));
         }
         notes = notes.get(desc_end..)?;
     }
@@ -99,7 +102,7 @@ impl KernelSymbols {
             else {
                 return Err(malformed());
             };
-            let addr = u64::from_str_radix(addr, 16).map_err(|_| malformed())?;
+            let addr = parse_hex_u64(addr).ok_or_else(malformed)?;
             nonzero |= addr != 0;
             if !matches!(kind, "t" | "T" | "w" | "W") {
                 continue;

@@ -32,6 +32,7 @@
 pub mod elf;
 mod error;
 pub mod frame;
+pub mod hex;
 pub mod kallsyms;
 pub mod process;
 pub mod unwind;

@@ -16,7 +16,10 @@ use std::{
     sync::{Arc, Weak},
 };
 
-use crate::{Error, Result};
+use crate::{
+    hex::{hex_bytes, parse_hex_u64},
+    Error, Result,
+};
 
 /// A binary mapped by one or more processes, held open for symbolization.
 #[derive(Debug)]
@@ -48,7 +51,7 @@ impl MappedFile {
         let build_id = blazesym::helper::read_elf_build_id(&read_path)
             .ok()
             .flatten()
-            .map(|id| hex(&id));
+            .map(|id| hex_bytes(&id));
         Self {
             file,
             read_path,
@@ -66,10 +69,6 @@ impl MappedFile {
         let meta = self.file.metadata().ok()?;
         Some((meta.dev(), meta.ino()))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One executable mapping of a process.
@@ -157,10 +156,10 @@ fn parse_maps_line(line: &str) -> Option<MapsLine> {
     let (range, perms, offset, _dev, inode) = (field(), field(), field(), field(), field());
     let (start, end) = range.split_once('-')?;
     let parsed = MapsLine {
-        start: u64::from_str_radix(start, 16).ok()?,
-        end: u64::from_str_radix(end, 16).ok()?,
+        start: parse_hex_u64(start)?,
+        end: parse_hex_u64(end)?,
         perms: perms.to_owned(),
-        offset: u64::from_str_radix(offset, 16).ok()?,
+        offset: parse_hex_u64(offset)?,
         inode: inode.parse().ok()?,
         path: rest.trim().to_owned(),
     };

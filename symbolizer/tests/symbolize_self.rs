@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use brasa_symbolizer::{
     elf::ElfSymbolizer,
+    hex::parse_hex_u64,
     kallsyms::KernelSymbols,
     process::{MappedFile, ProcessMaps},
 };
@@ -145,6 +146,6 @@ fn kernel_addresses_resolve_through_kallsyms() {
         .lines()
         .find(|l| l.ends_with(" T do_syscall_64") || l.ends_with(" t do_syscall_64"))
         .expect("every x86-64 kernel has do_syscall_64");
-    let addr = u64::from_str_radix(line.split(' ').next().unwrap(), 16).unwrap();
+    let addr = parse_hex_u64(line.split(' ').next().unwrap()).unwrap();
     assert_eq!(symbols.resolve(addr + 4), Some("do_syscall_64"));
 }

@@ -9,6 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
 
+use brasa_symbolizer::hex::parse_hex_u64;
 use brasa_symbolizer::unwind::{walk, Registers, Stop};
 use unwind_common::{build_c_chain, function_at, run, Loaded, LIBC};
 
@@ -28,7 +29,7 @@ impl Dump {
         let header = std::str::from_utf8(&bytes[..newline]).unwrap();
         let fields: Vec<u64> = header
             .split_whitespace()
-            .map(|field| u64::from_str_radix(field, 16).unwrap())
+            .map(|field| parse_hex_u64(field).unwrap())
             .collect();
         let [pc, sp, fp, len] = fields[..] else {
             panic!("bad header {header:?}")
