@@ -1,6 +1,7 @@
 //! Symbols for live recordings: the converter's [`Resolve`] backed by the
 //! process snapshots, blazesym and kallsyms.
 
+use brasa_profile::error_chain;
 use brasa_symbolizer::{elf::ElfSymbolizer, kallsyms::KernelSymbols, Lines};
 
 use crate::{convert::Resolve, processes::ProcessTable, raw::RawMapping};
@@ -32,7 +33,8 @@ impl LiveResolver {
         self.elf.forget_unmapped();
     }
 
-    /// Why kernel frames are unsymbolized, if they are.
+    /// Why kernel frames are unsymbolized, if they are: the error and its
+    /// causes on one line.
     pub fn kernel_problem(&self) -> Option<&str> {
         self.kernel.as_ref()?.as_ref().err().map(String::as_str)
     }
@@ -52,7 +54,7 @@ impl Resolve for LiveResolver {
     fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
         let symbols = self
             .kernel
-            .get_or_insert_with(|| KernelSymbols::load().map_err(|e| e.to_string()));
+            .get_or_insert_with(|| KernelSymbols::load().map_err(|e| error_chain(&e)));
         match symbols {
             Ok(symbols) => symbols.symbolize(addrs),
             Err(_) => vec![Lines::from([]); addrs.len()],

@@ -85,9 +85,9 @@ pub fn build_from_bytes(data: &[u8], path: &Path) -> Result<Built> {
 }
 
 fn build<'data, R: ReadRef<'data>>(data: R, path: &Path) -> Result<Built> {
-    let elf_error = |reason: object::Error| Error::NotElf {
+    let elf_error = |source: object::Error| Error::NotElf {
         path: path.to_owned(),
-        reason: reason.to_string(),
+        source,
     };
     let file = object::File::parse(data).map_err(elf_error)?;
     if file.architecture() != Architecture::X86_64 || !file.is_little_endian() || !file.is_64() {
