@@ -25,7 +25,10 @@ use brasa_profile::{
     pprof::Line,
     Profile, ProfileBuilder,
 };
-use brasa_symbolizer::{Lines, SourceLine};
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
+    Lines, SourceLine,
+};
 
 use crate::raw::{RawMapping, RawProfile};
 
@@ -39,9 +42,9 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 pub trait Resolve {
     /// Resolves file offsets in a user-space mapping of `pid`: one entry
     /// per offset, its lines innermost first, empty when unknown.
-    fn user(&mut self, pid: u32, mapping: &RawMapping, file_offsets: &[u64]) -> Vec<Lines>;
+    fn user(&mut self, pid: u32, mapping: &RawMapping, file_offsets: &[FileOffset]) -> Vec<Lines>;
     /// Resolves kernel addresses the same way.
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines>;
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Lines>;
 }
 
 /// Resolves nothing: every frame stays an address in its mapping.
@@ -49,10 +52,10 @@ pub trait Resolve {
 pub struct NoSymbols;
 
 impl Resolve for NoSymbols {
-    fn user(&mut self, _: u32, _: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
+    fn user(&mut self, _: u32, _: &RawMapping, offsets: &[FileOffset]) -> Vec<Lines> {
         vec![Lines::from([]); offsets.len()]
     }
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Lines> {
         vec![Lines::from([]); addrs.len()]
     }
 }
@@ -78,7 +81,7 @@ impl Default for ConvertOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Frame {
     pid: u32,
-    addr: u64,
+    addr: AbsAddr,
     kernel: bool,
 }
 
@@ -117,11 +120,11 @@ pub fn convert(raw: &RawProfile, resolver: &mut dyn Resolve, options: &ConvertOp
 fn stack_frames(pid: u32, addrs: &[u64], kernel: bool) -> impl Iterator<Item = Frame> + '_ {
     addrs.iter().enumerate().map(move |(depth, &addr)| Frame {
         pid: if kernel { 0 } else { pid },
-        addr: if depth == 0 {
+        addr: AbsAddr(if depth == 0 {
             addr
         } else {
             addr.saturating_sub(1)
-        },
+        }),
         kernel,
     })
 }
@@ -133,9 +136,9 @@ fn place_frames(
     resolver: &mut dyn Resolve,
     builder: &mut ProfileBuilder,
 ) -> HashMap<Frame, u64> {
-    let mut kernel: Vec<u64> = Vec::new();
+    let mut kernel: Vec<AbsAddr> = Vec::new();
     // (pid, mapping start) -> addresses in that mapping; `None` start: unmapped.
-    let mut user: HashMap<(u32, Option<u64>), Vec<u64>> = HashMap::new();
+    let mut user: HashMap<(u32, Option<AbsAddr>), Vec<AbsAddr>> = HashMap::new();
     let mut seen: HashMap<Frame, u64> = HashMap::new();
     for sample in &raw.samples {
         for frame in stack_frames(sample.pid, &sample.kernel, true).chain(stack_frames(
@@ -149,7 +152,7 @@ fn place_frames(
             if frame.kernel {
                 kernel.push(frame.addr);
             } else {
-                let start = raw.mapping_of(frame.pid, frame.addr).map(|m| m.start);
+                let start = raw.mapping_of(frame.pid, frame.addr).map(|m| m.range.start);
                 user.entry((frame.pid, start)).or_default().push(frame.addr);
             }
         }
@@ -171,7 +174,8 @@ fn place_frames(
     for i in by_binary {
         let ((pid, start), addrs) = &groups[i];
         if let Some(m) = start.and_then(|_| raw.mapping_of(*pid, addrs[0])) {
-            let offsets: Vec<u64> = addrs.iter().map(|a| a - m.start + m.offset).collect();
+            let offsets: Vec<FileOffset> =
+                addrs.iter().map(|&a| m.range.file_offset_of(a)).collect();
             resolved[i] = pad(resolver.user(*pid, m, &offsets), addrs.len());
         }
     }
@@ -229,9 +233,9 @@ fn pad(mut lines: Vec<Lines>, len: usize) -> Vec<Lines> {
 fn intern_mapping(builder: &mut ProfileBuilder, m: &RawMapping, lines: &[Lines]) -> u64 {
     let resolved = lines.iter().flat_map(|l| l.iter());
     builder.mapping(MappingInfo {
-        memory_start: m.start,
-        memory_limit: m.end,
-        file_offset: m.offset,
+        memory_start: m.range.start.0,
+        memory_limit: m.range.end.0,
+        file_offset: m.range.offset.0,
         filename: &m.path,
         build_id: &m.build_id,
         has_functions: resolved.clone().next().is_some(),
@@ -241,7 +245,12 @@ fn intern_mapping(builder: &mut ProfileBuilder, m: &RawMapping, lines: &[Lines])
     })
 }
 
-fn location(builder: &mut ProfileBuilder, mapping_id: u64, addr: u64, lines: &[SourceLine]) -> u64 {
+fn location(
+    builder: &mut ProfileBuilder,
+    mapping_id: u64,
+    addr: AbsAddr,
+    lines: &[SourceLine],
+) -> u64 {
     let lines: Vec<Line> = lines
         .iter()
         .map(|l| Line {
@@ -255,5 +264,5 @@ fn location(builder: &mut ProfileBuilder, mapping_id: u64, addr: u64, lines: &[S
             column: 0,
         })
         .collect();
-    builder.location(mapping_id, addr, &lines)
+    builder.location(mapping_id, addr.0, &lines)
 }

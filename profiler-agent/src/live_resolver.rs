@@ -2,7 +2,12 @@
 //! process snapshots, blazesym and kallsyms.
 
 use brasa_profile::error_chain;
-use brasa_symbolizer::{elf::ElfSymbolizer, kallsyms::KernelSymbols, Lines};
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
+    elf::ElfSymbolizer,
+    kallsyms::KernelSymbols,
+    Lines,
+};
 
 use crate::{convert::Resolve, processes::ProcessTable, raw::RawMapping};
 
@@ -41,8 +46,8 @@ impl LiveResolver {
 }
 
 impl Resolve for LiveResolver {
-    fn user(&mut self, pid: u32, mapping: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
-        match self.processes.file_at(pid, mapping.start) {
+    fn user(&mut self, pid: u32, mapping: &RawMapping, offsets: &[FileOffset]) -> Vec<Lines> {
+        match self.processes.file_at(pid, mapping.range.start) {
             Some(file) => {
                 let file = file.clone();
                 self.elf.symbolize(&file, offsets)
@@ -51,7 +56,7 @@ impl Resolve for LiveResolver {
         }
     }
 
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Lines> {
         let symbols = self
             .kernel
             .get_or_insert_with(|| KernelSymbols::load().map_err(|e| error_chain(&e)));

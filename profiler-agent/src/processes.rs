@@ -3,7 +3,10 @@
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
-use brasa_symbolizer::process::{FileCache, MappedFile, ProcessMaps};
+use brasa_symbolizer::{
+    addr::AbsAddr,
+    process::{FileCache, MappedFile, ProcessMaps},
+};
 
 use crate::{
     raw::{RawMapping, RawSample},
@@ -65,7 +68,7 @@ impl ProcessTable {
                 let known = self.maps.get(&s.pid);
                 s.user
                     .iter()
-                    .any(|&a| known.and_then(|m| m.find(a)).is_none())
+                    .any(|&a| known.and_then(|m| m.find(AbsAddr(a))).is_none())
             })
             .map(|s| s.pid)
             .collect();
@@ -103,9 +106,7 @@ impl ProcessTable {
         maps.mappings
             .iter()
             .map(|m| RawMapping {
-                start: m.start,
-                end: m.end,
-                offset: m.offset,
+                range: m.range,
                 build_id: m.build_id().unwrap_or_default().to_owned(),
                 path: m.path.clone(),
             })
@@ -113,9 +114,9 @@ impl ProcessTable {
     }
 
     /// The open binary mapped at `start` in `pid`.
-    pub fn file_at(&self, pid: u32, start: u64) -> Option<&Arc<MappedFile>> {
+    pub fn file_at(&self, pid: u32, start: AbsAddr) -> Option<&Arc<MappedFile>> {
         let mapping = self.maps.get(&pid)?.find(start)?;
-        (mapping.start == start)
+        (mapping.range.start == start)
             .then_some(mapping.file.as_ref())
             .flatten()
     }

@@ -10,7 +10,10 @@ use brasa_agent::{
     raw::{RawMapping, RawProfile},
 };
 use brasa_profile::{codec, Profile};
-use brasa_symbolizer::{Lines, SourceLine};
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
+    Lines, SourceLine,
+};
 
 fn fixture() -> RawProfile {
     let path = common::workloads_dir().join("recorded/c-cpu.raw");
@@ -74,7 +77,11 @@ fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
     assert_eq!(string(&profile, main.build_id), recorded_main.build_id);
     assert_eq!(
         (main.memory_start, main.memory_limit, main.file_offset),
-        (recorded_main.start, recorded_main.end, recorded_main.offset)
+        (
+            recorded_main.range.start.0,
+            recorded_main.range.end.0,
+            recorded_main.range.offset.0
+        )
     );
     let kernel = profile
         .mapping
@@ -102,12 +109,12 @@ fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
 /// inlined callee inside its function.
 #[derive(Default)]
 struct OffsetNames {
-    inlined_at: Option<u64>,
-    calls: Vec<(String, Vec<u64>)>,
+    inlined_at: Option<FileOffset>,
+    calls: Vec<(String, Vec<FileOffset>)>,
 }
 
 impl Resolve for OffsetNames {
-    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
+    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[FileOffset]) -> Vec<Lines> {
         self.calls.push((mapping.path.clone(), offsets.to_vec()));
         offsets
             .iter()
@@ -122,7 +129,7 @@ impl Resolve for OffsetNames {
             .collect()
     }
 
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Lines> {
         addrs
             .iter()
             .map(|a| Lines::from([SourceLine::function(format!("k_{a:x}"))]))
@@ -134,9 +141,13 @@ impl Resolve for OffsetNames {
 fn resolver_gets_file_offsets_with_callers_inside_their_call() {
     let raw = fixture();
     let sample = &raw.samples[0];
-    let mapping = raw.mapping_of(sample.pid, sample.user[0]).unwrap().clone();
-    let leaf_offset = sample.user[0] - mapping.start + mapping.offset;
-    let caller_offset = sample.user[1] - 1 - mapping.start + mapping.offset;
+    let mapping = raw
+        .mapping_of(sample.pid, AbsAddr(sample.user[0]))
+        .unwrap()
+        .clone();
+    let (start, offset) = (mapping.range.start.0, mapping.range.offset.0);
+    let leaf_offset = FileOffset(sample.user[0] - start + offset);
+    let caller_offset = FileOffset(sample.user[1] - 1 - start + offset);
     let mut resolver = OffsetNames {
         inlined_at: Some(leaf_offset),
         ..OffsetNames::default()

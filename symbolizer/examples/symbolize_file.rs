@@ -14,9 +14,7 @@ use std::{
 };
 
 use brasa_symbolizer::{
-    elf::{AddressKind, ElfSymbolizer},
-    hex::parse_hex_u64,
-    process::MappedFile,
+    addr::ElfAddr, elf::ElfSymbolizer, hex::parse_hex_u64, process::MappedFile,
 };
 
 fn main() -> ExitCode {
@@ -24,11 +22,12 @@ fn main() -> ExitCode {
         eprintln!("usage: symbolize_file BINARY < addresses");
         return ExitCode::from(2);
     };
-    let addrs: Vec<u64> = std::io::stdin()
+    let addrs: Vec<ElfAddr> = std::io::stdin()
         .lock()
         .lines()
         .map_while(Result::ok)
         .filter_map(|l| parse_hex_u64(l.trim().trim_start_matches("0x")))
+        .map(ElfAddr)
         .collect();
     let file = match MappedFile::open(&path) {
         Ok(file) => file,
@@ -39,10 +38,10 @@ fn main() -> ExitCode {
     };
     let mut symbolizer = ElfSymbolizer::default();
     let started = Instant::now();
-    let lines = symbolizer.symbolize_as(&file, &addrs, AddressKind::Virtual);
+    let lines = symbolizer.symbolize_elf_addrs(&file, &addrs);
     let cold = started.elapsed();
     let started = Instant::now();
-    let again = symbolizer.symbolize_as(&file, &addrs, AddressKind::Virtual);
+    let again = symbolizer.symbolize_elf_addrs(&file, &addrs);
     let warm = started.elapsed();
     assert_eq!(lines, again);
 

@@ -14,7 +14,11 @@ use blazesym::symbolize::{
     CodeInfo, Input, Sym, Symbolized, Symbolizer,
 };
 
-use crate::{process::MappedFile, Lines, SourceLine};
+use crate::{
+    addr::{ElfAddr, FileOffset},
+    process::MappedFile,
+    Lines, SourceLine,
+};
 
 /// Resolved addresses kept before the result cache is cleared: about
 /// 100 bytes each, so the cache stays in the tens of megabytes at worst.
@@ -68,14 +72,12 @@ impl std::fmt::Debug for ElfSymbolizer {
     }
 }
 
-/// How addresses given to the symbolizer are expressed.
+/// Which address space the addresses of a batch are in; results are
+/// cached per space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressKind {
-    /// Offsets in the file, as a memory mapping gives them.
+enum AddressKind {
     FileOffset,
-    /// Virtual addresses as the ELF file lays them out (what `nm`,
-    /// `addr2line` and `llvm-symbolizer` use).
-    Virtual,
+    Elf,
 }
 
 impl ElfSymbolizer {
@@ -93,12 +95,21 @@ impl ElfSymbolizer {
 
     /// Resolves file offsets of `file`: one entry per offset, the lines of
     /// that address innermost first, or nothing when it cannot be resolved.
-    pub fn symbolize(&mut self, file: &Arc<MappedFile>, offsets: &[u64]) -> Vec<Lines> {
-        self.symbolize_as(file, offsets, AddressKind::FileOffset)
+    pub fn symbolize(&mut self, file: &Arc<MappedFile>, offsets: &[FileOffset]) -> Vec<Lines> {
+        let raw: Vec<u64> = offsets.iter().map(|offset| offset.0).collect();
+        self.symbolize_kind(file, &raw, AddressKind::FileOffset)
     }
 
-    /// Like [`Self::symbolize`], for addresses of the given kind.
-    pub fn symbolize_as(
+    /// Like [`Self::symbolize`], for addresses in the ELF file's own layout
+    /// (what `nm`, `addr2line` and `llvm-symbolizer` take).
+    pub fn symbolize_elf_addrs(&mut self, file: &Arc<MappedFile>, addrs: &[ElfAddr]) -> Vec<Lines> {
+        let raw: Vec<u64> = addrs.iter().map(|addr| addr.0).collect();
+        self.symbolize_kind(file, &raw, AddressKind::Elf)
+    }
+
+    /// Resolves addresses of one kind, as plain numbers from here on: the
+    /// cache and blazesym hold them per kind.
+    fn symbolize_kind(
         &mut self,
         file: &Arc<MappedFile>,
         offsets: &[u64],
@@ -153,7 +164,7 @@ impl ElfSymbolizer {
         let source = Source::Elf(elf);
         let input = match key.1 {
             AddressKind::FileOffset => Input::FileOffset(missing),
-            AddressKind::Virtual => Input::VirtOffset(missing),
+            AddressKind::Elf => Input::VirtOffset(missing),
         };
         let resolved = self.blaze.symbolize(&source, input).unwrap_or_default();
         let known = self.results.entry(key).or_default();
@@ -190,7 +201,7 @@ impl ElfSymbolizer {
                     self.large = None;
                 }
             }
-            for kind in [AddressKind::FileOffset, AddressKind::Virtual] {
+            for kind in [AddressKind::FileOffset, AddressKind::Elf] {
                 if let Some(known) = self.results.remove(&(id.clone(), kind)) {
                     self.cached -= known.len();
                 }

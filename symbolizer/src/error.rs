@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::addr::ElfAddr;
+
 /// What went wrong, phrased so the user knows what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,7 +64,7 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// The first address out of range.
-        address: u64,
+        address: ElfAddr,
     },
 }
 

@@ -11,6 +11,7 @@ use std::{
 };
 
 use crate::{
+    addr::AbsAddr,
     hex::{hex_bytes, parse_hex_u64},
     Error, Lines, Result, SourceLine,
 };
@@ -134,7 +135,8 @@ impl KernelSymbols {
     }
 
     /// The symbol containing `addr`, if any.
-    pub fn resolve(&self, addr: u64) -> Option<&str> {
+    pub fn resolve(&self, addr: AbsAddr) -> Option<&str> {
+        let AbsAddr(addr) = addr;
         let index = self
             .starts
             .partition_point(|&start| start <= addr)
@@ -147,7 +149,7 @@ impl KernelSymbols {
     }
 
     /// One entry per address: its function, or nothing when unknown.
-    pub fn symbolize(&self, addrs: &[u64]) -> Vec<Lines> {
+    pub fn symbolize(&self, addrs: &[AbsAddr]) -> Vec<Lines> {
         addrs
             .iter()
             .map(|&addr| match self.resolve(addr) {
@@ -176,13 +178,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(symbols.len(), 3);
-        assert_eq!(symbols.resolve(0xffffffff81000000), Some("_stext"));
-        assert_eq!(symbols.resolve(0xffffffff81000150), Some("_stext"));
-        assert_eq!(symbols.resolve(0xffffffff81000201), Some("second"));
-        assert_eq!(symbols.resolve(0xffffffffc0000010), Some("mod_fn"));
-        assert_eq!(symbols.resolve(0xffffffff80000000), None);
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000000)), Some("_stext"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000150)), Some("_stext"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000201)), Some("second"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffffc0000010)), Some("mod_fn"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff80000000)), None);
         assert_eq!(
-            symbols.resolve(0xffffffff81000200 + MAX_SYMBOL_SPAN + 1),
+            symbols.resolve(AbsAddr(0xffffffff81000200 + MAX_SYMBOL_SPAN + 1)),
             None
         );
     }
@@ -230,6 +232,6 @@ mod tests {
     }
 
     fn symbolizer_output(symbols: &KernelSymbols) -> Vec<Lines> {
-        symbols.symbolize(&[0xffffffff81000010, 0x1000])
+        symbols.symbolize(&[AbsAddr(0xffffffff81000010), AbsAddr(0x1000)])
     }
 }

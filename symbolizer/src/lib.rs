@@ -1,6 +1,8 @@
 //! Brasa's symbolizer: addresses to functions, files, lines and inlined
 //! frames.
 //!
+//! - [`addr`]: absolute addresses, file offsets and ELF addresses as
+//!   distinct types, each conversion between them in one place.
 //! - [`process`]: snapshots of `/proc/PID/maps` taken when a process is
 //!   first seen, holding each mapped binary open (through
 //!   `/proc/PID/map_files`, else `/proc/PID/root`), so a process that has
@@ -18,17 +20,19 @@
 //! caller keeps it as an address in its mapping.
 //!
 //! ```no_run
-//! use brasa_symbolizer::{elf::ElfSymbolizer, process::ProcessMaps};
+//! use brasa_symbolizer::{addr::AbsAddr, elf::ElfSymbolizer, process::ProcessMaps};
 //!
 //! fn here() {}
-//! let addr = here as fn() as usize as u64;
+//! let addr = AbsAddr(here as fn() as usize as u64);
 //! let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
 //! let mapping = maps.find(addr).unwrap();
+//! let offset = mapping.range.file_offset_of(addr);
 //! let mut symbolizer = ElfSymbolizer::default();
-//! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[mapping.file_offset_of(addr)]);
+//! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[offset]);
 //! println!("{:?}", lines[0]); // [SourceLine { function: "rust_out::main::here", .. }]
 //! ```
 
+pub mod addr;
 pub mod elf;
 mod error;
 pub mod frame;

@@ -4,6 +4,7 @@
 use std::hint::black_box;
 
 use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
     elf::ElfSymbolizer,
     hex::parse_hex_u64,
     kallsyms::KernelSymbols,
@@ -13,15 +14,15 @@ use brasa_symbolizer::{
 /// The address of the instruction after the `lea`, inside whatever function
 /// this is inlined into.
 #[inline(always)]
-fn inlined_probe() -> u64 {
+fn inlined_probe() -> AbsAddr {
     let pc: u64;
     // SAFETY: reads the instruction pointer into a register, nothing else.
     unsafe { std::arch::asm!("lea {}, [rip]", out(reg) pc, options(nomem, nostack)) };
-    black_box(pc)
+    AbsAddr(black_box(pc))
 }
 
 #[inline(never)]
-fn outer_function() -> u64 {
+fn outer_function() -> AbsAddr {
     black_box(inlined_probe())
 }
 
@@ -33,8 +34,8 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     let file = mapping.file.clone().expect("own binary is open");
     assert!(mapping.build_id().is_some_and(|id| !id.is_empty()));
     let mut symbolizer = ElfSymbolizer::default();
-    let offset = mapping.file_offset_of(pc);
-    let lines = symbolizer.symbolize(&file, &[offset, u64::MAX / 2]);
+    let offset = mapping.range.file_offset_of(pc);
+    let lines = symbolizer.symbolize(&file, &[offset, FileOffset(u64::MAX / 2)]);
 
     // This crate is optimised in dev builds too (see the workspace
     // manifest), which also inlines `black_box` at the probed instruction:
@@ -71,7 +72,7 @@ fn symbols_only_names_the_function_without_reading_dwarf() {
     let mapping = maps.find(pc).unwrap();
     let file = mapping.file.clone().unwrap();
     let mut symbolizer = ElfSymbolizer::symbols_only();
-    let lines = symbolizer.symbolize(&file, &[mapping.file_offset_of(pc)]);
+    let lines = symbolizer.symbolize(&file, &[mapping.range.file_offset_of(pc)]);
     // The symbol table knows the function the code sits in, not what was
     // inlined into it, nor files and lines: those live in DWARF.
     assert_eq!(lines[0].len(), 1, "{:?}", lines[0]);
@@ -92,7 +93,7 @@ fn same_build_id_is_parsed_once_and_served_from_the_cache() {
     let pc = outer_function();
     let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
     let mapping = maps.find(pc).unwrap();
-    let offset = mapping.file_offset_of(pc);
+    let offset = mapping.range.file_offset_of(pc);
     // The same binary opened a second time, as another process would map it.
     let again = MappedFile::open(&std::fs::read_link("/proc/self/exe").unwrap()).unwrap();
     assert_eq!(again.build_id.as_deref(), mapping.build_id());
@@ -130,7 +131,7 @@ fn deleted_binary_is_still_symbolized_through_its_open_file() {
 
     let pc = outer_function();
     let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
-    let offset = maps.find(pc).unwrap().file_offset_of(pc);
+    let offset = maps.find(pc).unwrap().range.file_offset_of(pc);
     let lines = ElfSymbolizer::default().symbolize(&file, &[offset]);
     assert!(lines[0]
         .last()
@@ -147,5 +148,5 @@ fn kernel_addresses_resolve_through_kallsyms() {
         .find(|l| l.ends_with(" T do_syscall_64") || l.ends_with(" t do_syscall_64"))
         .expect("every x86-64 kernel has do_syscall_64");
     let addr = parse_hex_u64(line.split(' ').next().unwrap()).unwrap();
-    assert_eq!(symbols.resolve(addr + 4), Some("do_syscall_64"));
+    assert_eq!(symbols.resolve(AbsAddr(addr + 4)), Some("do_syscall_64"));
 }
