@@ -6,6 +6,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use brasa_symbolizer::{
     addr::AbsAddr,
     process::{FileCache, MappedFile, ProcessMaps},
+    Unknown,
 };
 
 use crate::{
@@ -113,12 +114,21 @@ impl ProcessTable {
             .collect()
     }
 
-    /// The open binary mapped at `start` in `pid`.
-    pub fn file_at(&self, pid: u32, start: AbsAddr) -> Option<&Arc<MappedFile>> {
-        let mapping = self.maps.get(&pid)?.find(start)?;
-        (mapping.range.start == start)
-            .then_some(mapping.file.as_ref())
-            .flatten()
+    /// The open binary mapped at `start` in `pid`, or why there is none.
+    pub fn file_at(&self, pid: u32, start: AbsAddr) -> Result<&Arc<MappedFile>, Unknown> {
+        let mapping = self
+            .maps
+            .get(&pid)
+            .and_then(|maps| maps.find(start))
+            .filter(|mapping| mapping.range.start == start)
+            .ok_or(Unknown::NoMapping)?;
+        mapping.mapped_file()
+    }
+
+    /// Takes a snapshot made elsewhere, as if read from `/proc`.
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, maps: ProcessMaps) {
+        self.maps.insert(maps.pid, maps);
     }
 }
 

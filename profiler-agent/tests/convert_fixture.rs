@@ -12,7 +12,7 @@ use brasa_agent::{
 use brasa_profile::{codec, Profile};
 use brasa_symbolizer::{
     addr::{AbsAddr, FileOffset},
-    Lines, SourceLine,
+    Lines, SourceLine, Symbolized,
 };
 
 fn fixture() -> RawProfile {
@@ -35,7 +35,7 @@ fn label(profile: &Profile, sample: usize, key: &str) -> Option<i64> {
 #[test]
 fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
     let raw = fixture();
-    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default()).profile;
     codec::decode(&codec::encode(&profile)).expect("valid pprof");
 
     // Types and period from the frequency.
@@ -114,25 +114,26 @@ struct OffsetNames {
 }
 
 impl Resolve for OffsetNames {
-    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[FileOffset]) -> Vec<Lines> {
+    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[FileOffset]) -> Vec<Symbolized> {
         self.calls.push((mapping.path.clone(), offsets.to_vec()));
         offsets
             .iter()
             .map(|&offset| {
                 let outer = SourceLine::function(format!("fn_{offset:x}"));
-                if Some(offset) == self.inlined_at {
+                let lines = if Some(offset) == self.inlined_at {
                     Lines::from([SourceLine::function("inlined_callee"), outer])
                 } else {
                     Lines::from([outer])
-                }
+                };
+                Symbolized::Frames(lines)
             })
             .collect()
     }
 
-    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Lines> {
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
         addrs
             .iter()
-            .map(|a| Lines::from([SourceLine::function(format!("k_{a:x}"))]))
+            .map(|a| Symbolized::Frames(Lines::from([SourceLine::function(format!("k_{a:x}"))])))
             .collect()
     }
 }
@@ -152,7 +153,7 @@ fn resolver_gets_file_offsets_with_callers_inside_their_call() {
         inlined_at: Some(leaf_offset),
         ..OffsetNames::default()
     };
-    let profile = convert(&raw, &mut resolver, &ConvertOptions::default());
+    let profile = convert(&raw, &mut resolver, &ConvertOptions::default()).profile;
 
     // One batch per mapping, each offset once.
     let mut batches: HashMap<&str, usize> = HashMap::new();
@@ -206,7 +207,7 @@ fn resolver_gets_file_offsets_with_callers_inside_their_call() {
 fn addresses_outside_every_mapping_stay_as_addresses() {
     let text = "brasa-raw-samples 1\nfrequency 100\nsample 9 9 2 user=1234,5678 kernel= lost\n";
     let raw = RawProfile::parse(text).unwrap();
-    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default()).profile;
     assert_eq!(profile.location.len(), 2);
     assert!(profile
         .location

@@ -48,13 +48,14 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     for (addr, lines) in addrs.iter().zip(&lines) {
         let frames: Vec<String> = lines
+            .lines()
             .iter()
             .rev()
             .map(|l| format!("{} {}:{}", l.function, l.file, l.line))
             .collect();
         let _ = writeln!(out, "{addr:#x} {}", frames.join(" > "));
     }
-    let resolved = lines.iter().filter(|l| !l.is_empty()).count();
+    let resolved = lines.iter().filter(|l| l.unknown().is_none()).count();
     eprintln!(
         "symbolize_file: {} addresses, {resolved} resolved, cold {:.3} ms, warm {:.3} ms",
         addrs.len(),

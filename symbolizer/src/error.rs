@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::addr::ElfAddr;
+use crate::{addr::ElfAddr, Unknown};
 
 /// What went wrong, phrased so the user knows what to do.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,17 @@ pub enum Error {
         /// The first address out of range.
         address: ElfAddr,
     },
+}
+
+impl Error {
+    /// Why the addresses this error kept from being symbolized are unknown.
+    pub fn unknown(&self) -> Unknown {
+        match self {
+            // Hidden addresses make the list as good as unreadable.
+            Error::Io { .. } | Error::KernelAddressesHidden => Unknown::FileUnreadable,
+            _ => Unknown::SymbolizationFailed,
+        }
+    }
 }
 
 /// Result with the symbolizer's [`Error`].

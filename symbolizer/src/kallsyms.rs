@@ -13,7 +13,7 @@ use std::{
 use crate::{
     addr::AbsAddr,
     hex::{hex_bytes, parse_hex_u64},
-    Error, Lines, Result, SourceLine,
+    Error, Lines, Result, SourceLine, Symbolized, Unknown,
 };
 
 /// Where the kernel publishes its symbols.
@@ -148,13 +148,13 @@ impl KernelSymbols {
         self.arena.get(offset as usize..(offset + len) as usize)
     }
 
-    /// One entry per address: its function, or nothing when unknown.
-    pub fn symbolize(&self, addrs: &[AbsAddr]) -> Vec<Lines> {
+    /// One entry per address: its function, or [`Unknown::NoSymbol`].
+    pub fn symbolize(&self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
         addrs
             .iter()
             .map(|&addr| match self.resolve(addr) {
-                Some(name) => Lines::from([SourceLine::function(name)]),
-                None => Lines::from([]),
+                Some(name) => Symbolized::Frames(Lines::from([SourceLine::function(name)])),
+                None => Symbolized::Unknown(Unknown::NoSymbol),
             })
             .collect()
     }
@@ -227,11 +227,12 @@ mod tests {
     fn unknown_addresses_symbolize_to_no_lines() {
         let symbols = parse("ffffffff81000000 T f\n").unwrap();
         let lines = symbolizer_output(&symbols);
-        assert_eq!(&*lines[0], &[SourceLine::function("f")]);
-        assert!(lines[1].is_empty());
+        assert_eq!(lines[0].lines(), &[SourceLine::function("f")]);
+        assert!(lines[1].lines().is_empty());
+        assert_eq!(lines[1].unknown(), Some(Unknown::NoSymbol));
     }
 
-    fn symbolizer_output(symbols: &KernelSymbols) -> Vec<Lines> {
+    fn symbolizer_output(symbols: &KernelSymbols) -> Vec<Symbolized> {
         symbols.symbolize(&[AbsAddr(0xffffffff81000010), AbsAddr(0x1000)])
     }
 }

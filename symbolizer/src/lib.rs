@@ -15,9 +15,11 @@
 //! - [`unwind`]: compact stack unwind tables compiled from `.eh_frame` and
 //!   `.debug_frame`, for walking stacks without frame pointers.
 //!
-//! Symbolization is batch-first and never fails for a batch: an address
-//! that cannot be resolved comes back as an empty list of lines, and the
-//! caller keeps it as an address in its mapping.
+//! Symbolization is batch-first and never fails for a batch: each address
+//! comes back [`Symbolized`], as its lines or as [`Unknown`] with the
+//! reason (no mapping, no file, an unreadable file, no symbol, a file that
+//! could not be symbolized), and the caller keeps an unknown address as an
+//! address in its mapping.
 //!
 //! ```no_run
 //! use brasa_symbolizer::{addr::AbsAddr, elf::ElfSymbolizer, process::ProcessMaps};
@@ -29,7 +31,7 @@
 //! let offset = mapping.range.file_offset_of(addr);
 //! let mut symbolizer = ElfSymbolizer::default();
 //! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[offset]);
-//! println!("{:?}", lines[0]); // [SourceLine { function: "rust_out::main::here", .. }]
+//! println!("{:?}", lines[0].lines()); // [SourceLine { function: "rust_out::main::here", .. }]
 //! ```
 
 pub mod addr;
@@ -42,4 +44,4 @@ pub mod process;
 pub mod unwind;
 
 pub use error::{Error, Result};
-pub use frame::{Lines, SourceLine};
+pub use frame::{Lines, SourceLine, Symbolized, Unknown};

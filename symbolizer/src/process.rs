@@ -19,7 +19,7 @@ use std::{
 use crate::{
     addr::{AbsAddr, FileOffset, MappedRange},
     hex::{hex_bytes, parse_hex_u64},
-    Error, Result,
+    Error, Result, Unknown,
 };
 
 /// A binary mapped by one or more processes, held open for symbolization.
@@ -86,6 +86,19 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The open binary, or why there is none: a mapping without a path
+    /// (or with a pseudo name such as `[vdso]`) has no file, one whose file
+    /// could not be opened has an unreadable one.
+    pub fn mapped_file(&self) -> std::result::Result<&Arc<MappedFile>, Unknown> {
+        match &self.file {
+            Some(file) => Ok(file),
+            // Paths of mapped files are absolute, memfd and deleted files
+            // included; anything else is anonymous or a pseudo name.
+            None if self.path.starts_with('/') => Err(Unknown::FileUnreadable),
+            None => Err(Unknown::NoFile),
+        }
+    }
+
     /// Hex build id of the binary, when known.
     pub fn build_id(&self) -> Option<&str> {
         self.file.as_ref()?.build_id.as_deref()
@@ -289,6 +302,29 @@ mod tests {
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         assert_eq!(mapping.path, exe.to_string_lossy());
         assert!(mapping.range.file_offset_of(here) >= mapping.range.offset);
+    }
+
+    #[test]
+    fn a_mapping_without_its_file_says_why() {
+        let mapping = |path: &str| Mapping {
+            range: MappedRange::default(),
+            path: path.to_owned(),
+            file: None,
+        };
+        let unreadable = mapping("/usr/lib/libgone.so (deleted)");
+        assert_eq!(
+            unreadable.mapped_file().unwrap_err(),
+            Unknown::FileUnreadable
+        );
+        for anonymous in ["", "[vdso]", "[anon:jit]"] {
+            assert_eq!(
+                mapping(anonymous).mapped_file().unwrap_err(),
+                Unknown::NoFile
+            );
+        }
+        let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
+        let here = AbsAddr(a_mapping_without_its_file_says_why as fn() as usize as u64);
+        assert!(maps.find(here).unwrap().mapped_file().is_ok());
     }
 
     #[test]

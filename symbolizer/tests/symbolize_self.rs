@@ -9,6 +9,7 @@ use brasa_symbolizer::{
     hex::parse_hex_u64,
     kallsyms::KernelSymbols,
     process::{MappedFile, ProcessMaps},
+    Unknown,
 };
 
 /// The address of the instruction after the `lea`, inside whatever function
@@ -41,6 +42,7 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     // manifest), which also inlines `black_box` at the probed instruction:
     // leave out the standard library's frames before ours.
     let ours: Vec<_> = lines[0]
+        .lines()
         .iter()
         .skip_while(|l| l.function.starts_with("core::"))
         .collect();
@@ -59,8 +61,9 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     );
     assert!(ours[0].file.ends_with("symbolize_self.rs"), "{:?}", ours[0]);
     assert!(ours[0].line > 0 && ours[1].line > 0);
-    assert!(
-        lines[1].is_empty(),
+    assert_eq!(
+        lines[1].unknown(),
+        Some(Unknown::NoSymbol),
         "an offset past the file resolves to nothing"
     );
 }
@@ -75,17 +78,10 @@ fn symbols_only_names_the_function_without_reading_dwarf() {
     let lines = symbolizer.symbolize(&file, &[mapping.range.file_offset_of(pc)]);
     // The symbol table knows the function the code sits in, not what was
     // inlined into it, nor files and lines: those live in DWARF.
-    assert_eq!(lines[0].len(), 1, "{:?}", lines[0]);
-    assert!(
-        lines[0][0].function.ends_with("outer_function"),
-        "{:?}",
-        lines[0]
-    );
-    assert!(
-        lines[0][0].file.is_empty() && lines[0][0].line == 0,
-        "{:?}",
-        lines[0]
-    );
+    let lines = lines[0].lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].function.ends_with("outer_function"), "{lines:?}");
+    assert!(lines[0].file.is_empty() && lines[0].line == 0, "{lines:?}");
 }
 
 #[test]
@@ -134,6 +130,7 @@ fn deleted_binary_is_still_symbolized_through_its_open_file() {
     let offset = maps.find(pc).unwrap().range.file_offset_of(pc);
     let lines = ElfSymbolizer::default().symbolize(&file, &[offset]);
     assert!(lines[0]
+        .lines()
         .last()
         .is_some_and(|l| l.function.ends_with("outer_function")));
 }
@@ -149,4 +146,17 @@ fn kernel_addresses_resolve_through_kallsyms() {
         .expect("every x86-64 kernel has do_syscall_64");
     let addr = parse_hex_u64(line.split(' ').next().unwrap()).unwrap();
     assert_eq!(symbols.resolve(AbsAddr(addr + 4)), Some("do_syscall_64"));
+}
+
+#[test]
+fn a_file_that_is_not_elf_is_unknown_because_symbolization_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_elf = dir.path().join("not-elf");
+    std::fs::write(&not_elf, vec![0x41u8; 8192]).unwrap();
+    let file = MappedFile::open(&not_elf).unwrap();
+    let mut symbolizer = ElfSymbolizer::default();
+    let results = symbolizer.symbolize(&file, &[FileOffset(0x10), FileOffset(0x20)]);
+    for result in results {
+        assert_eq!(result.unknown(), Some(Unknown::SymbolizationFailed));
+    }
 }
