@@ -34,6 +34,8 @@
 //! println!("{:?}", lines[0].lines()); // [SourceLine { function: "rust_out::main::here", .. }]
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod addr;
 pub mod elf;
 mod error;
