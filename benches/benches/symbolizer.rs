@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
     elf::ElfSymbolizer,
     process::{MappedFile, ProcessMaps},
 };
@@ -16,15 +17,16 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const ADDRESSES: usize = 10_000;
 
 /// Evenly spread file offsets over this binary's code, and the binary.
-fn own_code() -> (Arc<MappedFile>, Vec<u64>) {
-    let here = own_code as fn() -> (Arc<MappedFile>, Vec<u64>) as usize as u64;
+fn own_code() -> (Arc<MappedFile>, Vec<FileOffset>) {
+    let here = AbsAddr(own_code as fn() -> (Arc<MappedFile>, Vec<FileOffset>) as usize as u64);
     let maps = ProcessMaps::snapshot(std::process::id()).expect("own maps");
     let mapping = maps.find(here).expect("own code is mapped");
     let file = mapping.file.clone().expect("own binary is open");
-    let len = mapping.end - mapping.start;
+    let range = mapping.range;
+    let len = range.end.0 - range.start.0;
     let step = (len / ADDRESSES as u64).max(1);
     let offsets = (0..ADDRESSES as u64)
-        .map(|i| mapping.offset + (i * step) % len)
+        .map(|i| range.file_offset_of(AbsAddr(range.start.0 + (i * step) % len)))
         .collect();
     (file, offsets)
 }

@@ -15,17 +15,21 @@
 //!   path and build id; kernel locations in `[kernel.kallsyms]` with the
 //!   kernel's build id;
 //! - an address that cannot be resolved stays as an address in its
-//!   mapping (or in none), never dropped;
+//!   mapping (or in none), never dropped, and is counted by why in
+//!   [`Converted::unsymbolized`];
 //! - `pid` and `tid` are numeric sample labels, `comm` a string label.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use brasa_profile::{
     builder::{FunctionInfo, MappingInfo},
     pprof::Line,
     Profile, ProfileBuilder,
 };
-use brasa_symbolizer::{Lines, SourceLine};
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
+    SourceLine, Symbolized, Unknown,
+};
 
 use crate::raw::{RawMapping, RawProfile};
 
@@ -38,23 +42,68 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 /// Source of symbols for the converter.
 pub trait Resolve {
     /// Resolves file offsets in a user-space mapping of `pid`: one entry
-    /// per offset, its lines innermost first, empty when unknown.
-    fn user(&mut self, pid: u32, mapping: &RawMapping, file_offsets: &[u64]) -> Vec<Lines>;
+    /// per offset, its lines innermost first or why it has none.
+    fn user(
+        &mut self,
+        pid: u32,
+        mapping: &RawMapping,
+        file_offsets: &[FileOffset],
+    ) -> Vec<Symbolized>;
     /// Resolves kernel addresses the same way.
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines>;
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized>;
 }
 
-/// Resolves nothing: every frame stays an address in its mapping.
+/// Resolves nothing: every frame stays an address in its mapping, unknown
+/// for want of symbols.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoSymbols;
 
 impl Resolve for NoSymbols {
-    fn user(&mut self, _: u32, _: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
-        vec![Lines::from([]); offsets.len()]
+    fn user(&mut self, _: u32, _: &RawMapping, offsets: &[FileOffset]) -> Vec<Symbolized> {
+        vec![Symbolized::Unknown(Unknown::NoSymbol); offsets.len()]
     }
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
-        vec![Lines::from([]); addrs.len()]
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
+        vec![Symbolized::Unknown(Unknown::NoSymbol); addrs.len()]
     }
+}
+
+/// Distinct frames of a profile left as bare addresses, by why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unsymbolized {
+    by_reason: BTreeMap<Unknown, u64>,
+}
+
+impl Unsymbolized {
+    /// Counts one more frame unknown for `reason`.
+    pub fn add(&mut self, reason: Unknown) {
+        *self.by_reason.entry(reason).or_default() += 1;
+    }
+
+    /// Frames unknown for `reason`.
+    pub fn get(&self, reason: Unknown) -> u64 {
+        self.by_reason.get(&reason).copied().unwrap_or(0)
+    }
+
+    /// Every reason with at least one frame, and its count.
+    pub fn iter(&self) -> impl Iterator<Item = (Unknown, u64)> + '_ {
+        self.by_reason
+            .iter()
+            .map(|(&reason, &count)| (reason, count))
+    }
+
+    /// Frames unknown for any reason.
+    pub fn total(&self) -> u64 {
+        self.by_reason.values().sum()
+    }
+}
+
+/// What [`convert`] makes of a recording.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The profile.
+    pub profile: Profile,
+    /// Its frames that stayed addresses, by why.
+    pub unsymbolized: Unsymbolized,
 }
 
 /// Options of [`convert`].
@@ -78,19 +127,23 @@ impl Default for ConvertOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Frame {
     pid: u32,
-    addr: u64,
+    addr: AbsAddr,
     kernel: bool,
 }
 
 /// Builds a pprof profile from raw samples (see the module docs).
-pub fn convert(raw: &RawProfile, resolver: &mut dyn Resolve, options: &ConvertOptions) -> Profile {
+pub fn convert(
+    raw: &RawProfile,
+    resolver: &mut dyn Resolve,
+    options: &ConvertOptions,
+) -> Converted {
     let mut builder = ProfileBuilder::new(&[("samples", "count"), ("cpu", "nanoseconds")]);
     let period = NANOS_PER_SECOND / raw.frequency.max(1);
     builder.set_period("cpu", "nanoseconds", period as i64);
     builder.set_default_sample_type("cpu");
     builder.set_time(raw.time_nanos, raw.duration_nanos);
 
-    let locations = place_frames(raw, resolver, &mut builder);
+    let (locations, unsymbolized) = place_frames(raw, resolver, &mut builder);
     for sample in &raw.samples {
         let frames = stack_frames(sample.pid, &sample.kernel, true).chain(stack_frames(
             sample.pid,
@@ -110,32 +163,35 @@ pub fn convert(raw: &RawProfile, resolver: &mut dyn Resolve, options: &ConvertOp
         let count = sample.count.min(i64::MAX as u64) as i64;
         builder.add_sample(&ids, &[count, count.saturating_mul(period as i64)], &labels);
     }
-    builder.build()
+    Converted {
+        profile: builder.build(),
+        unsymbolized,
+    }
 }
 
 /// The frames of one stack: the leaf as sampled, callers minus one.
 fn stack_frames(pid: u32, addrs: &[u64], kernel: bool) -> impl Iterator<Item = Frame> + '_ {
     addrs.iter().enumerate().map(move |(depth, &addr)| Frame {
         pid: if kernel { 0 } else { pid },
-        addr: if depth == 0 {
+        addr: AbsAddr(if depth == 0 {
             addr
         } else {
             addr.saturating_sub(1)
-        },
+        }),
         kernel,
     })
 }
 
 /// Resolves every distinct frame once, in batches per mapping, and interns
-/// its location.
+/// its location; counts the frames that stay addresses.
 fn place_frames(
     raw: &RawProfile,
     resolver: &mut dyn Resolve,
     builder: &mut ProfileBuilder,
-) -> HashMap<Frame, u64> {
-    let mut kernel: Vec<u64> = Vec::new();
+) -> (HashMap<Frame, u64>, Unsymbolized) {
+    let mut kernel: Vec<AbsAddr> = Vec::new();
     // (pid, mapping start) -> addresses in that mapping; `None` start: unmapped.
-    let mut user: HashMap<(u32, Option<u64>), Vec<u64>> = HashMap::new();
+    let mut user: HashMap<(u32, Option<AbsAddr>), Vec<AbsAddr>> = HashMap::new();
     let mut seen: HashMap<Frame, u64> = HashMap::new();
     for sample in &raw.samples {
         for frame in stack_frames(sample.pid, &sample.kernel, true).chain(stack_frames(
@@ -149,7 +205,7 @@ fn place_frames(
             if frame.kernel {
                 kernel.push(frame.addr);
             } else {
-                let start = raw.mapping_of(frame.pid, frame.addr).map(|m| m.start);
+                let start = raw.mapping_of(frame.pid, frame.addr).map(|m| m.range.start);
                 user.entry((frame.pid, start)).or_default().push(frame.addr);
             }
         }
@@ -157,7 +213,11 @@ fn place_frames(
 
     // User mappings first: pprof tools take the first mapping for the
     // main binary.
-    let mut placed = HashMap::with_capacity(seen.len());
+    let mut placer = Placer {
+        builder,
+        placed: HashMap::with_capacity(seen.len()),
+        unsymbolized: Unsymbolized::default(),
+    };
     let mut groups: Vec<_> = user.into_iter().collect();
     groups.sort_unstable_by_key(|(key, _)| *key);
     // Resolve binary by binary (a symbolizer holds few large binaries at
@@ -167,81 +227,100 @@ fn place_frames(
         let ((pid, _), addrs) = &groups[i];
         raw.mapping_of(*pid, addrs[0]).map(|m| m.path.as_str())
     });
-    let mut resolved: Vec<Vec<Lines>> = vec![Vec::new(); groups.len()];
+    let mut resolved: Vec<Vec<Symbolized>> = vec![Vec::new(); groups.len()];
     for i in by_binary {
         let ((pid, start), addrs) = &groups[i];
         if let Some(m) = start.and_then(|_| raw.mapping_of(*pid, addrs[0])) {
-            let offsets: Vec<u64> = addrs.iter().map(|a| a - m.start + m.offset).collect();
+            let offsets: Vec<FileOffset> =
+                addrs.iter().map(|&a| m.range.file_offset_of(a)).collect();
             resolved[i] = pad(resolver.user(*pid, m, &offsets), addrs.len());
         }
     }
-    for (((pid, start), addrs), lines) in groups.into_iter().zip(resolved) {
+    for (((pid, start), addrs), results) in groups.into_iter().zip(resolved) {
         let mapping = start.and_then(|_| raw.mapping_of(pid, addrs[0]));
-        let (mapping_id, lines) = match mapping {
-            Some(m) => (intern_mapping(builder, m, &lines), lines),
-            None => (0, vec![Lines::from([]); addrs.len()]),
+        let (mapping_id, results) = match mapping {
+            Some(m) => (intern_mapping(placer.builder, m, &results), results),
+            None => (
+                0,
+                vec![Symbolized::Unknown(Unknown::NoMapping); addrs.len()],
+            ),
         };
-        for (addr, lines) in addrs.iter().zip(lines) {
-            let id = location(builder, mapping_id, *addr, &lines);
-            placed.insert(
-                Frame {
-                    pid,
-                    addr: *addr,
-                    kernel: false,
-                },
-                id,
-            );
+        for (&addr, result) in addrs.iter().zip(&results) {
+            let frame = Frame {
+                pid,
+                addr,
+                kernel: false,
+            };
+            placer.place(frame, mapping_id, result);
         }
     }
     if !kernel.is_empty() {
-        let lines = resolver.kernel(&kernel);
-        let mapping = builder.mapping(MappingInfo {
+        let results = pad(resolver.kernel(&kernel), kernel.len());
+        let mapping = placer.builder.mapping(MappingInfo {
             memory_start: KERNEL_SPACE_START,
             memory_limit: u64::MAX,
             filename: KERNEL_MAPPING_NAME,
             build_id: &raw.kernel_build_id,
-            has_functions: lines.iter().any(|l| !l.is_empty()),
+            has_functions: results.iter().any(|r| !r.lines().is_empty()),
             ..MappingInfo::default()
         });
-        for (addr, lines) in kernel.iter().zip(pad(lines, kernel.len())) {
-            let id = location(builder, mapping, *addr, &lines);
-            placed.insert(
-                Frame {
-                    pid: 0,
-                    addr: *addr,
-                    kernel: true,
-                },
-                id,
-            );
+        for (&addr, result) in kernel.iter().zip(&results) {
+            let frame = Frame {
+                pid: 0,
+                addr,
+                kernel: true,
+            };
+            placer.place(frame, mapping, result);
         }
     }
+    (placer.placed, placer.unsymbolized)
+}
 
-    placed
+/// Interns locations, and counts the frames that stay addresses.
+struct Placer<'a> {
+    builder: &'a mut ProfileBuilder,
+    placed: HashMap<Frame, u64>,
+    unsymbolized: Unsymbolized,
+}
+
+impl Placer<'_> {
+    fn place(&mut self, frame: Frame, mapping_id: u64, result: &Symbolized) {
+        if let Some(reason) = result.unknown() {
+            self.unsymbolized.add(reason);
+        }
+        let id = location(self.builder, mapping_id, frame.addr, result.lines());
+        self.placed.insert(frame, id);
+    }
 }
 
 /// A resolver's answer with exactly one entry per address, whatever it
 /// returned.
-fn pad(mut lines: Vec<Lines>, len: usize) -> Vec<Lines> {
-    lines.resize(len, Lines::from([]));
-    lines
+fn pad(mut results: Vec<Symbolized>, len: usize) -> Vec<Symbolized> {
+    results.resize(len, Symbolized::Unknown(Unknown::SymbolizationFailed));
+    results
 }
 
-fn intern_mapping(builder: &mut ProfileBuilder, m: &RawMapping, lines: &[Lines]) -> u64 {
-    let resolved = lines.iter().flat_map(|l| l.iter());
+fn intern_mapping(builder: &mut ProfileBuilder, m: &RawMapping, results: &[Symbolized]) -> u64 {
+    let resolved = results.iter().flat_map(|r| r.lines());
     builder.mapping(MappingInfo {
-        memory_start: m.start,
-        memory_limit: m.end,
-        file_offset: m.offset,
+        memory_start: m.range.start.0,
+        memory_limit: m.range.end.0,
+        file_offset: m.range.offset.0,
         filename: &m.path,
         build_id: &m.build_id,
         has_functions: resolved.clone().next().is_some(),
         has_filenames: resolved.clone().any(|l| !l.file.is_empty()),
         has_line_numbers: resolved.clone().any(|l| l.line != 0),
-        has_inline_frames: lines.iter().any(|l| l.len() > 1),
+        has_inline_frames: results.iter().any(|r| r.lines().len() > 1),
     })
 }
 
-fn location(builder: &mut ProfileBuilder, mapping_id: u64, addr: u64, lines: &[SourceLine]) -> u64 {
+fn location(
+    builder: &mut ProfileBuilder,
+    mapping_id: u64,
+    addr: AbsAddr,
+    lines: &[SourceLine],
+) -> u64 {
     let lines: Vec<Line> = lines
         .iter()
         .map(|l| Line {
@@ -255,5 +334,71 @@ fn location(builder: &mut ProfileBuilder, mapping_id: u64, addr: u64, lines: &[S
             column: 0,
         })
         .collect();
-    builder.location(mapping_id, addr, &lines)
+    builder.location(mapping_id, addr.0, &lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One process with one mapping at 0x400000, one sample through it, a
+    /// frame outside it, and a kernel frame.
+    fn raw() -> RawProfile {
+        RawProfile::parse(
+            "brasa-raw-samples 1\nfrequency 100\n\
+             map 7 400000 401000 0 - /bin/app\n\
+             sample 7 7 3 user=400010,400500,900000 kernel=ffffffff81000010 app\n",
+        )
+        .unwrap()
+    }
+
+    /// Every user address unknown for `reason`, every kernel one named.
+    struct Unresolved(Unknown);
+
+    impl Resolve for Unresolved {
+        fn user(&mut self, _: u32, _: &RawMapping, offsets: &[FileOffset]) -> Vec<Symbolized> {
+            vec![Symbolized::Unknown(self.0); offsets.len()]
+        }
+        fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
+            let named = Symbolized::from_lines([SourceLine::function("k")].into());
+            vec![named; addrs.len()]
+        }
+    }
+
+    #[test]
+    fn unknown_frames_are_counted_by_reason_and_kept_as_addresses() {
+        let raw = raw();
+        let converted = convert(
+            &raw,
+            &mut Unresolved(Unknown::FileUnreadable),
+            &ConvertOptions::default(),
+        );
+        let unsymbolized = &converted.unsymbolized;
+        assert_eq!(unsymbolized.get(Unknown::FileUnreadable), 2);
+        assert_eq!(unsymbolized.get(Unknown::NoMapping), 1, "0x900000");
+        assert_eq!(unsymbolized.total(), 3);
+        // The same profile as with no symbols at all, but for the kernel.
+        let profile = &converted.profile;
+        assert_eq!(profile.location.len(), 4);
+        let bare = profile.location.iter().filter(|l| l.line.is_empty());
+        assert_eq!(bare.count(), 3);
+        let unmapped = profile.location.iter().find(|l| l.mapping_id == 0);
+        assert_eq!(unmapped.map(|l| l.address), Some(0x8fffff));
+    }
+
+    #[test]
+    fn a_short_answer_is_padded_with_unknown_frames() {
+        struct Silent;
+        impl Resolve for Silent {
+            fn user(&mut self, _: u32, _: &RawMapping, _: &[FileOffset]) -> Vec<Symbolized> {
+                Vec::new()
+            }
+            fn kernel(&mut self, _: &[AbsAddr]) -> Vec<Symbolized> {
+                Vec::new()
+            }
+        }
+        let converted = convert(&raw(), &mut Silent, &ConvertOptions::default());
+        assert_eq!(converted.unsymbolized.get(Unknown::SymbolizationFailed), 3);
+        assert_eq!(converted.profile.location.len(), 4);
+    }
 }

@@ -34,9 +34,10 @@
 //!      sample 7 7 3 user=400010,400500 kernel= app\n",
 //! )
 //! .unwrap();
-//! let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
-//! assert_eq!(profile.sample[0].value, vec![3, 30_000_000]);
-//! assert_eq!(profile.location.len(), 2);
+//! let converted = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+//! assert_eq!(converted.profile.sample[0].value, vec![3, 30_000_000]);
+//! assert_eq!(converted.profile.location.len(), 2);
+//! assert_eq!(converted.unsymbolized.total(), 2);
 //! ```
 
 #![warn(missing_docs)]

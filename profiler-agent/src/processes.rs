@@ -3,7 +3,11 @@
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
-use brasa_symbolizer::process::{FileCache, MappedFile, ProcessMaps};
+use brasa_symbolizer::{
+    addr::AbsAddr,
+    process::{FileCache, MappedFile, ProcessMaps},
+    Unknown,
+};
 
 use crate::{
     raw::{RawMapping, RawSample},
@@ -65,7 +69,7 @@ impl ProcessTable {
                 let known = self.maps.get(&s.pid);
                 s.user
                     .iter()
-                    .any(|&a| known.and_then(|m| m.find(a)).is_none())
+                    .any(|&a| known.and_then(|m| m.find(AbsAddr(a))).is_none())
             })
             .map(|s| s.pid)
             .collect();
@@ -103,21 +107,28 @@ impl ProcessTable {
         maps.mappings
             .iter()
             .map(|m| RawMapping {
-                start: m.start,
-                end: m.end,
-                offset: m.offset,
+                range: m.range,
                 build_id: m.build_id().unwrap_or_default().to_owned(),
                 path: m.path.clone(),
             })
             .collect()
     }
 
-    /// The open binary mapped at `start` in `pid`.
-    pub fn file_at(&self, pid: u32, start: u64) -> Option<&Arc<MappedFile>> {
-        let mapping = self.maps.get(&pid)?.find(start)?;
-        (mapping.start == start)
-            .then_some(mapping.file.as_ref())
-            .flatten()
+    /// The open binary mapped at `start` in `pid`, or why there is none.
+    pub fn file_at(&self, pid: u32, start: AbsAddr) -> Result<&Arc<MappedFile>, Unknown> {
+        let mapping = self
+            .maps
+            .get(&pid)
+            .and_then(|maps| maps.find(start))
+            .filter(|mapping| mapping.range.start == start)
+            .ok_or(Unknown::NoMapping)?;
+        mapping.mapped_file()
+    }
+
+    /// Takes a snapshot made elsewhere, as if read from `/proc`.
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, maps: ProcessMaps) {
+        self.maps.insert(maps.pid, maps);
     }
 }
 

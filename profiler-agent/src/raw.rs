@@ -19,6 +19,11 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset, MappedRange},
+    hex::parse_hex_u64,
+};
+
 use crate::{Error, Result};
 
 /// First line of the text form.
@@ -44,12 +49,8 @@ pub struct RawSample {
 /// An executable mapping of a process, as `/proc/PID/maps` showed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMapping {
-    /// First address.
-    pub start: u64,
-    /// One past the last address.
-    pub end: u64,
-    /// File offset of `start`.
-    pub offset: u64,
+    /// The addresses mapped and the file offset they start at.
+    pub range: MappedRange,
     /// Hex build id, empty when unknown.
     pub build_id: String,
     /// Path or pseudo name (`[vdso]`).
@@ -75,13 +76,13 @@ pub struct RawProfile {
 
 impl RawProfile {
     /// The mapping of `pid` containing `addr`.
-    pub fn mapping_of(&self, pid: u32, addr: u64) -> Option<&RawMapping> {
+    pub fn mapping_of(&self, pid: u32, addr: AbsAddr) -> Option<&RawMapping> {
         let mappings = self.processes.get(&pid)?;
         let index = mappings
-            .partition_point(|m| m.start <= addr)
+            .partition_point(|m| m.range.start <= addr)
             .checked_sub(1)?;
         let mapping = &mappings[index];
-        (addr < mapping.end).then_some(mapping)
+        mapping.range.contains(addr).then_some(mapping)
     }
 
     /// Total number of samples.
@@ -106,9 +107,9 @@ impl RawProfile {
                 let _ = writeln!(
                     out,
                     "map {pid} {:x} {:x} {:x} {build_id} {}",
-                    m.start,
-                    m.end,
-                    m.offset,
+                    m.range.start,
+                    m.range.end,
+                    m.range.offset,
                     one_line(&m.path)
                 );
             }
@@ -174,7 +175,7 @@ impl RawProfile {
             ));
         }
         for mappings in raw.processes.values_mut() {
-            mappings.sort_by_key(|m| m.start);
+            mappings.sort_by_key(|m| m.range.start);
         }
         Ok(raw)
     }
@@ -199,9 +200,7 @@ fn parse_hex_list(s: &str) -> Option<Vec<u64>> {
     if s.is_empty() {
         return Some(Vec::new());
     }
-    s.split(',')
-        .map(|a| u64::from_str_radix(a, 16).ok())
-        .collect()
+    s.split(',').map(parse_hex_u64).collect()
 }
 
 fn parse_build_id(id: &str) -> Option<String> {
@@ -218,20 +217,20 @@ fn parse_time(rest: &str) -> Option<(i64, i64)> {
 fn parse_map(rest: &str) -> Option<(u32, RawMapping)> {
     let mut fields = rest.splitn(6, ' ');
     let pid = fields.next()?.parse().ok()?;
-    let start = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let end = u64::from_str_radix(fields.next()?, 16).ok()?;
-    let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+    let range = MappedRange {
+        start: AbsAddr(parse_hex_u64(fields.next()?)?),
+        end: AbsAddr(parse_hex_u64(fields.next()?)?),
+        offset: FileOffset(parse_hex_u64(fields.next()?)?),
+    };
     let build_id = match fields.next()? {
         "-" => String::new(),
         id => parse_build_id(id)?,
     };
     let path = fields.next().unwrap_or_default().to_owned();
-    (start < end).then_some((
+    (range.start < range.end).then_some((
         pid,
         RawMapping {
-            start,
-            end,
-            offset,
+            range,
             build_id,
             path,
         },
@@ -271,9 +270,11 @@ mod tests {
         raw.processes.insert(
             42,
             vec![RawMapping {
-                start: 0x5000,
-                end: 0x9000,
-                offset: 0x1000,
+                range: MappedRange {
+                    start: AbsAddr(0x5000),
+                    end: AbsAddr(0x9000),
+                    offset: FileOffset(0x1000),
+                },
                 build_id: "abcd".into(),
                 path: "/opt/my app/bin".into(),
             }],
@@ -304,10 +305,11 @@ mod tests {
     #[test]
     fn finds_mappings_by_address() {
         let raw = sample();
-        assert_eq!(raw.mapping_of(42, 0x5000).unwrap().path, "/opt/my app/bin");
-        assert!(raw.mapping_of(42, 0x9000).is_none());
-        assert!(raw.mapping_of(42, 0x4fff).is_none());
-        assert!(raw.mapping_of(7, 0x5000).is_none());
+        let at = |pid, addr| raw.mapping_of(pid, AbsAddr(addr));
+        assert_eq!(at(42, 0x5000).unwrap().path, "/opt/my app/bin");
+        assert!(at(42, 0x9000).is_none());
+        assert!(at(42, 0x4fff).is_none());
+        assert!(at(7, 0x5000).is_none());
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub struct Recording {
 impl Recording {
     /// The symbolized pprof profile.
     pub fn to_profile(&mut self) -> Profile {
-        convert(&self.raw, &mut self.resolver, &ConvertOptions::default())
+        convert(&self.raw, &mut self.resolver, &ConvertOptions::default()).profile
     }
 }
 

@@ -10,7 +10,10 @@ use brasa_agent::{
     raw::{RawMapping, RawProfile},
 };
 use brasa_profile::{codec, Profile};
-use brasa_symbolizer::{Lines, SourceLine};
+use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
+    Lines, SourceLine, Symbolized,
+};
 
 fn fixture() -> RawProfile {
     let path = common::workloads_dir().join("recorded/c-cpu.raw");
@@ -32,7 +35,7 @@ fn label(profile: &Profile, sample: usize, key: &str) -> Option<i64> {
 #[test]
 fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
     let raw = fixture();
-    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default()).profile;
     codec::decode(&codec::encode(&profile)).expect("valid pprof");
 
     // Types and period from the frequency.
@@ -74,7 +77,11 @@ fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
     assert_eq!(string(&profile, main.build_id), recorded_main.build_id);
     assert_eq!(
         (main.memory_start, main.memory_limit, main.file_offset),
-        (recorded_main.start, recorded_main.end, recorded_main.offset)
+        (
+            recorded_main.range.start.0,
+            recorded_main.range.end.0,
+            recorded_main.range.offset.0
+        )
     );
     let kernel = profile
         .mapping
@@ -102,30 +109,31 @@ fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
 /// inlined callee inside its function.
 #[derive(Default)]
 struct OffsetNames {
-    inlined_at: Option<u64>,
-    calls: Vec<(String, Vec<u64>)>,
+    inlined_at: Option<FileOffset>,
+    calls: Vec<(String, Vec<FileOffset>)>,
 }
 
 impl Resolve for OffsetNames {
-    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[u64]) -> Vec<Lines> {
+    fn user(&mut self, _: u32, mapping: &RawMapping, offsets: &[FileOffset]) -> Vec<Symbolized> {
         self.calls.push((mapping.path.clone(), offsets.to_vec()));
         offsets
             .iter()
             .map(|&offset| {
                 let outer = SourceLine::function(format!("fn_{offset:x}"));
-                if Some(offset) == self.inlined_at {
+                let lines = if Some(offset) == self.inlined_at {
                     Lines::from([SourceLine::function("inlined_callee"), outer])
                 } else {
                     Lines::from([outer])
-                }
+                };
+                Symbolized::Frames(lines)
             })
             .collect()
     }
 
-    fn kernel(&mut self, addrs: &[u64]) -> Vec<Lines> {
+    fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
         addrs
             .iter()
-            .map(|a| Lines::from([SourceLine::function(format!("k_{a:x}"))]))
+            .map(|a| Symbolized::Frames(Lines::from([SourceLine::function(format!("k_{a:x}"))])))
             .collect()
     }
 }
@@ -134,14 +142,18 @@ impl Resolve for OffsetNames {
 fn resolver_gets_file_offsets_with_callers_inside_their_call() {
     let raw = fixture();
     let sample = &raw.samples[0];
-    let mapping = raw.mapping_of(sample.pid, sample.user[0]).unwrap().clone();
-    let leaf_offset = sample.user[0] - mapping.start + mapping.offset;
-    let caller_offset = sample.user[1] - 1 - mapping.start + mapping.offset;
+    let mapping = raw
+        .mapping_of(sample.pid, AbsAddr(sample.user[0]))
+        .unwrap()
+        .clone();
+    let (start, offset) = (mapping.range.start.0, mapping.range.offset.0);
+    let leaf_offset = FileOffset(sample.user[0] - start + offset);
+    let caller_offset = FileOffset(sample.user[1] - 1 - start + offset);
     let mut resolver = OffsetNames {
         inlined_at: Some(leaf_offset),
         ..OffsetNames::default()
     };
-    let profile = convert(&raw, &mut resolver, &ConvertOptions::default());
+    let profile = convert(&raw, &mut resolver, &ConvertOptions::default()).profile;
 
     // One batch per mapping, each offset once.
     let mut batches: HashMap<&str, usize> = HashMap::new();
@@ -195,7 +207,7 @@ fn resolver_gets_file_offsets_with_callers_inside_their_call() {
 fn addresses_outside_every_mapping_stay_as_addresses() {
     let text = "brasa-raw-samples 1\nfrequency 100\nsample 9 9 2 user=1234,5678 kernel= lost\n";
     let raw = RawProfile::parse(text).unwrap();
-    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default());
+    let profile = convert(&raw, &mut NoSymbols, &ConvertOptions::default()).profile;
     assert_eq!(profile.location.len(), 2);
     assert!(profile
         .location

@@ -14,8 +14,7 @@ use std::{
 };
 
 use brasa_symbolizer::{
-    elf::{AddressKind, ElfSymbolizer},
-    process::MappedFile,
+    addr::ElfAddr, elf::ElfSymbolizer, hex::parse_hex_u64, process::MappedFile,
 };
 
 fn main() -> ExitCode {
@@ -23,11 +22,12 @@ fn main() -> ExitCode {
         eprintln!("usage: symbolize_file BINARY < addresses");
         return ExitCode::from(2);
     };
-    let addrs: Vec<u64> = std::io::stdin()
+    let addrs: Vec<ElfAddr> = std::io::stdin()
         .lock()
         .lines()
         .map_while(Result::ok)
-        .filter_map(|l| u64::from_str_radix(l.trim().trim_start_matches("0x"), 16).ok())
+        .filter_map(|l| parse_hex_u64(l.trim().trim_start_matches("0x")))
+        .map(ElfAddr)
         .collect();
     let file = match MappedFile::open(&path) {
         Ok(file) => file,
@@ -38,23 +38,24 @@ fn main() -> ExitCode {
     };
     let mut symbolizer = ElfSymbolizer::default();
     let started = Instant::now();
-    let lines = symbolizer.symbolize_as(&file, &addrs, AddressKind::Virtual);
+    let lines = symbolizer.symbolize_elf_addrs(&file, &addrs);
     let cold = started.elapsed();
     let started = Instant::now();
-    let again = symbolizer.symbolize_as(&file, &addrs, AddressKind::Virtual);
+    let again = symbolizer.symbolize_elf_addrs(&file, &addrs);
     let warm = started.elapsed();
     assert_eq!(lines, again);
 
     let mut out = std::io::stdout().lock();
     for (addr, lines) in addrs.iter().zip(&lines) {
         let frames: Vec<String> = lines
+            .lines()
             .iter()
             .rev()
             .map(|l| format!("{} {}:{}", l.function, l.file, l.line))
             .collect();
         let _ = writeln!(out, "{addr:#x} {}", frames.join(" > "));
     }
-    let resolved = lines.iter().filter(|l| !l.is_empty()).count();
+    let resolved = lines.iter().filter(|l| l.unknown().is_none()).count();
     eprintln!(
         "symbolize_file: {} addresses, {resolved} resolved, cold {:.3} ms, warm {:.3} ms",
         addrs.len(),

@@ -8,13 +8,21 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use blazesym::symbolize::{
-    evict::Evict,
-    source::{Elf, Source},
-    CodeInfo, Input, Sym, Symbolized, Symbolizer,
+use blazesym::{
+    symbolize::{
+        self as blaze,
+        evict::Evict,
+        source::{Elf, Source},
+        CodeInfo, Input, Reason, Sym, Symbolizer,
+    },
+    ErrorKind,
 };
 
-use crate::{process::MappedFile, Lines, SourceLine};
+use crate::{
+    addr::{ElfAddr, FileOffset},
+    process::MappedFile,
+    SourceLine, Symbolized, Unknown,
+};
 
 /// Resolved addresses kept before the result cache is cleared: about
 /// 100 bytes each, so the cache stays in the tens of megabytes at worst.
@@ -33,8 +41,8 @@ pub struct ElfSymbolizer {
     canonical: HashMap<String, Arc<MappedFile>>,
     /// The one large binary that may stay parsed (see [`LARGE_BINARY_BYTES`]).
     large: Option<Arc<MappedFile>>,
-    /// (build id, address kind) -> address -> lines.
-    results: HashMap<(String, AddressKind), HashMap<u64, Lines>>,
+    /// (build id, address kind) -> address -> what it resolved to.
+    results: HashMap<(String, AddressKind), HashMap<u64, Symbolized>>,
     /// Addresses in `results`.
     cached: usize,
     /// Whether DWARF is read (files, lines, inlined frames), or only the
@@ -68,14 +76,12 @@ impl std::fmt::Debug for ElfSymbolizer {
     }
 }
 
-/// How addresses given to the symbolizer are expressed.
+/// Which address space the addresses of a batch are in; results are
+/// cached per space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressKind {
-    /// Offsets in the file, as a memory mapping gives them.
+enum AddressKind {
     FileOffset,
-    /// Virtual addresses as the ELF file lays them out (what `nm`,
-    /// `addr2line` and `llvm-symbolizer` use).
-    Virtual,
+    Elf,
 }
 
 impl ElfSymbolizer {
@@ -92,18 +98,31 @@ impl ElfSymbolizer {
     }
 
     /// Resolves file offsets of `file`: one entry per offset, the lines of
-    /// that address innermost first, or nothing when it cannot be resolved.
-    pub fn symbolize(&mut self, file: &Arc<MappedFile>, offsets: &[u64]) -> Vec<Lines> {
-        self.symbolize_as(file, offsets, AddressKind::FileOffset)
+    /// that address innermost first, or why it has none.
+    pub fn symbolize(&mut self, file: &Arc<MappedFile>, offsets: &[FileOffset]) -> Vec<Symbolized> {
+        let raw: Vec<u64> = offsets.iter().map(|offset| offset.0).collect();
+        self.symbolize_kind(file, &raw, AddressKind::FileOffset)
     }
 
-    /// Like [`Self::symbolize`], for addresses of the given kind.
-    pub fn symbolize_as(
+    /// Like [`Self::symbolize`], for addresses in the ELF file's own layout
+    /// (what `nm`, `addr2line` and `llvm-symbolizer` take).
+    pub fn symbolize_elf_addrs(
+        &mut self,
+        file: &Arc<MappedFile>,
+        addrs: &[ElfAddr],
+    ) -> Vec<Symbolized> {
+        let raw: Vec<u64> = addrs.iter().map(|addr| addr.0).collect();
+        self.symbolize_kind(file, &raw, AddressKind::Elf)
+    }
+
+    /// Resolves addresses of one kind, as plain numbers from here on: the
+    /// cache and blazesym hold them per kind.
+    fn symbolize_kind(
         &mut self,
         file: &Arc<MappedFile>,
         offsets: &[u64],
         kind: AddressKind,
-    ) -> Vec<Lines> {
+    ) -> Vec<Symbolized> {
         let id = file
             .build_id
             .clone()
@@ -114,17 +133,18 @@ impl ElfSymbolizer {
                 .or_insert_with(|| Arc::clone(file)),
         );
         let key = (id, kind);
-        let known = self.results.get(&key);
-        let mut missing: Vec<u64> = offsets
-            .iter()
-            .copied()
-            .filter(|offset| known.is_none_or(|k| !k.contains_key(offset)))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
+        let mut missing = self.missing(&key, offsets);
+        if self.cached + missing.len() > MAX_CACHED_ADDRESSES {
+            // Start over, and resolve the whole batch: what it found cached
+            // is gone too.
+            self.results.clear();
+            self.cached = 0;
+            missing = self.missing(&key, offsets);
+        }
         if !missing.is_empty() {
             self.resolve_missing(&canonical, key.clone(), &missing);
         }
+        // Every offset is cached by now; an empty batch has no entry at all.
         let known = self.results.get(&key);
         offsets
             .iter()
@@ -132,9 +152,22 @@ impl ElfSymbolizer {
                 known
                     .and_then(|k| k.get(offset))
                     .cloned()
-                    .unwrap_or_else(|| Arc::from([]))
+                    .unwrap_or(Symbolized::Unknown(Unknown::SymbolizationFailed))
             })
             .collect()
+    }
+
+    /// The offsets without a cached result, sorted and each once.
+    fn missing(&self, key: &(String, AddressKind), offsets: &[u64]) -> Vec<u64> {
+        let known = self.results.get(key);
+        let mut missing: Vec<u64> = offsets
+            .iter()
+            .copied()
+            .filter(|offset| known.is_none_or(|k| !k.contains_key(offset)))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
     }
 
     fn resolve_missing(
@@ -143,28 +176,53 @@ impl ElfSymbolizer {
         key: (String, AddressKind),
         missing: &[u64],
     ) {
-        if self.cached + missing.len() > MAX_CACHED_ADDRESSES {
-            self.results.clear();
-            self.cached = 0;
-        }
         self.make_room_for(file);
         let mut elf = Elf::new(file.read_path());
         elf.debug_syms = self.debug_info;
         let source = Source::Elf(elf);
         let input = match key.1 {
             AddressKind::FileOffset => Input::FileOffset(missing),
-            AddressKind::Virtual => Input::VirtOffset(missing),
+            AddressKind::Elf => Input::VirtOffset(missing),
         };
-        let resolved = self.blaze.symbolize(&source, input).unwrap_or_default();
+        // A batch that fails as a whole gives every address the reason.
+        let resolved = self.blaze.symbolize(&source, input);
         let known = self.results.entry(key).or_default();
         for (index, &offset) in missing.iter().enumerate() {
-            let lines: Lines = match resolved.get(index) {
-                Some(Symbolized::Sym(sym)) => lines_of(sym).into(),
-                _ => Arc::from([]),
+            let result = match &resolved {
+                Ok(resolved) => match resolved.get(index) {
+                    Some(blaze::Symbolized::Sym(sym)) => {
+                        Symbolized::from_lines(lines_of(sym).into())
+                    }
+                    Some(blaze::Symbolized::Unknown(reason)) => {
+                        Symbolized::Unknown(unknown_because(*reason))
+                    }
+                    None => Symbolized::Unknown(Unknown::SymbolizationFailed),
+                },
+                Err(error) => Symbolized::Unknown(failed_because(error)),
             };
-            known.insert(offset, lines);
+            known.insert(offset, result);
         }
         self.cached += missing.len();
+    }
+}
+
+/// Our reason for one of blazesym's.
+fn unknown_because(reason: Reason) -> Unknown {
+    match reason {
+        Reason::Unmapped => Unknown::NoMapping,
+        Reason::MissingComponent => Unknown::NoFile,
+        Reason::InvalidFileOffset | Reason::MissingSyms | Reason::UnknownAddr => Unknown::NoSymbol,
+        _ => Unknown::SymbolizationFailed,
+    }
+}
+
+/// Our reason for a batch that blazesym could not symbolize at all.
+fn failed_because(error: &blazesym::Error) -> Unknown {
+    match error.kind() {
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::UnexpectedEof => {
+            Unknown::FileUnreadable
+        }
+        _ => Unknown::SymbolizationFailed,
     }
 }
 
@@ -190,7 +248,7 @@ impl ElfSymbolizer {
                     self.large = None;
                 }
             }
-            for kind in [AddressKind::FileOffset, AddressKind::Virtual] {
+            for kind in [AddressKind::FileOffset, AddressKind::Elf] {
                 if let Some(known) = self.results.remove(&(id.clone(), kind)) {
                     self.cached -= known.len();
                 }
@@ -235,5 +293,38 @@ fn line(name: &str, code: Option<&CodeInfo<'_>>) -> SourceLine {
             .map(|c| c.to_path().display().to_string())
             .unwrap_or_default(),
         line: code.and_then(|c| c.line).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_unknown_because_unreadable() {
+        let io = |kind| blazesym::Error::from(std::io::Error::from(kind));
+        for kind in [
+            std::io::ErrorKind::NotFound,
+            std::io::ErrorKind::PermissionDenied,
+        ] {
+            assert_eq!(
+                failed_because(&io(kind)),
+                Unknown::FileUnreadable,
+                "{kind:?}"
+            );
+        }
+        let corrupt = io(std::io::ErrorKind::InvalidData);
+        assert_eq!(failed_because(&corrupt), Unknown::SymbolizationFailed);
+    }
+
+    #[test]
+    fn blazesym_reasons_become_ours() {
+        assert_eq!(unknown_because(Reason::Unmapped), Unknown::NoMapping);
+        assert_eq!(unknown_because(Reason::MissingComponent), Unknown::NoFile);
+        assert_eq!(unknown_because(Reason::UnknownAddr), Unknown::NoSymbol);
+        assert_eq!(
+            unknown_because(Reason::Unsupported),
+            Unknown::SymbolizationFailed
+        );
     }
 }

@@ -10,7 +10,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{Error, Lines, Result, SourceLine};
+use crate::{
+    addr::AbsAddr,
+    hex::{hex_bytes, parse_hex_u64},
+    Error, Lines, Result, SourceLine, Symbolized, Unknown,
+};
 
 /// Where the kernel publishes its symbols.
 pub const KALLSYMS_PATH: &str = "/proc/kallsyms";
@@ -39,7 +43,7 @@ fn build_id_from_notes(mut notes: &[u8]) -> Option<String> {
         let name = notes.get(12..12 + name_size as usize)?;
         let desc = notes.get(name_end..name_end + desc_size as usize)?;
         if kind == NT_GNU_BUILD_ID && name == b"GNU\0" {
-            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+            return Some(hex_bytes(desc));
         }
         notes = notes.get(desc_end..)?;
     }
@@ -99,7 +103,7 @@ impl KernelSymbols {
             else {
                 return Err(malformed());
             };
-            let addr = u64::from_str_radix(addr, 16).map_err(|_| malformed())?;
+            let addr = parse_hex_u64(addr).ok_or_else(malformed)?;
             nonzero |= addr != 0;
             if !matches!(kind, "t" | "T" | "w" | "W") {
                 continue;
@@ -131,7 +135,8 @@ impl KernelSymbols {
     }
 
     /// The symbol containing `addr`, if any.
-    pub fn resolve(&self, addr: u64) -> Option<&str> {
+    pub fn resolve(&self, addr: AbsAddr) -> Option<&str> {
+        let AbsAddr(addr) = addr;
         let index = self
             .starts
             .partition_point(|&start| start <= addr)
@@ -143,13 +148,13 @@ impl KernelSymbols {
         self.arena.get(offset as usize..(offset + len) as usize)
     }
 
-    /// One entry per address: its function, or nothing when unknown.
-    pub fn symbolize(&self, addrs: &[u64]) -> Vec<Lines> {
+    /// One entry per address: its function, or [`Unknown::NoSymbol`].
+    pub fn symbolize(&self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
         addrs
             .iter()
             .map(|&addr| match self.resolve(addr) {
-                Some(name) => Lines::from([SourceLine::function(name)]),
-                None => Lines::from([]),
+                Some(name) => Symbolized::Frames(Lines::from([SourceLine::function(name)])),
+                None => Symbolized::Unknown(Unknown::NoSymbol),
             })
             .collect()
     }
@@ -173,13 +178,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(symbols.len(), 3);
-        assert_eq!(symbols.resolve(0xffffffff81000000), Some("_stext"));
-        assert_eq!(symbols.resolve(0xffffffff81000150), Some("_stext"));
-        assert_eq!(symbols.resolve(0xffffffff81000201), Some("second"));
-        assert_eq!(symbols.resolve(0xffffffffc0000010), Some("mod_fn"));
-        assert_eq!(symbols.resolve(0xffffffff80000000), None);
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000000)), Some("_stext"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000150)), Some("_stext"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff81000201)), Some("second"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffffc0000010)), Some("mod_fn"));
+        assert_eq!(symbols.resolve(AbsAddr(0xffffffff80000000)), None);
         assert_eq!(
-            symbols.resolve(0xffffffff81000200 + MAX_SYMBOL_SPAN + 1),
+            symbols.resolve(AbsAddr(0xffffffff81000200 + MAX_SYMBOL_SPAN + 1)),
             None
         );
     }
@@ -222,11 +227,12 @@ mod tests {
     fn unknown_addresses_symbolize_to_no_lines() {
         let symbols = parse("ffffffff81000000 T f\n").unwrap();
         let lines = symbolizer_output(&symbols);
-        assert_eq!(&*lines[0], &[SourceLine::function("f")]);
-        assert!(lines[1].is_empty());
+        assert_eq!(lines[0].lines(), &[SourceLine::function("f")]);
+        assert!(lines[1].lines().is_empty());
+        assert_eq!(lines[1].unknown(), Some(Unknown::NoSymbol));
     }
 
-    fn symbolizer_output(symbols: &KernelSymbols) -> Vec<Lines> {
-        symbols.symbolize(&[0xffffffff81000010, 0x1000])
+    fn symbolizer_output(symbols: &KernelSymbols) -> Vec<Symbolized> {
+        symbols.symbolize(&[AbsAddr(0xffffffff81000010), AbsAddr(0x1000)])
     }
 }

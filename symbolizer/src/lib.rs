@@ -1,6 +1,8 @@
 //! Brasa's symbolizer: addresses to functions, files, lines and inlined
 //! frames.
 //!
+//! - [`addr`]: absolute addresses, file offsets and ELF addresses as
+//!   distinct types, each conversion between them in one place.
 //! - [`process`]: snapshots of `/proc/PID/maps` taken when a process is
 //!   first seen, holding each mapped binary open (through
 //!   `/proc/PID/map_files`, else `/proc/PID/root`), so a process that has
@@ -13,28 +15,35 @@
 //! - [`unwind`]: compact stack unwind tables compiled from `.eh_frame` and
 //!   `.debug_frame`, for walking stacks without frame pointers.
 //!
-//! Symbolization is batch-first and never fails for a batch: an address
-//! that cannot be resolved comes back as an empty list of lines, and the
-//! caller keeps it as an address in its mapping.
+//! Symbolization is batch-first and never fails for a batch: each address
+//! comes back [`Symbolized`], as its lines or as [`Unknown`] with the
+//! reason (no mapping, no file, an unreadable file, no symbol, a file that
+//! could not be symbolized), and the caller keeps an unknown address as an
+//! address in its mapping.
 //!
 //! ```no_run
-//! use brasa_symbolizer::{elf::ElfSymbolizer, process::ProcessMaps};
+//! use brasa_symbolizer::{addr::AbsAddr, elf::ElfSymbolizer, process::ProcessMaps};
 //!
 //! fn here() {}
-//! let addr = here as fn() as usize as u64;
+//! let addr = AbsAddr(here as fn() as usize as u64);
 //! let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
 //! let mapping = maps.find(addr).unwrap();
+//! let offset = mapping.range.file_offset_of(addr);
 //! let mut symbolizer = ElfSymbolizer::default();
-//! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[mapping.file_offset_of(addr)]);
-//! println!("{:?}", lines[0]); // [SourceLine { function: "rust_out::main::here", .. }]
+//! let lines = symbolizer.symbolize(mapping.file.as_ref().unwrap(), &[offset]);
+//! println!("{:?}", lines[0].lines()); // [SourceLine { function: "rust_out::main::here", .. }]
 //! ```
 
+#![warn(missing_docs)]
+
+pub mod addr;
 pub mod elf;
 mod error;
 pub mod frame;
+pub mod hex;
 pub mod kallsyms;
 pub mod process;
 pub mod unwind;
 
 pub use error::{Error, Result};
-pub use frame::{Lines, SourceLine};
+pub use frame::{Lines, SourceLine, Symbolized, Unknown};

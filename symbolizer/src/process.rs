@@ -16,7 +16,11 @@ use std::{
     sync::{Arc, Weak},
 };
 
-use crate::{Error, Result};
+use crate::{
+    addr::{AbsAddr, FileOffset, MappedRange},
+    hex::{hex_bytes, parse_hex_u64},
+    Error, Result, Unknown,
+};
 
 /// A binary mapped by one or more processes, held open for symbolization.
 #[derive(Debug)]
@@ -48,7 +52,7 @@ impl MappedFile {
         let build_id = blazesym::helper::read_elf_build_id(&read_path)
             .ok()
             .flatten()
-            .map(|id| hex(&id));
+            .map(|id| hex_bytes(&id));
         Self {
             file,
             read_path,
@@ -68,19 +72,11 @@ impl MappedFile {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// One executable mapping of a process.
 #[derive(Debug, Clone)]
 pub struct Mapping {
-    /// First address.
-    pub start: u64,
-    /// One past the last address.
-    pub end: u64,
-    /// Offset in the file of `start`.
-    pub offset: u64,
+    /// The addresses mapped and the file offset they start at.
+    pub range: MappedRange,
     /// Path as the process sees it (`/proc/PID/maps`), or a pseudo name such
     /// as `[vdso]`.
     pub path: String,
@@ -90,14 +86,17 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// Whether `addr` falls in this mapping.
-    pub fn contains(&self, addr: u64) -> bool {
-        (self.start..self.end).contains(&addr)
-    }
-
-    /// The file offset that `addr` (inside this mapping) maps.
-    pub fn file_offset_of(&self, addr: u64) -> u64 {
-        addr.wrapping_sub(self.start).wrapping_add(self.offset)
+    /// The open binary, or why there is none: a mapping without a path
+    /// (or with a pseudo name such as `[vdso]`) has no file, one whose file
+    /// could not be opened has an unreadable one.
+    pub fn mapped_file(&self) -> std::result::Result<&Arc<MappedFile>, Unknown> {
+        match &self.file {
+            Some(file) => Ok(file),
+            // Paths of mapped files are absolute, memfd and deleted files
+            // included; anything else is anonymous or a pseudo name.
+            None if self.path.starts_with('/') => Err(Unknown::FileUnreadable),
+            None => Err(Unknown::NoFile),
+        }
     }
 
     /// Hex build id of the binary, when known.
@@ -109,14 +108,10 @@ impl Mapping {
 /// One line of `/proc/PID/maps`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapsLine {
-    /// First address.
-    pub start: u64,
-    /// One past the last address.
-    pub end: u64,
+    /// The addresses mapped and the file offset they start at.
+    pub range: MappedRange,
     /// `rwxp` flags.
     pub perms: String,
-    /// File offset of `start`.
-    pub offset: u64,
     /// Inode of the file, 0 for anonymous memory.
     pub inode: u64,
     /// Path or pseudo name; empty for anonymous memory.
@@ -157,14 +152,16 @@ fn parse_maps_line(line: &str) -> Option<MapsLine> {
     let (range, perms, offset, _dev, inode) = (field(), field(), field(), field(), field());
     let (start, end) = range.split_once('-')?;
     let parsed = MapsLine {
-        start: u64::from_str_radix(start, 16).ok()?,
-        end: u64::from_str_radix(end, 16).ok()?,
+        range: MappedRange {
+            start: AbsAddr(parse_hex_u64(start)?),
+            end: AbsAddr(parse_hex_u64(end)?),
+            offset: FileOffset(parse_hex_u64(offset)?),
+        },
         perms: perms.to_owned(),
-        offset: u64::from_str_radix(offset, 16).ok()?,
         inode: inode.parse().ok()?,
         path: rest.trim().to_owned(),
     };
-    (parsed.start < parsed.end && parsed.perms.len() == 4).then_some(parsed)
+    (parsed.range.start < parsed.range.end && parsed.perms.len() == 4).then_some(parsed)
 }
 
 /// Binaries already open, shared by every process that maps them, so each
@@ -192,7 +189,10 @@ impl FileCache {
 }
 
 fn open_mapped(pid: u32, line: &MapsLine) -> Option<File> {
-    let link = format!("/proc/{pid}/map_files/{:x}-{:x}", line.start, line.end);
+    let link = format!(
+        "/proc/{pid}/map_files/{:x}-{:x}",
+        line.range.start, line.range.end
+    );
     if let Ok(file) = File::open(link) {
         return Some(file);
     }
@@ -227,24 +227,22 @@ impl ProcessMaps {
             .filter(MapsLine::is_executable)
             .map(|line| Mapping {
                 file: (line.inode != 0).then(|| cache.open(pid, &line)).flatten(),
-                start: line.start,
-                end: line.end,
-                offset: line.offset,
+                range: line.range,
                 path: line.path,
             })
             .collect();
-        mappings.sort_by_key(|m| m.start);
+        mappings.sort_by_key(|m| m.range.start);
         Ok(Self { pid, mappings })
     }
 
     /// The mapping containing `addr`.
-    pub fn find(&self, addr: u64) -> Option<&Mapping> {
+    pub fn find(&self, addr: AbsAddr) -> Option<&Mapping> {
         let index = self
             .mappings
-            .partition_point(|m| m.start <= addr)
+            .partition_point(|m| m.range.start <= addr)
             .checked_sub(1)?;
         let mapping = &self.mappings[index];
-        mapping.contains(addr).then_some(mapping)
+        mapping.range.contains(addr).then_some(mapping)
     }
 
     /// Adds the mappings of a newer snapshot: a newer mapping replaces the
@@ -255,10 +253,10 @@ impl ProcessMaps {
             !newer
                 .mappings
                 .iter()
-                .any(|new| new.start < old.end && old.start < new.end)
+                .any(|new| new.range.start < old.range.end && old.range.start < new.range.end)
         });
         self.mappings.extend(newer.mappings);
-        self.mappings.sort_by_key(|m| m.start);
+        self.mappings.sort_by_key(|m| m.range.start);
     }
 }
 
@@ -278,8 +276,8 @@ mod tests {
     fn parses_maps_lines_including_spaces_and_pseudo_names() {
         let lines = parse_maps(MAPS, Path::new("maps")).unwrap();
         assert_eq!(lines.len(), 5);
-        assert_eq!(lines[1].start, 0x5581c0a01000);
-        assert_eq!(lines[1].offset, 0x1000);
+        assert_eq!(lines[1].range.start, AbsAddr(0x5581c0a01000));
+        assert_eq!(lines[1].range.offset, FileOffset(0x1000));
         assert!(lines[1].is_executable() && !lines[0].is_executable());
         assert_eq!(lines[2].path, "");
         assert_eq!(lines[3].path, "/opt/my lib/libx.so (deleted)");
@@ -296,21 +294,47 @@ mod tests {
     #[test]
     fn snapshot_of_this_process_finds_its_own_code_with_a_build_id() {
         let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
-        let here = parses_maps_lines_including_spaces_and_pseudo_names as fn() as usize as u64;
+        let here =
+            AbsAddr(parses_maps_lines_including_spaces_and_pseudo_names as fn() as usize as u64);
         let mapping = maps.find(here).expect("own code is mapped");
         let file = mapping.file.as_ref().expect("own binary opened");
         assert!(file.read_path().exists());
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         assert_eq!(mapping.path, exe.to_string_lossy());
-        assert!(mapping.file_offset_of(here) >= mapping.offset);
+        assert!(mapping.range.file_offset_of(here) >= mapping.range.offset);
+    }
+
+    #[test]
+    fn a_mapping_without_its_file_says_why() {
+        let mapping = |path: &str| Mapping {
+            range: MappedRange::default(),
+            path: path.to_owned(),
+            file: None,
+        };
+        let unreadable = mapping("/usr/lib/libgone.so (deleted)");
+        assert_eq!(
+            unreadable.mapped_file().unwrap_err(),
+            Unknown::FileUnreadable
+        );
+        for anonymous in ["", "[vdso]", "[anon:jit]"] {
+            assert_eq!(
+                mapping(anonymous).mapped_file().unwrap_err(),
+                Unknown::NoFile
+            );
+        }
+        let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
+        let here = AbsAddr(a_mapping_without_its_file_says_why as fn() as usize as u64);
+        assert!(maps.find(here).unwrap().mapped_file().is_ok());
     }
 
     #[test]
     fn newer_mappings_replace_overlapping_ones_and_keep_the_rest() {
         let mapping = |start, end, path: &str| Mapping {
-            start,
-            end,
-            offset: 0,
+            range: MappedRange {
+                start: AbsAddr(start),
+                end: AbsAddr(end),
+                offset: FileOffset(0),
+            },
             path: path.to_owned(),
             file: None,
         };
@@ -327,7 +351,7 @@ mod tests {
         });
         let paths: Vec<_> = old.mappings.iter().map(|m| m.path.as_str()).collect();
         assert_eq!(paths, ["b", "gone"]);
-        assert_eq!(old.find(0x1900).unwrap().path, "b");
-        assert!(old.find(0x4000).is_none());
+        assert_eq!(old.find(AbsAddr(0x1900)).unwrap().path, "b");
+        assert!(old.find(AbsAddr(0x4000)).is_none());
     }
 }

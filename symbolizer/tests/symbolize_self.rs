@@ -4,23 +4,26 @@
 use std::hint::black_box;
 
 use brasa_symbolizer::{
+    addr::{AbsAddr, FileOffset},
     elf::ElfSymbolizer,
+    hex::parse_hex_u64,
     kallsyms::KernelSymbols,
     process::{MappedFile, ProcessMaps},
+    Unknown,
 };
 
 /// The address of the instruction after the `lea`, inside whatever function
 /// this is inlined into.
 #[inline(always)]
-fn inlined_probe() -> u64 {
+fn inlined_probe() -> AbsAddr {
     let pc: u64;
     // SAFETY: reads the instruction pointer into a register, nothing else.
     unsafe { std::arch::asm!("lea {}, [rip]", out(reg) pc, options(nomem, nostack)) };
-    black_box(pc)
+    AbsAddr(black_box(pc))
 }
 
 #[inline(never)]
-fn outer_function() -> u64 {
+fn outer_function() -> AbsAddr {
     black_box(inlined_probe())
 }
 
@@ -32,13 +35,14 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     let file = mapping.file.clone().expect("own binary is open");
     assert!(mapping.build_id().is_some_and(|id| !id.is_empty()));
     let mut symbolizer = ElfSymbolizer::default();
-    let offset = mapping.file_offset_of(pc);
-    let lines = symbolizer.symbolize(&file, &[offset, u64::MAX / 2]);
+    let offset = mapping.range.file_offset_of(pc);
+    let lines = symbolizer.symbolize(&file, &[offset, FileOffset(u64::MAX / 2)]);
 
     // This crate is optimised in dev builds too (see the workspace
     // manifest), which also inlines `black_box` at the probed instruction:
     // leave out the standard library's frames before ours.
     let ours: Vec<_> = lines[0]
+        .lines()
         .iter()
         .skip_while(|l| l.function.starts_with("core::"))
         .collect();
@@ -57,8 +61,9 @@ fn own_code_resolves_to_function_file_line_and_inlined_frames() {
     );
     assert!(ours[0].file.ends_with("symbolize_self.rs"), "{:?}", ours[0]);
     assert!(ours[0].line > 0 && ours[1].line > 0);
-    assert!(
-        lines[1].is_empty(),
+    assert_eq!(
+        lines[1].unknown(),
+        Some(Unknown::NoSymbol),
         "an offset past the file resolves to nothing"
     );
 }
@@ -70,20 +75,13 @@ fn symbols_only_names_the_function_without_reading_dwarf() {
     let mapping = maps.find(pc).unwrap();
     let file = mapping.file.clone().unwrap();
     let mut symbolizer = ElfSymbolizer::symbols_only();
-    let lines = symbolizer.symbolize(&file, &[mapping.file_offset_of(pc)]);
+    let lines = symbolizer.symbolize(&file, &[mapping.range.file_offset_of(pc)]);
     // The symbol table knows the function the code sits in, not what was
     // inlined into it, nor files and lines: those live in DWARF.
-    assert_eq!(lines[0].len(), 1, "{:?}", lines[0]);
-    assert!(
-        lines[0][0].function.ends_with("outer_function"),
-        "{:?}",
-        lines[0]
-    );
-    assert!(
-        lines[0][0].file.is_empty() && lines[0][0].line == 0,
-        "{:?}",
-        lines[0]
-    );
+    let lines = lines[0].lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].function.ends_with("outer_function"), "{lines:?}");
+    assert!(lines[0].file.is_empty() && lines[0].line == 0, "{lines:?}");
 }
 
 #[test]
@@ -91,7 +89,7 @@ fn same_build_id_is_parsed_once_and_served_from_the_cache() {
     let pc = outer_function();
     let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
     let mapping = maps.find(pc).unwrap();
-    let offset = mapping.file_offset_of(pc);
+    let offset = mapping.range.file_offset_of(pc);
     // The same binary opened a second time, as another process would map it.
     let again = MappedFile::open(&std::fs::read_link("/proc/self/exe").unwrap()).unwrap();
     assert_eq!(again.build_id.as_deref(), mapping.build_id());
@@ -129,9 +127,10 @@ fn deleted_binary_is_still_symbolized_through_its_open_file() {
 
     let pc = outer_function();
     let maps = ProcessMaps::snapshot(std::process::id()).unwrap();
-    let offset = maps.find(pc).unwrap().file_offset_of(pc);
+    let offset = maps.find(pc).unwrap().range.file_offset_of(pc);
     let lines = ElfSymbolizer::default().symbolize(&file, &[offset]);
     assert!(lines[0]
+        .lines()
         .last()
         .is_some_and(|l| l.function.ends_with("outer_function")));
 }
@@ -145,6 +144,19 @@ fn kernel_addresses_resolve_through_kallsyms() {
         .lines()
         .find(|l| l.ends_with(" T do_syscall_64") || l.ends_with(" t do_syscall_64"))
         .expect("every x86-64 kernel has do_syscall_64");
-    let addr = u64::from_str_radix(line.split(' ').next().unwrap(), 16).unwrap();
-    assert_eq!(symbols.resolve(addr + 4), Some("do_syscall_64"));
+    let addr = parse_hex_u64(line.split(' ').next().unwrap()).unwrap();
+    assert_eq!(symbols.resolve(AbsAddr(addr + 4)), Some("do_syscall_64"));
+}
+
+#[test]
+fn a_file_that_is_not_elf_is_unknown_because_symbolization_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_elf = dir.path().join("not-elf");
+    std::fs::write(&not_elf, vec![0x41u8; 8192]).unwrap();
+    let file = MappedFile::open(&not_elf).unwrap();
+    let mut symbolizer = ElfSymbolizer::default();
+    let results = symbolizer.symbolize(&file, &[FileOffset(0x10), FileOffset(0x20)]);
+    for result in results {
+        assert_eq!(result.unknown(), Some(Unknown::SymbolizationFailed));
+    }
 }

@@ -7,6 +7,7 @@ mod unwind_common;
 use std::ops::Range;
 use std::path::Path;
 
+use brasa_symbolizer::addr::ElfAddr;
 use brasa_symbolizer::unwind::{build_from_path, Cfa, ReturnAddress, Rule, SavedFp, UnwindTable};
 use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
 use unwind_common::readelf::{self, Fde};
@@ -134,7 +135,7 @@ fn compare(table: &UnwindTable, fdes: &[Fde], layout: &Layout) -> Summary {
             .iter()
             .any(|code| code.start <= fde.start && fde.end <= code.end);
         if !in_code {
-            if table.lookup(fde.start).is_some() {
+            if table.lookup(ElfAddr(fde.start)).is_some() {
                 summary
                     .mismatches
                     .push(format!("{fde:x?} is outside code but covered"));
@@ -150,7 +151,7 @@ fn compare(table: &UnwindTable, fdes: &[Fde], layout: &Layout) -> Summary {
             summary.rows += 1;
             let in_plt = layout.plt.iter().any(|plt| plt.contains(&row.loc));
             for pc in [row.loc, end - 1] {
-                match table.lookup(pc) {
+                match table.lookup(ElfAddr(pc)) {
                     Some(rule) if agrees(row, rule, in_plt) => {
                         summary.unsupported_rows +=
                             usize::from(!rule.is_supported() && pc == row.loc);

@@ -9,6 +9,8 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
 
+use brasa_symbolizer::addr::AbsAddr;
+use brasa_symbolizer::hex::parse_hex_u64;
 use brasa_symbolizer::unwind::{walk, Registers, Stop};
 use unwind_common::{build_c_chain, function_at, run, Loaded, LIBC};
 
@@ -28,14 +30,18 @@ impl Dump {
         let header = std::str::from_utf8(&bytes[..newline]).unwrap();
         let fields: Vec<u64> = header
             .split_whitespace()
-            .map(|field| u64::from_str_radix(field, 16).unwrap())
+            .map(|field| parse_hex_u64(field).unwrap())
             .collect();
         let [pc, sp, fp, len] = fields[..] else {
             panic!("bad header {header:?}")
         };
         let stack = &bytes[newline + 1..][..len as usize];
         Dump {
-            registers: Registers { pc, sp, fp },
+            registers: Registers {
+                pc: AbsAddr(pc),
+                sp,
+                fp,
+            },
             stack: stack.to_vec(),
             maps: String::from_utf8_lossy(&bytes[newline + 1 + len as usize..]).into_owned(),
         }
@@ -67,7 +73,7 @@ fn c_stack_without_frame_pointers_unwinds_through_libc_qsort_to_start() {
     let mut libc_frames_in_qsort = 0;
     for (index, &pc) in walk.frames.iter().enumerate() {
         // Return addresses point after the call.
-        let pc = if index == 0 { pc } else { pc - 1 };
+        let pc = if index == 0 { pc } else { pc.minus(1) };
         let (path, address) = loaded.locate(pc).expect("every frame is in a file");
         if Path::new(path) == binary_path {
             names.push(function_at(&binary_path, address).unwrap_or_default());
@@ -107,12 +113,16 @@ macro_rules! registers_here {
                 options(nomem, nostack, preserves_flags),
             );
         }
-        Registers { pc, sp, fp }
+        Registers {
+            pc: AbsAddr(pc),
+            sp,
+            fp,
+        }
     }};
 }
 
 #[inline(never)]
-fn walk_from_here(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, u64) {
+fn walk_from_here(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, AbsAddr) {
     let registers = registers_here!();
     let memory = std::fs::File::open("/proc/self/mem").unwrap();
     let read = |address: u64| {
@@ -125,7 +135,7 @@ fn walk_from_here(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, u64) {
 }
 
 #[inline(never)]
-fn middle_frame(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, u64) {
+fn middle_frame(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, AbsAddr) {
     let result = walk_from_here(std::hint::black_box(loaded));
     std::hint::black_box(result)
 }
@@ -133,7 +143,7 @@ fn middle_frame(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, u64) {
 /// A frame of known name under `middle_frame`: the test function itself
 /// may be inlined into the harness's closure in optimised builds.
 #[inline(never)]
-fn outer_frame(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, u64) {
+fn outer_frame(loaded: &Loaded) -> (brasa_symbolizer::unwind::Walk, AbsAddr) {
     let result = middle_frame(std::hint::black_box(loaded));
     std::hint::black_box(result)
 }
@@ -151,7 +161,7 @@ fn this_test_thread_unwinds_to_its_thread_start() {
         .iter()
         .enumerate()
         .map(|(index, &pc)| {
-            let pc = if index == 0 { pc } else { pc - 1 };
+            let pc = if index == 0 { pc } else { pc.minus(1) };
             let (path, address) = loaded.locate(pc).unwrap();
             assert_eq!(Path::new(path), exe, "frame {index}");
             function_at(&exe, address).unwrap_or_default()
@@ -162,7 +172,7 @@ fn this_test_thread_unwinds_to_its_thread_start() {
     assert!(names[2].contains("outer_frame"), "{names:?}");
     // The outermost frame is libc's thread start (`clone3`), past std's
     // thread entry.
-    let (outermost, _) = loaded.locate(walk.frames.last().unwrap() - 1).unwrap();
+    let (outermost, _) = loaded.locate(walk.frames.last().unwrap().minus(1)).unwrap();
     assert_eq!(
         Path::new(outermost).canonicalize().unwrap(),
         Path::new(LIBC).canonicalize().unwrap()

@@ -179,10 +179,11 @@ impl AgentState<'_> {
         let profiles = groups
             .into_iter()
             .map(|(labels, raw)| {
-                let profile = convert(&raw, &mut self.resolver, &ConvertOptions::default());
+                let converted = convert(&raw, &mut self.resolver, &ConvertOptions::default());
+                self.metrics.count_unsymbolized(&converted.unsymbolized);
                 SpooledProfile {
                     labels,
-                    body: codec::encode(&profile),
+                    body: codec::encode(&converted.profile),
                 }
             })
             .collect();

@@ -13,6 +13,7 @@ use prometheus_client::{
 };
 
 use crate::{
+    convert::Unsymbolized,
     sampler::{stats::Meaning, SamplerStats},
     unwind::UnwindStats,
     Error, Result,
@@ -20,7 +21,8 @@ use crate::{
 
 use super::push::PushStats;
 
-/// Why a sample or a stack was lost, as a metric label.
+/// Why a sample or a stack was lost, or a frame left unsymbolized, as a
+/// metric label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Reason {
     reason: &'static str,
@@ -51,6 +53,7 @@ pub struct AgentMetrics {
     unwind_table_misses: Counter,
     unwind_tables: Gauge,
     unwind_table_bytes: Gauge,
+    frames_unsymbolized: Family<Reason, Counter>,
     last_sampler: Arc<std::sync::Mutex<(SamplerStats, PushStats, u64)>>,
 }
 
@@ -138,7 +141,23 @@ impl AgentMetrics {
             "Kernel memory the loaded unwind tables' rows use",
             self.unwind_table_bytes.clone(),
         );
+        r.register(
+            "frames_unsymbolized",
+            "Distinct frames of the pushed profiles left as bare addresses, by why the symbolizer could not name them",
+            self.frames_unsymbolized.clone(),
+        );
         r
+    }
+
+    /// Counts the frames of one converted profile that stayed addresses.
+    pub fn count_unsymbolized(&self, frames: &Unsymbolized) {
+        for (reason, count) in frames.iter() {
+            self.frames_unsymbolized
+                .get_or_create(&Reason {
+                    reason: reason.label(),
+                })
+                .inc_by(count);
+        }
     }
 
     /// Counts a profile that could not even be spooled.
@@ -250,4 +269,35 @@ fn answer(stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
         "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brasa_symbolizer::Unknown;
+
+    fn encoded(metrics: &AgentMetrics) -> String {
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry()).unwrap();
+        text
+    }
+
+    #[test]
+    fn unsymbolized_frames_are_counted_by_reason() {
+        let metrics = AgentMetrics::default();
+        let mut frames = Unsymbolized::default();
+        frames.add(Unknown::NoMapping);
+        frames.add(Unknown::NoMapping);
+        frames.add(Unknown::FileUnreadable);
+        metrics.count_unsymbolized(&frames);
+        metrics.count_unsymbolized(&frames);
+        let text = encoded(&metrics);
+        for line in [
+            "brasa_agent_frames_unsymbolized_total{reason=\"no_mapping\"} 4",
+            "brasa_agent_frames_unsymbolized_total{reason=\"file_unreadable\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert!(!text.contains("reason=\"no_symbol\""), "{text}");
+    }
 }

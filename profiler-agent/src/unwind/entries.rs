@@ -28,8 +28,8 @@ pub(crate) trait ProcessEntries {
 /// a binary without a usable table.
 pub(crate) fn without_table(mapping: &Mapping) -> ExecMapping {
     ExecMapping {
-        start: mapping.start,
-        end: mapping.end,
+        start: mapping.range.start.0,
+        end: mapping.range.end.0,
         ..ExecMapping::default()
     }
 }

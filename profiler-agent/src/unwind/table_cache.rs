@@ -7,8 +7,9 @@ use std::{
 };
 
 use brasa_symbolizer::{
+    addr::CodeSegment,
     process::Mapping,
-    unwind::{build_from_bytes, build_from_path, CodeSegment, UnwindTable},
+    unwind::{build_from_bytes, build_from_path, UnwindTable},
 };
 
 use super::{

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use brasa_symbolizer::{
+    addr::LoadBias,
     process::{FileCache, ProcessMaps},
-    unwind::CodeSegment,
 };
 
 use super::{
@@ -136,11 +136,11 @@ impl Unwinder {
                 mappings.push(without_table(mapping));
                 continue;
             };
-            let bias = CodeSegment::load_bias(&slot.code, mapping.start, mapping.offset);
+            let bias = LoadBias::of(&slot.code, &mapping.range);
             mappings.push(match bias {
-                Some(bias) => ExecMapping {
-                    start: mapping.start,
-                    end: mapping.end,
+                Some(LoadBias(bias)) => ExecMapping {
+                    start: mapping.range.start.0,
+                    end: mapping.range.end.0,
                     bias,
                     table_start: slot.start,
                     table_rows: slot.rows,

@@ -22,8 +22,9 @@ pub(crate) fn own_vdso() -> Result<Vec<u8>> {
         .find(|line| line.path == "[vdso]")
         .ok_or_else(|| io(std::io::ErrorKind::NotFound.into()))?;
     let mut memory = std::fs::File::open("/proc/self/mem").map_err(io)?;
-    memory.seek(SeekFrom::Start(vdso.start)).map_err(io)?;
-    let mut image = vec![0; usize::try_from(vdso.end - vdso.start).unwrap_or(0)];
+    let (start, end) = (vdso.range.start.0, vdso.range.end.0);
+    memory.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut image = vec![0; usize::try_from(end - start).unwrap_or(0)];
     memory.read_exact(&mut image).map_err(io)?;
     Ok(image)
 }

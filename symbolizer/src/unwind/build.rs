@@ -17,8 +17,11 @@ use object::read::{CompressionFormat, ReadCache, ReadRef};
 use object::{Architecture, Object, ObjectSection, ObjectSegment, SegmentFlags};
 
 use super::compile::compile_row;
-use super::table::{Arch, CodeSegment, Row, Rule, UnwindTable};
-use crate::error::{Error, Result};
+use super::table::{Arch, Row, Rule, UnwindTable};
+use crate::{
+    addr::{CodeSegment, ElfAddr, FileOffset},
+    error::{Error, Result},
+};
 
 /// ELF program header flag of executable segments.
 const PF_X: u32 = 1;
@@ -85,9 +88,9 @@ pub fn build_from_bytes(data: &[u8], path: &Path) -> Result<Built> {
 }
 
 fn build<'data, R: ReadRef<'data>>(data: R, path: &Path) -> Result<Built> {
-    let elf_error = |reason: object::Error| Error::NotElf {
+    let elf_error = |source: object::Error| Error::NotElf {
         path: path.to_owned(),
-        reason: reason.to_string(),
+        source,
     };
     let file = object::File::parse(data).map_err(elf_error)?;
     if file.architecture() != Architecture::X86_64 || !file.is_little_endian() || !file.is_64() {
@@ -141,8 +144,8 @@ fn code_segments<'data, R: ReadRef<'data>>(
         .filter(|segment| matches!(segment.flags(), SegmentFlags::Elf { p_flags, .. } if p_flags.0 & PF_X != 0))
         .map(|segment| {
             let placement = CodeSegment {
-                file_offset: segment.file_range().0,
-                address: segment.address(),
+                file_offset: FileOffset(segment.file_range().0),
+                address: ElfAddr(segment.address()),
             };
             let range = segment.address()..segment.address().saturating_add(segment.size());
             (placement, range)
@@ -291,7 +294,7 @@ impl<'a> Collected<'a> {
             if fde.range.end > MAX_ADDRESS {
                 return Err(Error::AddressTooHigh {
                     path: path.to_owned(),
-                    address: fde.range.end,
+                    address: ElfAddr(fde.range.end),
                 });
             }
             // Addresses fit 32 bits from here on: the range was checked.

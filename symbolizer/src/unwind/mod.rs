@@ -54,11 +54,11 @@
 //! the BPF side falls back to frame pointers.
 //!
 //! ```no_run
-//! use brasa_symbolizer::unwind::{build_from_path, Cfa};
+//! use brasa_symbolizer::{addr::ElfAddr, unwind::{build_from_path, Cfa}};
 //!
 //! let built = build_from_path("/lib/x86_64-linux-gnu/libc.so.6".as_ref()).unwrap();
 //! println!("{} rows, {} bytes", built.table.rows().len(), built.table.size_bytes());
-//! let rule = built.table.lookup(0x28000);
+//! let rule = built.table.lookup(ElfAddr(0x28000));
 //! assert!(rule.is_none_or(|rule| rule.cfa != Cfa::None));
 //! ```
 
@@ -69,8 +69,8 @@ mod walk;
 
 pub use build::{build_from_bytes, build_from_path, BuildStats, Built};
 pub use table::{
-    Arch, Cfa, CodeSegment, ReturnAddress, Row, Rule, SavedFp, UnwindTable, CFA_FP_OFFSET,
-    CFA_NONE, CFA_PLT, CFA_SP_OFFSET, CFA_UNSUPPORTED, FP_AT_CFA_OFFSET, FP_UNCHANGED,
-    FP_UNSUPPORTED, RA_AT_CFA_MINUS_8, RA_UNDEFINED, RA_UNSUPPORTED, ROW_SIZE,
+    Arch, Cfa, ReturnAddress, Row, Rule, SavedFp, UnwindTable, CFA_FP_OFFSET, CFA_NONE, CFA_PLT,
+    CFA_SP_OFFSET, CFA_UNSUPPORTED, FP_AT_CFA_OFFSET, FP_UNCHANGED, FP_UNSUPPORTED,
+    RA_AT_CFA_MINUS_8, RA_UNDEFINED, RA_UNSUPPORTED, ROW_SIZE,
 };
 pub use walk::{walk, LoadedTable, Registers, Stop, Walk};

@@ -4,6 +4,8 @@
 //! The byte layout is documented in [the module above](super) and pinned by
 //! the `layout_is_pinned` test, so a C header can mirror it.
 
+use crate::addr::{CodeSegment, ElfAddr, LoadBias, MappedRange};
+
 /// Size of one encoded [`Row`] in bytes.
 pub const ROW_SIZE: usize = 12;
 
@@ -225,35 +227,6 @@ impl Row {
     }
 }
 
-/// An executable `PT_LOAD` segment: where its bytes are in the file and in
-/// the ELF's address space, to place the table in a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodeSegment {
-    /// `p_offset`.
-    pub file_offset: u64,
-    /// `p_vaddr`.
-    pub address: u64,
-}
-
-/// Page size the loader maps segments with (x86-64).
-const PAGE_SIZE: u64 = 4096;
-
-impl CodeSegment {
-    /// The load bias (run-time address minus ELF address) of a binary with
-    /// these executable segments when its code is mapped at `start` from
-    /// file offset `offset`, or `None` if no segment begins in that page.
-    pub fn load_bias(segments: &[CodeSegment], start: u64, offset: u64) -> Option<u64> {
-        // The mapping begins at the page holding the segment's first byte,
-        // which may also hold the end of the previous segment.
-        let segment = segments
-            .iter()
-            .find(|segment| segment.file_offset / PAGE_SIZE * PAGE_SIZE == offset)?;
-        // File offset o runs at start + (o - offset); its ELF address is
-        // p_vaddr + (o - p_offset).
-        (start.checked_add(segment.file_offset)?).checked_sub(offset.checked_add(segment.address)?)
-    }
-}
-
 /// The unwind table of one executable or shared object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnwindTable {
@@ -292,16 +265,15 @@ impl UnwindTable {
         self.arch
     }
 
-    /// The load bias (run-time address minus ELF address) of the binary
-    /// when its code is mapped at `start` from file offset `offset` (a line
-    /// of `/proc/PID/maps`), or `None` if no executable segment begins in
-    /// that page.
-    pub fn load_bias(&self, start: u64, offset: u64) -> Option<u64> {
-        CodeSegment::load_bias(&self.code, start, offset)
+    /// The load bias of the binary when `range` (a line of
+    /// `/proc/PID/maps`) maps its code, or `None` if no executable segment
+    /// begins in the range's first page.
+    pub fn load_bias(&self, range: &MappedRange) -> Option<LoadBias> {
+        LoadBias::of(&self.code, range)
     }
 
-    /// The executable segments of the binary, which [`CodeSegment::load_bias`]
-    /// needs once the rows are loaded elsewhere.
+    /// The executable segments of the binary, which [`LoadBias::of`] needs
+    /// once the rows are loaded elsewhere.
     pub fn code_segments(&self) -> &[CodeSegment] {
         &self.code
     }
@@ -316,10 +288,10 @@ impl UnwindTable {
         self.rows.len() * ROW_SIZE
     }
 
-    /// The rule at `pc` (an ELF virtual address), or `None` when no unwind
-    /// information covers it. The same binary search the BPF side runs.
-    pub fn lookup(&self, pc: u64) -> Option<Rule> {
-        let pc = u32::try_from(pc).ok()?;
+    /// The rule at `pc`, or `None` when no unwind information covers it.
+    /// The same binary search the BPF side runs.
+    pub fn lookup(&self, pc: ElfAddr) -> Option<Rule> {
+        let pc = u32::try_from(pc.0).ok()?;
         let after = self.rows.partition_point(|row| row.pc <= pc);
         let row = self.rows.get(after.checked_sub(1)?)?;
         let rule = row.rule();
@@ -355,22 +327,6 @@ mod tests {
             offset_of!(Row, fp_offset),
         ];
         assert_eq!(offsets, [0, 4, 5, 6, 7, 8, 10]);
-    }
-
-    #[test]
-    fn load_bias_places_segments_that_share_a_page() {
-        // A segment at file offset 0x86950, ELF address 0x87950: the kernel
-        // maps the page at file offset 0x86000.
-        let code = vec![CodeSegment {
-            file_offset: 0x86950,
-            address: 0x87950,
-        }];
-        let table = UnwindTable::from_sorted_rows(Arch::X86_64, code, []);
-        let start = 0x5555_5555_d000;
-        let bias = table.load_bias(start, 0x86000).unwrap();
-        // The segment's first byte runs at start + 0x950.
-        assert_eq!(0x87950 + bias, start + 0x950);
-        assert_eq!(table.load_bias(start, 0x85000), None);
     }
 
     #[test]
@@ -451,14 +407,14 @@ mod tests {
         );
         let pcs: Vec<u32> = table.rows().iter().map(|row| row.pc).collect();
         assert_eq!(pcs, [0x100, 0x104, 0x110, 0x130, 0x140, 0x150]);
-        assert_eq!(table.lookup(0xff), None);
-        assert_eq!(table.lookup(0x100), Some(sp8));
-        assert_eq!(table.lookup(0x10f), Some(sp16));
-        assert_eq!(table.lookup(0x12f), Some(sp8));
-        assert_eq!(table.lookup(0x135), None);
-        assert_eq!(table.lookup(0x14f), Some(sp8));
-        assert_eq!(table.lookup(0x150), None);
-        assert_eq!(table.lookup(u64::MAX), None);
+        assert_eq!(table.lookup(ElfAddr(0xff)), None);
+        assert_eq!(table.lookup(ElfAddr(0x100)), Some(sp8));
+        assert_eq!(table.lookup(ElfAddr(0x10f)), Some(sp16));
+        assert_eq!(table.lookup(ElfAddr(0x12f)), Some(sp8));
+        assert_eq!(table.lookup(ElfAddr(0x135)), None);
+        assert_eq!(table.lookup(ElfAddr(0x14f)), Some(sp8));
+        assert_eq!(table.lookup(ElfAddr(0x150)), None);
+        assert_eq!(table.lookup(ElfAddr(u64::MAX)), None);
         assert_eq!(table.to_bytes().len(), table.size_bytes());
     }
 }

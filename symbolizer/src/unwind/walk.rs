@@ -3,6 +3,7 @@
 //! stacks and the BPF side has an oracle to compare with.
 
 use super::table::{Cfa, ReturnAddress, SavedFp, UnwindTable};
+use crate::addr::{AbsAddr, LoadBias, MappedRange};
 
 /// x86-64 PLT entries are 16 bytes long; the PLT rule looks at the offset
 /// of the PC inside its entry.
@@ -14,8 +15,8 @@ const PLT_PUSH: u64 = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Registers {
     /// Instruction pointer (RIP).
-    pub pc: u64,
-    /// Stack pointer (RSP).
+    pub pc: AbsAddr,
+    /// Stack pointer (RSP): where `read` finds stack words.
     pub sp: u64,
     /// Frame pointer (RBP).
     pub fp: u64,
@@ -28,9 +29,9 @@ pub struct LoadedTable<'a> {
     /// The table.
     pub table: &'a UnwindTable,
     /// Run-time addresses the table covers (the executable mapping).
-    pub range: (u64, u64),
-    /// Run-time address minus ELF virtual address.
-    pub bias: u64,
+    pub range: MappedRange,
+    /// Run-time address minus ELF address.
+    pub bias: LoadBias,
 }
 
 /// Why a walk stopped; the BPF side counts the same reasons per CPU.
@@ -57,7 +58,7 @@ pub enum Stop {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Walk {
     /// PCs, innermost first.
-    pub frames: Vec<u64>,
+    pub frames: Vec<AbsAddr>,
     /// Why the walk stopped.
     pub stop: Stop,
 }
@@ -84,7 +85,7 @@ pub fn walk(
         let lookup_pc = if frames.len() == 1 {
             registers.pc
         } else {
-            registers.pc.wrapping_sub(1)
+            registers.pc.minus(1)
         };
         match step(tables, registers, lookup_pc, &mut read) {
             Ok(next) => registers = next,
@@ -97,16 +98,16 @@ pub fn walk(
 fn step(
     tables: &[LoadedTable<'_>],
     registers: Registers,
-    lookup_pc: u64,
+    lookup_pc: AbsAddr,
     read: &mut impl FnMut(u64) -> Option<u64>,
 ) -> Result<Registers, Stop> {
     let loaded = tables
         .iter()
-        .find(|loaded| loaded.range.0 <= lookup_pc && lookup_pc < loaded.range.1)
+        .find(|loaded| loaded.range.contains(lookup_pc))
         .ok_or(Stop::NoTable)?;
     let rule = loaded
         .table
-        .lookup(lookup_pc.wrapping_sub(loaded.bias))
+        .lookup(loaded.bias.elf_addr_of(lookup_pc))
         .ok_or(Stop::NoUnwindInfo)?;
     if !rule.is_supported() {
         return Err(Stop::UnsupportedRule);
@@ -119,7 +120,7 @@ fn step(
             sp_offset,
             threshold,
         } => {
-            let pushed = (registers.pc & PLT_ENTRY_MASK) >= u64::from(threshold);
+            let pushed = (registers.pc.0 & PLT_ENTRY_MASK) >= u64::from(threshold);
             offset(registers.sp, sp_offset) + if pushed { PLT_PUSH } else { 0 }
         }
         Cfa::None | Cfa::Unsupported => return Err(Stop::UnsupportedRule),
@@ -140,13 +141,27 @@ fn step(
     if cfa <= registers.sp {
         return Err(Stop::NotProgressing);
     }
-    Ok(Registers { pc, sp: cfa, fp })
+    Ok(Registers {
+        pc: AbsAddr(pc),
+        sp: cfa,
+        fp,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::FileOffset;
     use crate::unwind::table::{Arch, Row, Rule};
+
+    /// The run-time addresses `start..end`, as a table's range.
+    fn range(start: u64, end: u64) -> MappedRange {
+        MappedRange {
+            start: AbsAddr(start),
+            end: AbsAddr(end),
+            offset: FileOffset(0),
+        }
+    }
 
     const SP8: Rule = Rule {
         cfa: Cfa::SpOffset(8),
@@ -199,8 +214,8 @@ mod tests {
         let bias = 0x40_0000;
         let loaded = [LoadedTable {
             table: &table,
-            range: (bias + 0x1000, bias + 0x2000),
-            bias,
+            range: range(bias + 0x1000, bias + 0x2000),
+            bias: LoadBias(bias),
         }];
         let stack: [(u64, u64); 3] = [
             (0x7010, bias + 0x1150), // f's return address at CFA(0x7018) - 8
@@ -209,12 +224,13 @@ mod tests {
         ];
         let read = |address| stack.iter().find(|(at, _)| *at == address).map(|(_, v)| *v);
         let start = Registers {
-            pc: bias + 0x1010,
+            pc: AbsAddr(bias + 0x1010),
             sp: 0x7000,
             fp: 0x7018,
         };
         let walk = walk(&loaded, start, 16, read);
-        assert_eq!(walk.frames, [bias + 0x1010, bias + 0x1150, bias + 0x1210]);
+        let frames = [bias + 0x1010, bias + 0x1150, bias + 0x1210].map(AbsAddr);
+        assert_eq!(walk.frames, frames);
         assert_eq!(walk.stop, Stop::EndOfStack);
 
         let short = super::walk(&loaded, start, 2, read);
@@ -227,7 +243,7 @@ mod tests {
             Stop::ReadFailed
         );
         let in_gap = Registers {
-            pc: bias + 0x1300,
+            pc: AbsAddr(bias + 0x1300),
             ..start
         };
         assert_eq!(
@@ -235,7 +251,7 @@ mod tests {
             Stop::NoUnwindInfo
         );
         let jit = Registers {
-            pc: 0x9000,
+            pc: AbsAddr(0x9000),
             ..start
         };
         assert_eq!(super::walk(&loaded, jit, 16, read).stop, Stop::NoTable);
@@ -257,20 +273,20 @@ mod tests {
         );
         let loaded = [LoadedTable {
             table: &table,
-            range: (0, 0x1000),
-            bias: 0,
+            range: range(0, 0x1000),
+            bias: LoadBias(0),
         }];
         let read = |address| Some(address);
         for (pc, cfa) in [(0x26, 0x108), (0x2b, 0x110), (0x30, 0x108)] {
             let registers = Registers {
-                pc,
+                pc: AbsAddr(pc),
                 sp: 0x100,
                 fp: 0,
             };
             let walk = walk(&loaded, registers, 2, read);
             // `read` returns the address it was asked for: the return
             // address slot, CFA - 8.
-            assert_eq!(walk.frames[1], cfa - 8, "pc {pc:#x}");
+            assert_eq!(walk.frames[1], AbsAddr(cfa - 8), "pc {pc:#x}");
         }
     }
 
@@ -286,13 +302,13 @@ mod tests {
         ) {
             let table = table();
             let bias = 0x40_0000;
-            let loaded = [LoadedTable { table: &table, range: (bias + 0x1000, bias + 0x1400), bias }];
+            let loaded = [LoadedTable { table: &table, range: range(bias + 0x1000, bias + 0x1400), bias: LoadBias(bias) }];
             // Pseudo-random words, some of them pointing back into the code.
             let read = |address: u64| {
                 let word = (address ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
                 Some(if word % 3 == 0 { bias + 0x1000 + word % 0x400 } else { word })
             };
-            let walk = walk(&loaded, Registers { pc, sp, fp }, 32, read);
+            let walk = walk(&loaded, Registers { pc: AbsAddr(pc), sp, fp }, 32, read);
             proptest::prop_assert!(walk.frames.len() <= 32);
         }
     }
@@ -315,11 +331,11 @@ mod tests {
         );
         let loaded = [LoadedTable {
             table: &table,
-            range: (0, 0x100),
-            bias: 0,
+            range: range(0, 0x100),
+            bias: LoadBias(0),
         }];
         let registers = Registers {
-            pc: 0x10,
+            pc: AbsAddr(0x10),
             sp: 0x500,
             fp: 0x400,
         };

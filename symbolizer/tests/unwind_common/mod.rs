@@ -8,6 +8,8 @@ pub mod readelf;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use brasa_symbolizer::addr::{AbsAddr, ElfAddr, LoadBias, MappedRange};
+
 /// Debian's C library, the one `qsort` comes from.
 pub const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
 /// GCC's C++ library (installed with clang).
@@ -63,8 +65,8 @@ pub struct Loaded {
     /// Per mapping: table, run-time range, load bias, path.
     pub modules: Vec<(
         brasa_symbolizer::unwind::UnwindTable,
-        (u64, u64),
-        u64,
+        MappedRange,
+        LoadBias,
         String,
     )>,
 }
@@ -82,10 +84,8 @@ impl Loaded {
                 let table = brasa_symbolizer::unwind::build_from_path(path)
                     .unwrap()
                     .table;
-                let bias = table
-                    .load_bias(line.start, line.offset)
-                    .expect("code mapping");
-                (table, (line.start, line.end), bias, line.path.clone())
+                let bias = table.load_bias(&line.range).expect("code mapping");
+                (table, line.range, bias, line.path.clone())
             })
             .collect();
         Loaded { modules }
@@ -106,18 +106,19 @@ impl Loaded {
     }
 
     /// The module holding `pc`: its path and the ELF address of `pc`.
-    pub fn locate(&self, pc: u64) -> Option<(&str, u64)> {
+    pub fn locate(&self, pc: AbsAddr) -> Option<(&str, ElfAddr)> {
         let (_, _, bias, path) = self
             .modules
             .iter()
-            .find(|(_, range, _, _)| range.0 <= pc && pc < range.1)?;
-        Some((path, pc - bias))
+            .find(|(_, range, _, _)| range.contains(pc))?;
+        Some((path, bias.elf_addr_of(pc)))
     }
 }
 
 /// The name of the function of the ELF symbol table of `path` that holds
 /// `address`.
-pub fn function_at(path: &Path, address: u64) -> Option<String> {
+pub fn function_at(path: &Path, address: ElfAddr) -> Option<String> {
+    let ElfAddr(address) = address;
     use object::{Object, ObjectSymbol, SymbolKind};
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();

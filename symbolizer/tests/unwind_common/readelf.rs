@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
+use brasa_symbolizer::hex::parse_hex_u64;
+
 /// readelf prints row addresses of 64-bit files with 16 hex digits (other
 /// lines, like `ZERO terminator`, start with 8).
 const LOC_DIGITS: usize = 16;
@@ -59,10 +61,6 @@ pub fn frames(path: &Path) -> Vec<Fde> {
     parse(&text)
 }
 
-fn hex(text: &str) -> Option<u64> {
-    u64::from_str_radix(text, 16).ok()
-}
-
 /// Parses readelf's text.
 pub fn parse(text: &str) -> Vec<Fde> {
     let mut section = String::new();
@@ -86,7 +84,10 @@ pub fn parse(text: &str) -> Vec<Fde> {
         let tokens: Vec<&str> = line.split_whitespace().collect();
         match tokens.get(3).copied() {
             Some("CIE") => {
-                let key = (section.clone(), hex(tokens[0]).expect("CIE offset"));
+                let key = (
+                    section.clone(),
+                    parse_hex_u64(tokens[0]).expect("CIE offset"),
+                );
                 cie_rows.insert(key.clone(), Vec::new());
                 owner = Owner::Cie(key);
                 continue;
@@ -99,11 +100,11 @@ pub fn parse(text: &str) -> Vec<Fde> {
                         .expect(prefix)
                 };
                 let (start, end) = field("pc=").split_once("..").expect("pc range");
-                fde_cies.push((section.clone(), hex(field("cie=")).expect("cie")));
+                fde_cies.push((section.clone(), parse_hex_u64(field("cie=")).expect("cie")));
                 fdes.push(Fde {
                     section: section.clone(),
-                    start: hex(start).expect("start"),
-                    end: hex(end).expect("end"),
+                    start: parse_hex_u64(start).expect("start"),
+                    end: parse_hex_u64(end).expect("end"),
                     rows: Vec::new(),
                 });
                 owner = Owner::Fde(fdes.len() - 1);
@@ -118,7 +119,9 @@ pub fn parse(text: &str) -> Vec<Fde> {
         if tokens.len() != columns.len() || tokens.len() < 2 || tokens[0].len() != LOC_DIGITS {
             continue;
         }
-        let Some(loc) = hex(tokens[0]) else { continue };
+        let Some(loc) = parse_hex_u64(tokens[0]) else {
+            continue;
+        };
         let column = |name: &str| {
             let index = columns.iter().position(|column| column == name)?;
             Some(tokens[index].to_owned())
