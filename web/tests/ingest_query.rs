@@ -236,15 +236,6 @@ async fn profile_name_defaults_and_can_be_set() {
     assert_eq!(cpu.text(), "cpu 4\n");
 }
 
-/// gzip pprof of folded stacks whose counts are `r#type`/`unit`.
-fn typed_pprof(text: &str, r#type: &str, unit: &str) -> Vec<u8> {
-    let mut folded = brasa_profile::folded::Folded::parse(text).unwrap();
-    folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
-    let mut profile = folded.to_profile();
-    profile.time_nanos = T0;
-    codec::encode(&profile)
-}
-
 async fn folded(app: &App, query: &str) -> String {
     let uri = format!("/api/v1/profile?query={}&{RANGE}&format=folded", enc(query));
     let reply = app.get(&uri).await;
@@ -263,7 +254,7 @@ async fn kinds_of_profile_are_named_from_their_types_and_never_merged_together()
         let reply = app
             .post(
                 "/api/v1/ingest?service=shop",
-                typed_pprof(text, r#type, unit),
+                typed_pprof(text, r#type, unit, T0),
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());

@@ -226,9 +226,7 @@ async fn legacy_pprof_uploads_of_several_kinds_under_one_name_stay_apart() {
         ("main;alloc 3\n", "inuse_space", "bytes"),
         ("main;work 4\n", "cpu", "nanoseconds"),
     ] {
-        let mut folded = brasa_profile::folded::Folded::parse(text).unwrap();
-        folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
-        let body = brasa_profile::codec::encode(&folded.to_profile());
+        let body = typed_pprof(text, r#type, unit, 0);
         let reply = app
             .post(
                 "/ingest?name=shop&from=1700000000&until=1700000010&format=pprof",

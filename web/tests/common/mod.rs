@@ -111,6 +111,16 @@ pub fn profile(text: &str, time_nanos: i64) -> Profile {
     p
 }
 
+/// gzip pprof of folded stacks whose counts are `r#type`/`unit`, stamped
+/// with `time_nanos`.
+pub fn typed_pprof(text: &str, r#type: &str, unit: &str, time_nanos: i64) -> Vec<u8> {
+    let mut folded = Folded::parse(text).unwrap();
+    folded.sample_type = Some((r#type.to_owned(), unit.to_owned()));
+    let mut profile = folded.to_profile();
+    profile.time_nanos = time_nanos;
+    codec::encode(&profile)
+}
+
 /// gzip pprof bytes of a folded-text profile.
 pub fn pprof_gz(text: &str, time_nanos: i64) -> Vec<u8> {
     codec::encode(&profile(text, time_nanos))
