@@ -51,10 +51,12 @@ struct Sums {
     profiles: usize,
 }
 
-/// Profiles of one kind (one list of sample types), merged.
+/// The rebuilt series profiles of one kind (one list of sample types).
+#[derive(Default)]
 struct Kind {
+    /// Stored profiles in them.
     profiles: usize,
-    merger: Merger,
+    built: Vec<Profile>,
 }
 
 impl Store {
@@ -83,17 +85,13 @@ impl Store {
             .par_iter()
             .map(|s| self.merge_series(s.id, from, to))
             .collect::<Result<Vec<_>>>()?;
+        // Grouped by kind first: only the chosen kind is merged.
         let mut kinds: BTreeMap<Vec<String>, Kind> = BTreeMap::new();
         for built in per_series {
             for (profiles, profile) in built {
-                let kind = kinds
-                    .entry(sample_type_names(&profile))
-                    .or_insert_with(|| Kind {
-                        profiles: 0,
-                        merger: Merger::new(),
-                    });
+                let kind = kinds.entry(sample_type_names(&profile)).or_default();
                 kind.profiles += profiles;
-                kind.merger.add(&profile)?;
+                kind.built.push(profile);
             }
         }
         let has = |names: &[String], wanted: &str| {
@@ -115,7 +113,11 @@ impl Store {
         let kind = kinds
             .remove(&chosen)
             .expect("the chosen kind is one of them");
-        let profile = kind.merger.finish();
+        let mut merger = Merger::new();
+        for profile in &kind.built {
+            merger.add(profile)?;
+        }
+        let profile = merger.finish();
         Ok(Merged {
             averaged: profile.as_ref().is_some_and(is_gauge_kind),
             profile,
