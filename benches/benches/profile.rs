@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 const FIXTURES: &[&str] = &["go/cpu.pb.gz", "pprof-rs/cpu.pb"];
 
 fn read(name: &str) -> Vec<u8> {
-    std::fs::read(brasa_benches::testdata().join(name)).expect("fixture exists")
+    std::fs::read(brasa_test_support::testdata(name)).expect("fixture exists")
 }
 
 fn decode(c: &mut Criterion) {

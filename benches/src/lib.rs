@@ -4,11 +4,6 @@
 //! shell scripts next to this crate run Brasa side by side with peer tools
 //! and print ratios. This library holds the inputs they share.
 
-use std::path::PathBuf;
+#![warn(missing_docs)]
 
 pub mod agent_like;
-
-/// The workspace's `testdata/` directory.
-pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}

@@ -14,7 +14,8 @@ fn build_dir() -> PathBuf {
     dir
 }
 
-fn run(command: &mut Command) {
+/// Runs `command`, panicking with its output if it fails; its stdout.
+pub fn run(command: &mut Command) -> Vec<u8> {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
@@ -23,6 +24,7 @@ fn run(command: &mut Command) {
         "{command:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    output.stdout
 }
 
 /// Compiles `source` (relative to the workloads) into `name` with

@@ -15,24 +15,11 @@ pub const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
 /// GCC's C++ library (installed with clang).
 pub const LIBSTDCXX: &str = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
 
+pub use brasa_test_support::workloads::run;
+
 /// A source file of the unwind workloads.
 pub fn workload_source(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/workloads/unwind")
-        .join(name)
-}
-
-/// Runs a command, panicking with its output if it fails.
-pub fn run(command: &mut Command) -> Vec<u8> {
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("{command:?}: {error}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    brasa_test_support::testdata("workloads/unwind").join(name)
 }
 
 /// Builds `chain.c` into `dir` with `-O2 -fomit-frame-pointer` and `extra`
