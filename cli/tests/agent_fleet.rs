@@ -13,7 +13,7 @@ use std::{
 
 use brasa_test_support::{
     brasa, scrape,
-    server::{client, enc, get, Server},
+    server::{client, enc, get, Server, START_TIMEOUT},
     url_in, wait_until, Lines,
 };
 
@@ -66,7 +66,7 @@ fn start_agent(server: &str, spool: &Path) -> Agent {
         .spawn()
         .expect("brasa agent starts");
     let stderr = Lines::read(child.stderr.take().unwrap());
-    let line = stderr.wait_for(Duration::from_secs(30), |l| l.contains("metrics on"));
+    let line = stderr.wait_for(START_TIMEOUT, |l| l.contains("metrics on"));
     Agent {
         child,
         metrics: url_in(&line),

@@ -11,7 +11,7 @@ use std::{
 
 use brasa_test_support::{
     brasa_binary, go_tool_pprof, scrape,
-    server::{client, enc, get, post, pprof_gz},
+    server::{client, enc, get, post, pprof_gz, START_TIMEOUT},
     url_in, wait_until, Lines,
 };
 
@@ -55,9 +55,6 @@ fn start_up(wrapper: &[&str], data: &std::path::Path) -> Up {
     let url = url_in(&stdout.wait_for(START_TIMEOUT, |l| l.contains("http://")));
     Up { child, url, stderr }
 }
-
-/// How long `brasa up` may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn stop(up: Up) -> String {
     let Up {

@@ -198,3 +198,18 @@ fn output_names_are_checked_against_the_formats_an_output_takes() {
         "x.pb.gz: .pb.gz asks for pprof, which this command does not write; end the name in .svg (an SVG flame graph)"
     );
 }
+
+#[test]
+fn inferno_reads_brasa_folded_files_and_skips_the_header() {
+    let mut folded = Folded::parse("main;parse 3\nmain;eval 1\n").unwrap();
+    folded.sample_type = Some(("cpu".to_owned(), "nanoseconds".to_owned()));
+    let text = folded.to_text();
+    assert!(text.starts_with("# brasa:"), "{text}");
+    // inferno's own folded reader, as `inferno-flamegraph` runs it on a file.
+    let mut options = inferno::flamegraph::Options::default();
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, text.lines(), &mut svg).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(svg.contains("parse") && svg.contains("eval"), "{svg}");
+    assert!(!svg.contains("brasa:"), "the header became a frame: {svg}");
+}

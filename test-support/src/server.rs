@@ -2,15 +2,16 @@
 //! blocking HTTP client for the tests that talk to it.
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Stdio},
-    sync::mpsc,
     time::Duration,
 };
 
-/// How long a starting server may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::{url_in, Lines};
+
+/// How long a starting server (or `brasa up`) may take to print its
+/// address.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound on any single request in these tests.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest response body the tests read.
@@ -19,6 +20,7 @@ const MAX_RESPONSE_BYTES: u64 = 256 << 20;
 /// A `brasa server` child process, killed when dropped.
 pub struct Server {
     child: Child,
+    _stdout: Lines,
     /// `http://127.0.0.1:PORT`
     pub url: String,
 }
@@ -39,25 +41,14 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("brasa server starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = rx
-            .recv_timeout(START_TIMEOUT)
-            .expect("brasa server prints its address");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        Self { child, url }
+        // Read on a thread of its own, so the server never blocks on a full pipe.
+        let stdout = Lines::read(child.stdout.take().unwrap());
+        let url = url_in(&stdout.wait_for(START_TIMEOUT, |l| l.contains("http://")));
+        Self {
+            child,
+            url,
+            _stdout: stdout,
+        }
     }
 
     /// The server's process id.
