@@ -39,6 +39,7 @@ pub mod folded;
 pub mod io;
 pub mod merge;
 pub mod pprof_tools;
+pub mod profile_type;
 pub mod regression;
 pub mod render;
 pub mod sample_type;

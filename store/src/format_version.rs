@@ -22,7 +22,7 @@ use crate::{Error, Result};
 /// change of the key layout (`keys`) or of a record's encoding
 /// (`records`, `blob`), so that data of one format is never misread as
 /// another.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The format of a data directory written before the version was
 /// recorded (see the module docs).

@@ -7,8 +7,10 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
+use brasa_profile::profile_type::Kind;
+
 use crate::{
-    keys::{self, PostingKey, SampleTypes},
+    keys::{self, PostingKey, SeriesKey},
     labels::Labels,
     matcher::{matches_all, MatchOp, Matcher},
     Error, Result, Tree,
@@ -17,8 +19,7 @@ use crate::{
 #[derive(Default)]
 struct Memory {
     by_key: HashMap<Vec<u8>, u64>,
-    by_id: BTreeMap<u64, Arc<Labels>>,
-    types: HashMap<u64, Arc<str>>,
+    by_id: BTreeMap<u64, (Arc<Labels>, Arc<Kind>)>,
 }
 
 /// See the module docs.
@@ -31,13 +32,16 @@ pub(crate) struct Index {
     memory: RwLock<Memory>,
 }
 
-/// One series: its id and labels.
+/// One series: its id, labels and kind. Two series may share labels when
+/// their kinds differ (a CPU and a heap profile under one name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
     /// Store-assigned id, stable for the life of the data directory.
     pub id: u64,
-    /// The labels that identify it.
+    /// Its labels.
     pub labels: Arc<Labels>,
+    /// The sample types and period type all its profiles share.
+    pub kind: Arc<Kind>,
 }
 
 impl Index {
@@ -56,28 +60,35 @@ impl Index {
 
     fn load(&self) -> Result<()> {
         let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
+        let mut kinds = HashMap::new();
+        for entry in self.types.iter() {
+            let (id, kind) = entry?;
+            kinds.insert(keys::parse_series_id(&id)?, keys::decode_kind(&kind)?);
+        }
         for entry in self.labels.iter() {
             let (id, bytes) = entry?;
             let id = keys::parse_series_id(&id)?;
             let labels = Labels::from_bytes(&bytes)?;
-            memory.by_key.insert(bytes.to_vec(), id);
-            memory.by_id.insert(id, Arc::new(labels));
-        }
-        for entry in self.types.iter() {
-            let (id, names) = entry?;
-            let names = std::str::from_utf8(&names)
-                .map_err(|_| Error::Corrupt("sample type names".to_owned()))?;
-            memory
-                .types
-                .insert(keys::parse_series_id(&id)?, names.into());
+            // The kind is written before the labels: a series without one
+            // is corrupt.
+            let kind = kinds
+                .remove(&id)
+                .ok_or_else(|| Error::Corrupt(format!("series {id} has no kind")))?;
+            let key = SeriesKey {
+                labels: &labels,
+                kind: &kind,
+            }
+            .encode();
+            memory.by_key.insert(key, id);
+            memory.by_id.insert(id, (Arc::new(labels), Arc::new(kind)));
         }
         Ok(())
     }
 
-    /// The id of the series with `labels`, created (durably once the caller
-    /// commits) when new.
-    pub(crate) fn get_or_create(&self, labels: &Labels) -> Result<u64> {
-        let key = labels.to_bytes();
+    /// The id of the series with `labels` and `kind`, created (durably
+    /// once the caller commits) when new.
+    pub(crate) fn get_or_create(&self, labels: &Labels, kind: &Kind) -> Result<u64> {
+        let key = SeriesKey { labels, kind }.encode();
         if let Some(&id) = self
             .memory
             .read()
@@ -94,8 +105,8 @@ impl Index {
             return Ok(id);
         }
         let id = self.allocate_id()?;
-        // Postings and labels first, the `series` entry last: an entry in
-        // `series` always has its postings, whatever the crash point.
+        // Postings, kind and labels first, the `series` entry last: an
+        // entry in `series` always has the rest, whatever the crash point.
         for (name, value) in labels.iter() {
             self.postings.insert(
                 PostingKey {
@@ -107,10 +118,14 @@ impl Index {
                 &[][..],
             )?;
         }
-        self.labels.insert(keys::series_id(id), key.clone())?;
+        self.types
+            .insert(keys::series_id(id), keys::encode_kind(kind))?;
+        self.labels.insert(keys::series_id(id), labels.to_bytes())?;
         self.series.insert(key.clone(), &keys::series_id(id)[..])?;
         memory.by_key.insert(key, id);
-        memory.by_id.insert(id, Arc::new(labels.clone()));
+        memory
+            .by_id
+            .insert(id, (Arc::new(labels.clone()), Arc::new(kind.clone())));
         Ok(id)
     }
 
@@ -125,40 +140,6 @@ impl Index {
         keys::parse_series_id(&next)
     }
 
-    /// Records the sample types (`type/unit`) of a series' newest profile.
-    pub(crate) fn set_types(&self, id: u64, names: &[String]) -> Result<()> {
-        let names = SampleTypes::encode(names);
-        let names = names.as_str();
-        let current = self
-            .memory
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .types
-            .get(&id)
-            .cloned();
-        if current.as_deref() == Some(names) {
-            return Ok(());
-        }
-        self.types.insert(keys::series_id(id), names.as_bytes())?;
-        self.memory
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .types
-            .insert(id, names.into());
-        Ok(())
-    }
-
-    /// Sample type names (`type/unit`) of a series' profiles.
-    pub(crate) fn types(&self, id: u64) -> Vec<String> {
-        self.memory
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .types
-            .get(&id)
-            .map(|names| SampleTypes::decode(names))
-            .unwrap_or_default()
-    }
-
     /// Every series that all `matchers` accept, by id.
     pub(crate) fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let candidates = self.candidates(matchers)?;
@@ -166,20 +147,22 @@ impl Index {
         let series = match candidates {
             Some(ids) => ids
                 .into_iter()
-                .filter_map(|id| memory.by_id.get(&id).map(|l| (id, l)))
-                .filter(|(_, l)| matches_all(matchers, l))
-                .map(|(id, l)| Series {
+                .filter_map(|id| memory.by_id.get(&id).map(|s| (id, s)))
+                .filter(|(_, (l, _))| matches_all(matchers, l))
+                .map(|(id, (l, k))| Series {
                     id,
                     labels: l.clone(),
+                    kind: k.clone(),
                 })
                 .collect(),
             None => memory
                 .by_id
                 .iter()
-                .filter(|(_, l)| matches_all(matchers, l))
-                .map(|(&id, l)| Series {
+                .filter(|(_, (l, _))| matches_all(matchers, l))
+                .map(|(&id, (l, k))| Series {
                     id,
                     labels: l.clone(),
+                    kind: k.clone(),
                 })
                 .collect(),
         };
@@ -212,7 +195,7 @@ impl Index {
         let names: BTreeSet<&str> = memory
             .by_id
             .values()
-            .flat_map(|l| l.iter().map(|(n, _)| n))
+            .flat_map(|(l, _)| l.iter().map(|(n, _)| n))
             .collect();
         names.into_iter().map(str::to_owned).collect()
     }

@@ -3,9 +3,9 @@
 //!
 //! | tree | key | value |
 //! |---|---|---|
-//! | `series` | canonical labels (`Labels::to_bytes`) | series id, u64 BE |
+//! | `series` | [`SeriesKey`]: canonical labels (`Labels::to_bytes`) · 0xFF · kind | series id, u64 BE |
 //! | `series_labels` | series id, u64 BE | canonical labels |
-//! | `series_types` | series id, u64 BE | [`SampleTypes`]: `type/unit` joined by `,` |
+//! | `series_types` | series id, u64 BE | the series' [`Kind`] ([`encode_kind`]) |
 //! | `postings` | [`PostingKey`]: `name 0 value 0` + series id u64 BE | empty |
 //! | `profiles` | [`ProfileKey`]: series id u64 BE + time u64 BE (unix ns) | blob (`crate::blob`) |
 //! | `symbols` | [`ChunkKey`]: series id u64 BE + chunk number u32 BE | symbol records first seen by one ingest (`crate::records`) |
@@ -14,7 +14,13 @@
 //! Big-endian integers make sled's byte order the numeric order, so a
 //! series' profiles are one contiguous, time-ordered key range.
 
-use crate::{Error, Result};
+use brasa_profile::profile_type::{Kind, ValueKind};
+
+use crate::{
+    codec::{put_uint, Reader},
+    labels::Labels,
+    Error, Result,
+};
 
 /// Tree names.
 pub(crate) mod tree {
@@ -22,7 +28,7 @@ pub(crate) mod tree {
     pub(crate) const SERIES: &str = "series";
     /// Series id → canonical labels.
     pub(crate) const SERIES_LABELS: &str = "series_labels";
-    /// Series id → sample type names.
+    /// Series id → its kind (sample types, period type).
     pub(crate) const SERIES_TYPES: &str = "series_types";
     /// Label name and value → series ids.
     pub(crate) const POSTINGS: &str = "postings";
@@ -159,21 +165,85 @@ impl<'a> PostingKey<'a> {
     }
 }
 
-/// The value in [`tree::SERIES_TYPES`]: a series' sample type names
-/// (`type/unit`), joined by `,`.
-pub(crate) struct SampleTypes;
+/// The key of a series in [`tree::SERIES`]: its labels and its kind, for
+/// a series is one kind of profile under one label set (profiles whose
+/// sample types differ never share a series). Canonical labels are UTF-8,
+/// which never holds the byte 0xFF that separates them from the kind.
+pub(crate) struct SeriesKey<'a> {
+    pub(crate) labels: &'a Labels,
+    pub(crate) kind: &'a Kind,
+}
 
-impl SampleTypes {
-    pub(crate) fn encode(names: &[String]) -> String {
-        names.join(",")
+impl SeriesKey<'_> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut key = self.labels.to_bytes();
+        key.push(0xFF);
+        key.extend_from_slice(&encode_kind(self.kind));
+        key
     }
+}
 
-    pub(crate) fn decode(text: &str) -> Vec<String> {
-        text.split(',')
-            .filter(|n| !n.is_empty())
+/// A [`Kind`] as stored: the sample type count, each type and unit, then
+/// the period type (a 0/1 flag, type and unit) and the default sample
+/// type; every string a uvarint length and its UTF-8 bytes.
+pub(crate) fn encode_kind(kind: &Kind) -> Vec<u8> {
+    let mut out = Vec::new();
+    let put = |out: &mut Vec<u8>, s: &str| {
+        put_uint(out, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    };
+    put_uint(&mut out, kind.sample_types.len() as u64);
+    for vt in &kind.sample_types {
+        put(&mut out, &vt.r#type);
+        put(&mut out, &vt.unit);
+    }
+    match &kind.period_type {
+        Some(pt) => {
+            put_uint(&mut out, 1);
+            put(&mut out, &pt.r#type);
+            put(&mut out, &pt.unit);
+        }
+        None => put_uint(&mut out, 0),
+    }
+    put(&mut out, &kind.default_sample_type);
+    out
+}
+
+/// Parses what [`encode_kind`] wrote.
+pub(crate) fn decode_kind(bytes: &[u8]) -> Result<Kind> {
+    let mut r = Reader::new(bytes, "series kind");
+    let string = |r: &mut Reader<'_>| -> Result<String> {
+        let len = r.uint()?;
+        let bytes = r.bytes(len)?;
+        std::str::from_utf8(bytes)
             .map(str::to_owned)
-            .collect()
+            .map_err(|_| r.corrupt("string is not UTF-8"))
+    };
+    let value_kind = |r: &mut Reader<'_>| -> Result<ValueKind> {
+        Ok(ValueKind {
+            r#type: string(r)?,
+            unit: string(r)?,
+        })
+    };
+    let count = r.uint()?;
+    if count > r.remaining() as u64 {
+        return Err(r.corrupt("sample type count"));
     }
+    let sample_types = (0..count)
+        .map(|_| value_kind(&mut r))
+        .collect::<Result<_>>()?;
+    let period_type = match r.uint()? {
+        0 => None,
+        1 => Some(value_kind(&mut r)?),
+        _ => return Err(r.corrupt("period type flag")),
+    };
+    let default_sample_type = string(&mut r)?;
+    r.finish()?;
+    Ok(Kind {
+        sample_types,
+        period_type,
+        default_sample_type,
+    })
 }
 
 #[cfg(test)]
@@ -202,9 +272,20 @@ mod tests {
         assert_eq!(PostingKey::decode(&bytes).unwrap(), posting);
         assert!(bytes.starts_with(&PostingKey::value_prefix("service", "api")));
         assert!(!bytes.starts_with(&PostingKey::value_prefix("service", "ap")));
-        let names = ["samples/count".to_owned(), "cpu/nanoseconds".to_owned()];
-        assert_eq!(SampleTypes::decode(&SampleTypes::encode(&names)), names);
-        assert!(SampleTypes::decode("").is_empty());
+        let kind = Kind {
+            sample_types: vec![
+                ValueKind::new("samples", "count"),
+                ValueKind::new("cpu", "nanoseconds"),
+            ],
+            period_type: Some(ValueKind::new("cpu", "nanoseconds")),
+            default_sample_type: String::new(),
+        };
+        assert_eq!(decode_kind(&encode_kind(&kind)).unwrap(), kind);
+        let bare = Kind::default();
+        assert_eq!(decode_kind(&encode_kind(&bare)).unwrap(), bare);
+        for cut in 0..encode_kind(&kind).len() {
+            assert!(decode_kind(&encode_kind(&kind)[..cut]).is_err(), "{cut}");
+        }
     }
 
     #[test]

@@ -66,6 +66,7 @@ mod tables;
 pub use error::{Error, Result};
 pub use format_version::FORMAT_VERSION;
 pub use index::Series;
+pub use query::{choose, Merged, PresentType};
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 
 /// The sled database type used throughout.

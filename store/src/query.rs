@@ -1,196 +1,284 @@
 //! Reading many profiles back as one: the merge behind every query.
 //!
-//! Stored profiles are lists of (stack id, values) against their series'
-//! symbol table, so merging a series is adding integers into one row per
-//! stack; each series is then rebuilt into one pprof profile once, and the
-//! per-series profiles are merged by name with `brasa-profile`'s merger.
+//! A merge answers one profile type ([`ProfileType`]): every series of
+//! that name whose kind holds the type adds its values of that sample
+//! type, and nothing else. Stored profiles are lists of (stack id,
+//! values) against their series' symbol table, so merging a series is
+//! adding integers into one row per stack; each series is then rebuilt
+//! into one pprof profile once, and the per-series profiles are merged by
+//! name with `brasa-profile`'s merger.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::PoisonError,
-};
+use std::{collections::BTreeMap, sync::PoisonError};
 
 use brasa_profile::{
     merge::Merger,
-    sample_type::{is_gauge, sample_type_names},
+    profile_type::{Aggregation, ProfileType},
     Profile,
 };
 use rayon::prelude::*;
 
-use crate::{blob, matcher::Matcher, store::Store, Result};
-
-/// The sample type of CPU time, the kind a merge prefers.
-const CPU_SAMPLE_TYPE: &str = "cpu/nanoseconds";
+use crate::{blob, labels::NAME_LABEL, matcher::Matcher, store::Store, Result, Series};
 
 /// What a merge found.
 #[derive(Debug, Default)]
 pub struct Merged {
-    /// The merged profile; `None` when nothing matched.
+    /// The merged profile, with the one sample type of `profile_type`;
+    /// `None` when nothing matched.
     pub profile: Option<Profile>,
+    /// The profile type merged; `None` when nothing matched.
+    pub profile_type: Option<ProfileType>,
     /// How many stored profiles went into it.
     pub profiles: usize,
-    /// How many series matched the selector.
+    /// How many series went into it.
     pub series: usize,
-    /// Sample types (`type/unit` lists, `, `-joined) of matching profiles
-    /// that were left out because the merge answers one kind of profile
-    /// ([`Store::merge_kind`]).
-    pub other_kinds: Vec<String>,
-    /// Whether the profile's values are averages over the range (in-use
-    /// memory, goroutines: snapshots, averaged per series, then added
-    /// across series) rather than sums.
+    /// The other profile types the selection holds in the range, left out.
+    pub other_types: Vec<ProfileType>,
+    /// Whether the values are averages over the range (in-use memory,
+    /// goroutines: snapshots, averaged per series, then added across
+    /// series) rather than sums.
     pub averaged: bool,
 }
 
-/// Sums of one series' profiles that share sample types (a meta record).
-#[derive(Default)]
-struct Sums {
-    types: usize,
-    values: Vec<i64>,
-    time_nanos: i64,
-    duration_nanos: i64,
-    profiles: usize,
+/// A profile type that a selection holds in a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentType {
+    /// The type.
+    pub profile_type: ProfileType,
+    /// Series that hold it.
+    pub series: usize,
+    /// Whether it is the default sample type of the series that hold it.
+    pub is_default: bool,
 }
 
-/// The rebuilt series profiles of one kind (one list of sample types).
-#[derive(Default)]
-struct Kind {
-    /// Stored profiles in them.
-    profiles: usize,
-    built: Vec<Profile>,
+/// The profile type a query that names none answers, among `present`:
+/// the one whose sample type is `hint` (`inuse_space` or
+/// `inuse_space/bytes`) when given; else CPU time (`process_cpu` before
+/// other names); else the default sample type of the most series.
+pub fn choose<'a>(present: &'a [PresentType], hint: Option<&str>) -> Option<&'a ProfileType> {
+    if let Some(hint) = hint {
+        let (r#type, unit) = hint.split_once('/').unwrap_or((hint, ""));
+        return present
+            .iter()
+            .map(|p| &p.profile_type)
+            .find(|t| t.sample.r#type == r#type && (unit.is_empty() || t.sample.unit == unit));
+    }
+    let cpu = present
+        .iter()
+        .map(|p| &p.profile_type)
+        .filter(|t| t.is_cpu())
+        .min_by_key(|t| {
+            (
+                t.name != brasa_profile::sample_type::CPU_PROFILE_NAME,
+                t.id(),
+            )
+        });
+    cpu.or_else(|| {
+        present
+            .iter()
+            .max_by_key(|p| {
+                (
+                    p.is_default,
+                    p.series,
+                    std::cmp::Reverse(p.profile_type.id()),
+                )
+            })
+            .map(|p| &p.profile_type)
+    })
 }
 
 impl Store {
-    /// Merges every profile of the series matching `matchers` with a time
-    /// in `[from, to]` (unix ns), series in parallel, of the kind
-    /// [`Store::merge_kind`] picks with no preference.
-    pub fn merge(&self, matchers: &[Matcher], from: u64, to: u64) -> Result<Merged> {
-        self.merge_kind(matchers, from, to, None)
-    }
-
-    /// Like [`Store::merge`], for one kind of profile: profiles with
-    /// different sample types (CPU and heap under one name, say) are never
-    /// merged together. The kind is the one that has the sample type
-    /// `wanted` (`inuse_space` or `inuse_space/bytes`), else the one with
-    /// CPU time, else the one with the most profiles; the others are named
-    /// in [`Merged::other_kinds`].
-    pub fn merge_kind(
+    /// The profile types of the series matching `matchers` that have
+    /// profiles with a time in `[from, to]` (unix ns), CPU first, then by
+    /// ID.
+    pub fn profile_types(
         &self,
         matchers: &[Matcher],
         from: u64,
         to: u64,
-        wanted: Option<&str>,
-    ) -> Result<Merged> {
-        let series = self.select(matchers)?;
-        let per_series = series
-            .par_iter()
-            .map(|s| self.merge_series(s.id, from, to))
-            .collect::<Result<Vec<_>>>()?;
-        // Grouped by kind first: only the chosen kind is merged.
-        let mut kinds: BTreeMap<Vec<String>, Kind> = BTreeMap::new();
-        for built in per_series {
-            for (profiles, profile) in built {
-                let kind = kinds.entry(sample_type_names(&profile)).or_default();
-                kind.profiles += profiles;
-                kind.built.push(profile);
+    ) -> Result<Vec<PresentType>> {
+        let mut present: BTreeMap<ProfileType, (usize, usize)> = BTreeMap::new();
+        for series in self.select(matchers)? {
+            if self.scan(series.id, from, to).next().transpose()?.is_none() {
+                continue;
+            }
+            let default = series.kind.default_column();
+            for (i, t) in series
+                .kind
+                .profile_types(name_of(&series))
+                .into_iter()
+                .enumerate()
+            {
+                let counts = present.entry(t).or_default();
+                counts.0 += 1;
+                counts.1 += usize::from(default == Some(i));
             }
         }
-        let has = |names: &[String], wanted: &str| {
-            names
-                .iter()
-                .any(|n| n == wanted || n.split_once('/').is_some_and(|(t, _)| t == wanted))
-        };
-        let chosen = wanted
-            .and_then(|w| kinds.keys().find(|names| has(names, w)))
-            .or_else(|| kinds.keys().find(|names| has(names, CPU_SAMPLE_TYPE)))
-            .or_else(|| kinds.iter().max_by_key(|(_, k)| k.profiles).map(|(n, _)| n))
-            .cloned();
-        let Some(chosen) = chosen else {
-            return Ok(Merged {
-                series: series.len(),
+        let mut present: Vec<PresentType> = present
+            .into_iter()
+            .map(|(profile_type, (series, defaults))| PresentType {
+                profile_type,
+                series,
+                is_default: defaults * 2 > series,
+            })
+            .collect();
+        present.sort_by_key(|p| (!p.profile_type.is_cpu(), p.profile_type.id()));
+        Ok(present)
+    }
+
+    /// Merges the profile type [`choose`] picks with no hint among the
+    /// series matching `matchers` in `[from, to]` (unix ns).
+    pub fn merge(&self, matchers: &[Matcher], from: u64, to: u64) -> Result<Merged> {
+        self.merge_choosing(matchers, from, to, None)
+    }
+
+    /// Merges the profile type [`choose`] picks with `hint`; nothing
+    /// (an empty [`Merged`] naming the types present) when no type fits.
+    pub fn merge_choosing(
+        &self,
+        matchers: &[Matcher],
+        from: u64,
+        to: u64,
+        hint: Option<&str>,
+    ) -> Result<Merged> {
+        let present = self.profile_types(matchers, from, to)?;
+        match choose(&present, hint) {
+            Some(chosen) => {
+                let chosen = chosen.clone();
+                let mut merged = self.merge_one(matchers, from, to, &chosen)?;
+                merged.other_types = others(&present, Some(&chosen));
+                Ok(merged)
+            }
+            None => Ok(Merged {
+                other_types: others(&present, None),
                 ..Merged::default()
-            });
-        };
-        let kind = kinds
-            .remove(&chosen)
-            .expect("the chosen kind is one of them");
+            }),
+        }
+    }
+
+    /// Merges every profile of type `wanted` of the series matching
+    /// `matchers` with a time in `[from, to]` (unix ns), series in
+    /// parallel.
+    pub fn merge_type(
+        &self,
+        matchers: &[Matcher],
+        from: u64,
+        to: u64,
+        wanted: &ProfileType,
+    ) -> Result<Merged> {
+        let present = self.profile_types(matchers, from, to)?;
+        let mut merged = self.merge_one(matchers, from, to, wanted)?;
+        merged.other_types = others(&present, Some(wanted));
+        Ok(merged)
+    }
+
+    fn merge_one(
+        &self,
+        matchers: &[Matcher],
+        from: u64,
+        to: u64,
+        wanted: &ProfileType,
+    ) -> Result<Merged> {
+        let series: Vec<(Series, usize)> = self
+            .select(matchers)?
+            .into_iter()
+            .filter_map(|s| {
+                let column = s.kind.column(name_of(&s), wanted)?;
+                Some((s, column))
+            })
+            .collect();
+        let averaged = wanted.aggregation() == Aggregation::Average;
+        let per_series = series
+            .par_iter()
+            .map(|(s, column)| self.merge_series(s, *column, from, to, averaged))
+            .collect::<Result<Vec<_>>>()?;
         let mut merger = Merger::new();
-        for profile in &kind.built {
-            merger.add(profile)?;
+        let (mut profiles, mut merged_series) = (0, 0);
+        for (count, profile) in per_series.into_iter().flatten() {
+            merger.add(&profile)?;
+            profiles += count;
+            merged_series += 1;
         }
         let profile = merger.finish();
         Ok(Merged {
-            averaged: profile.as_ref().is_some_and(is_gauge_kind),
+            profile_type: profile.is_some().then(|| wanted.clone()),
             profile,
-            profiles: kind.profiles,
-            series: series.len(),
-            other_kinds: kinds.into_keys().map(|names| names.join(", ")).collect(),
+            profiles,
+            series: merged_series,
+            other_types: Vec::new(),
+            averaged,
         })
     }
 
-    /// One series: one rebuilt profile per kind of profile, with the number
-    /// of stored profiles in it.
-    fn merge_series(&self, series: u64, from: u64, to: u64) -> Result<Vec<(usize, Profile)>> {
-        let mut groups: HashMap<u32, Sums> = HashMap::new();
-        for entry in self.scan(series, from, to) {
+    /// One series' values of sample type `column` in `[from, to]`, rebuilt
+    /// into a profile with that one sample type, with the number of stored
+    /// profiles in it; `None` when it has none in the range. With
+    /// `averaged`, values are the average over its profiles.
+    fn merge_series(
+        &self,
+        series: &Series,
+        column: usize,
+        from: u64,
+        to: u64,
+        averaged: bool,
+    ) -> Result<Option<(usize, Profile)>> {
+        let types = series.kind.sample_types.len();
+        let mut sums: Vec<i64> = Vec::new();
+        let (mut profiles, mut meta, mut time_nanos, mut duration_nanos) =
+            (0usize, None, 0i64, 0i64);
+        for entry in self.scan(series.id, from, to) {
             let (_, value) = entry?;
             let reduced = blob::decode(&value)?;
-            let sums = groups.entry(reduced.meta).or_default();
-            sums.profiles += 1;
-            if sums.types == 0 {
-                sums.types = reduced.samples.first().map_or(0, |s| s.values.len());
-            }
-            if reduced.time_nanos != 0
-                && (sums.time_nanos == 0 || reduced.time_nanos < sums.time_nanos)
+            if reduced
+                .samples
+                .first()
+                .is_some_and(|s| s.values.len() != types)
             {
-                sums.time_nanos = reduced.time_nanos;
+                continue;
             }
-            sums.duration_nanos = sums.duration_nanos.saturating_add(reduced.duration_nanos);
-            let types = sums.types;
+            profiles += 1;
+            meta.get_or_insert(reduced.meta);
+            if reduced.time_nanos != 0 && (time_nanos == 0 || reduced.time_nanos < time_nanos) {
+                time_nanos = reduced.time_nanos;
+            }
+            duration_nanos = duration_nanos.saturating_add(reduced.duration_nanos);
             for sample in &reduced.samples {
-                let start = (sample.stack as usize).saturating_sub(1) * types;
-                if sums.values.len() < start + types {
-                    sums.values.resize(start + types, 0);
+                let row = (sample.stack as usize).saturating_sub(1);
+                if sums.len() <= row {
+                    sums.resize(row + 1, 0);
                 }
-                for (sum, v) in sums.values[start..start + types]
-                    .iter_mut()
-                    .zip(&sample.values)
-                {
-                    *sum = sum.saturating_add(*v);
-                }
+                sums[row] = sums[row].saturating_add(sample.values[column]);
             }
         }
-        if groups.is_empty() {
-            return Ok(Vec::new());
+        let Some(meta) = meta else {
+            return Ok(None);
+        };
+        if averaged {
+            for value in &mut sums {
+                *value = average(*value, profiles);
+            }
         }
-        let table = self.tables().get(series)?;
+        let table = self.tables().get(series.id)?;
         let symbols = table.lock().unwrap_or_else(PoisonError::into_inner);
-        let table = &symbols.table;
-        let mut metas: Vec<_> = groups.into_iter().collect();
-        metas.sort_by_key(|(meta, _)| *meta);
-        let built = metas
-            .into_iter()
-            .filter(|(meta, sums)| table.sample_type_count(*meta) == sums.types)
-            .map(|(meta, sums)| {
-                let mut profile =
-                    table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos);
-                if is_gauge_kind(&profile) {
-                    // Snapshots: the series' average over the range.
-                    for value in profile.sample.iter_mut().flat_map(|s| &mut s.value) {
-                        *value = average(*value, sums.profiles);
-                    }
-                }
-                (sums.profiles, profile)
-            })
-            .collect();
-        Ok(built)
+        let profile = symbols
+            .table
+            .build_column(meta, column, &sums, time_nanos, duration_nanos);
+        Ok(Some((profiles, profile)))
     }
 }
 
-/// Whether every sample type of `profile` is a snapshot
-/// ([`brasa_profile::sample_type::is_gauge`]).
-pub(crate) fn is_gauge_kind(profile: &Profile) -> bool {
-    let names = sample_type_names(profile);
-    !names.is_empty() && names.iter().all(|n| is_gauge(n))
+/// The profile name of a series: its `__name__`.
+fn name_of(series: &Series) -> &str {
+    series.labels.get(NAME_LABEL).unwrap_or("")
+}
+
+/// The types of `present` other than `chosen`.
+fn others(present: &[PresentType], chosen: Option<&ProfileType>) -> Vec<ProfileType> {
+    present
+        .iter()
+        .map(|p| &p.profile_type)
+        .filter(|t| Some(*t) != chosen)
+        .cloned()
+        .collect()
 }
 
 /// `sum` over `count` snapshots, rounded to the nearest integer.

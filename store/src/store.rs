@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use brasa_profile::{sample_type::sample_type_names, top::total, Profile};
+use brasa_profile::{profile_type::Kind, top::total, Profile};
 
 use crate::{
     blob,
@@ -90,8 +90,7 @@ impl Store {
     /// until [`Self::commit`].
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
-        let series = self.index.get_or_create(labels)?;
-        self.index.set_types(series, &sample_type_names(profile))?;
+        let series = self.index.get_or_create(labels, &Kind::of(profile))?;
         let totals: Vec<i64> = (0..profile.sample_type.len())
             .map(|i| total(profile, i))
             .collect();
@@ -140,11 +139,6 @@ impl Store {
     /// Series that all `matchers` accept.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         self.index.select(matchers)
-    }
-
-    /// Sample type names (`type/unit`) of a series' newest profiles.
-    pub fn sample_types(&self, series: u64) -> Vec<String> {
-        self.index.types(series)
     }
 
     /// All label names, sorted.

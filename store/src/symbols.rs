@@ -266,9 +266,44 @@ impl SymbolTable {
         duration_nanos: i64,
     ) -> Profile {
         let meta = self.metas.get(meta).cloned().unwrap_or_default();
-        let types = meta.sample_types.len();
-        let pairs: Vec<(&str, &str)> = meta
-            .sample_types
+        let default = self.str(meta.default_sample_type).to_owned();
+        self.rebuild(
+            &meta,
+            &meta.sample_types,
+            &default,
+            sums,
+            (time_nanos, duration_nanos),
+        )
+    }
+
+    /// Rebuilds a pprof profile with the one sample type at `column` of
+    /// `meta`: `sums[stack - 1]` is the value for stack id `stack`.
+    pub(crate) fn build_column(
+        &self,
+        meta: u32,
+        column: usize,
+        sums: &[i64],
+        time_nanos: i64,
+        duration_nanos: i64,
+    ) -> Profile {
+        let meta = self.metas.get(meta).cloned().unwrap_or_default();
+        let one: Vec<ValueTypeRecord> =
+            meta.sample_types.get(column).cloned().into_iter().collect();
+        self.rebuild(&meta, &one, "", sums, (time_nanos, duration_nanos))
+    }
+
+    /// The profile of `sample_types` (each row of `sums` holds one value
+    /// per type) with `meta`'s period.
+    fn rebuild(
+        &self,
+        meta: &MetaRecord,
+        sample_types: &[ValueTypeRecord],
+        default: &str,
+        sums: &[i64],
+        (time_nanos, duration_nanos): (i64, i64),
+    ) -> Profile {
+        let types = sample_types.len();
+        let pairs: Vec<(&str, &str)> = sample_types
             .iter()
             .map(|vt| (self.str(vt.r#type), self.str(vt.unit)))
             .collect();
@@ -276,7 +311,6 @@ impl SymbolTable {
         if let Some(pt) = &meta.period_type {
             builder.set_period(self.str(pt.r#type), self.str(pt.unit), meta.period);
         }
-        let default = self.str(meta.default_sample_type);
         if !default.is_empty() {
             builder.set_default_sample_type(default);
         }

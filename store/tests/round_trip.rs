@@ -15,6 +15,7 @@
 //! profile does: the profile builder that rebuilds profiles merges
 //! mappings that share range and names.
 
+use brasa_profile::profile_type::Kind;
 use brasa_profile::{
     pprof::{Function, Label, Line, Location, Mapping, Sample, ValueType},
     top::total,
@@ -323,7 +324,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let labels = Labels::new([("__name__", "process_cpu"), ("service", "api")]).unwrap();
         {
-            // One series: later profiles reuse the records of earlier ones.
+            // One series per kind: later profiles reuse the records of
+            // earlier ones.
             let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
             for (time, p) in (1..).zip(&profiles) {
                 store.ingest(&labels, p, time).unwrap();
@@ -334,13 +336,22 @@ proptest! {
             || Store::open(dir.path(), StoreOptions::default()),
             |e| matches!(e, Error::Locked { .. }),
         );
+        let kinds: std::collections::BTreeSet<Kind> = profiles.iter().map(Kind::of).collect();
         let series = store.series_ids();
-        prop_assert_eq!(series.len(), 1);
-        let blobs: Vec<_> = store.scan(series[0], 0, u64::MAX).map(Result::unwrap).collect();
-        prop_assert_eq!(blobs.len(), profiles.len());
-        let totals = store.totals(series[0], 0, u64::MAX).unwrap();
-        for ((original, (_, blob)), (_, stored_totals)) in profiles.iter().zip(&blobs).zip(&totals) {
-            let back = store.load(series[0], blob).unwrap();
+        prop_assert_eq!(series.len(), kinds.len());
+        // Every series' blobs and totals, in the order written.
+        let mut stored = Vec::new();
+        for &id in &series {
+            let blobs = store.scan(id, 0, u64::MAX).map(Result::unwrap);
+            let totals = store.totals(id, 0, u64::MAX).unwrap();
+            for ((time, blob), (_, totals)) in blobs.zip(totals) {
+                stored.push((time, id, blob, totals));
+            }
+        }
+        stored.sort_by_key(|(time, ..)| *time);
+        prop_assert_eq!(stored.len(), profiles.len());
+        for (original, (_, id, blob, stored_totals)) in profiles.iter().zip(&stored) {
+            let back = store.load(*id, blob).unwrap();
             validate(&back).unwrap();
             prop_assert_eq!(canonical(&back), canonical(original));
             let expected: Vec<i64> =

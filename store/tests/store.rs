@@ -1,5 +1,6 @@
 //! Behaviour of the profile store through its public API.
 
+use brasa_profile::profile_type::ProfileType;
 use brasa_profile::{
     folded::Folded,
     top::{top, total},
@@ -154,7 +155,12 @@ fn label_index_lists_names_and_values() {
     assert!(store.label_values("nope").unwrap().is_empty());
     let selected = store.select(&[Matcher::equal("service", "api")]).unwrap();
     assert_eq!(selected.len(), 2);
-    assert_eq!(store.sample_types(selected[0].id), ["samples/count"]);
+    assert_eq!(
+        selected[0].kind.sample_types,
+        [brasa_profile::profile_type::ValueKind::new(
+            "samples", "count"
+        )]
+    );
 }
 
 #[test]
@@ -426,12 +432,12 @@ fn a_directory_from_before_the_format_file_is_format_1() {
     }
     // What a Brasa that did not record its format left behind.
     std::fs::remove_file(dir.path().join("FORMAT")).unwrap();
-    let store = open(dir.path());
-    assert_eq!(folded(&store, &[], 0, 100), "a;b 3\n");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("FORMAT")).unwrap(),
-        "1\n"
+    let err = Store::open(dir.path(), StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::FormatMismatch { found: 1, .. }),
+        "{err:?}"
     );
+    assert!(!dir.path().join("FORMAT").exists());
 }
 
 /// A profile of folded `text` whose counts are `r#type`/`unit`.
@@ -442,11 +448,15 @@ fn typed(text: &str, r#type: &str, unit: &str) -> Profile {
 }
 
 #[test]
-fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
+fn one_profile_type_per_merge_and_snapshots_averaged() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let (a, b) = (labels(&[("host", "a")]), labels(&[("host", "b")]));
-    // In-use memory, two snapshots on host a, one on b; CPU on a.
+    let (a, b) = (
+        labels(&[("__name__", "process_cpu"), ("host", "a")]),
+        labels(&[("__name__", "process_cpu"), ("host", "b")]),
+    );
+    // In-use memory, two snapshots on host a, one on b; CPU on a, all
+    // under one name (a Pyroscope application sending both).
     for (l, text, time) in [
         (&a, "main;cache 100\n", 1),
         (&a, "main;cache 300\n", 2),
@@ -459,6 +469,19 @@ fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
     store
         .ingest(&a, &typed("main;work 7\n", "cpu", "nanoseconds"), 4)
         .unwrap();
+    let ids = |types: &[ProfileType]| types.iter().map(ProfileType::id).collect::<Vec<_>>();
+    let present = store.profile_types(&[], 0, 10).unwrap();
+    let present_ids: Vec<String> = present.iter().map(|p| p.profile_type.id()).collect();
+    assert_eq!(
+        present_ids,
+        [
+            "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
+            "process_cpu:inuse_space:bytes:inuse_space:bytes"
+        ]
+    );
+    assert_eq!(present[1].series, 2);
+    // Two series share host a's labels, one per kind.
+    assert_eq!(store.series_count(), 3);
 
     let cpu = store.merge(&[], 0, 10).unwrap();
     assert_eq!(
@@ -466,15 +489,72 @@ fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
         "# brasa: sample_type=cpu unit=nanoseconds\nmain;work 7\n"
     );
     assert_eq!((cpu.profiles, cpu.averaged), (1, false));
-    assert_eq!(cpu.other_kinds, ["inuse_space/bytes"]);
+    assert_eq!(
+        ids(&cpu.other_types),
+        ["process_cpu:inuse_space:bytes:inuse_space:bytes"]
+    );
 
-    let heap = store.merge_kind(&[], 0, 10, Some("inuse_space")).unwrap();
+    let wanted = ProfileType::parse("process_cpu:inuse_space:bytes:inuse_space:bytes").unwrap();
+    let heap = store.merge_type(&[], 0, 10, &wanted).unwrap();
     // Host a's average (200) plus host b's (50), not the sum of snapshots.
     let text = Folded::from_profile(&heap.profile.unwrap(), 0).to_text();
     assert_eq!(
         text,
         "# brasa: sample_type=inuse_space unit=bytes\nmain;cache 250\n"
     );
-    assert_eq!((heap.profiles, heap.averaged), (3, true));
-    assert_eq!(heap.other_kinds, ["cpu/nanoseconds"]);
+    assert_eq!((heap.profiles, heap.series, heap.averaged), (3, 2, true));
+    assert_eq!(heap.profile_type.as_ref(), Some(&wanted));
+    assert_eq!(
+        ids(&heap.other_types),
+        ["process_cpu:cpu:nanoseconds:cpu:nanoseconds"]
+    );
+    let hinted = store
+        .merge_choosing(&[], 0, 10, Some("inuse_space"))
+        .unwrap();
+    assert_eq!(hinted.profile_type, Some(wanted));
+    let none = store.merge_choosing(&[], 0, 10, Some("wall")).unwrap();
+    assert!(none.profile.is_none());
+    assert_eq!(none.other_types.len(), 2);
+}
+
+#[test]
+fn a_profile_with_two_sample_types_is_queryable_per_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let l = labels(&[("__name__", "memory")]);
+    let mut heap = typed("main 1\n", "alloc_space", "bytes");
+    heap.sample_type.push(heap.sample_type[0]);
+    heap.string_table
+        .extend(["inuse_space".to_owned(), "space".to_owned()]);
+    let n = heap.string_table.len() as i64;
+    heap.sample_type[1].r#type = n - 2;
+    heap.period_type = Some(brasa_profile::pprof::ValueType {
+        r#type: n - 1,
+        unit: heap.sample_type[0].unit,
+    });
+    heap.default_sample_type = n - 2;
+    heap.sample[0].value = vec![4096, 1024];
+    for time in [1, 2] {
+        store.ingest(&l, &heap, time).unwrap();
+    }
+    let present = store.profile_types(&[], 0, 10).unwrap();
+    assert_eq!(
+        present
+            .iter()
+            .map(|p| (p.profile_type.id(), p.is_default))
+            .collect::<Vec<_>>(),
+        [
+            ("memory:alloc_space:bytes:space:bytes".to_owned(), false),
+            ("memory:inuse_space:bytes:space:bytes".to_owned(), true)
+        ]
+    );
+    // No CPU: the default sample type, averaged; allocations add up.
+    let inuse = store.merge(&[], 0, 10).unwrap();
+    let inuse_profile = inuse.profile.unwrap();
+    assert_eq!(inuse_profile.sample_type.len(), 1);
+    assert_eq!(inuse_profile.sample[0].value, [1024]);
+    let alloc = ProfileType::parse("memory:alloc_space:bytes:space:bytes").unwrap();
+    let alloc = store.merge_type(&[], 0, 10, &alloc).unwrap();
+    assert_eq!(alloc.profile.unwrap().sample[0].value, [8192]);
+    assert!(!alloc.averaged);
 }

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/profile", get(routes::query::profile))
         .route("/api/v1/diff", get(routes::diff::diff))
         .route("/api/v1/series", get(routes::query::series))
+        .route("/api/v1/profile_types", get(routes::query::profile_types))
         .route("/api/v1/labels", get(routes::labels::names))
         .route("/api/v1/labels/{name}/values", get(routes::labels::values))
         .route("/metrics", get(routes::ops::metrics))

@@ -1,13 +1,18 @@
 //! Selections: what a query handler reads from its parameters to choose
 //! profiles. A selector and a time range (`query`, `from`, `to`, or per
-//! side of a diff `base`/`head`, `base_from`, ...), and the sample type
-//! an answer is in (`sample_type`). Every query endpoint reads them here,
-//! so they mean the same everywhere and errors name the parameter at fault.
+//! side of a diff `base`/`head`, `base_from`, ...), and the profile type
+//! an answer is in (`profile_type=ID`, or a `__profile_type__="ID"`
+//! matcher in the selector; else `sample_type` picks among the types
+//! present, else CPU). Every query endpoint reads them here, so they mean
+//! the same everywhere and errors name the parameter at fault.
 
 use std::time::{Duration, SystemTime};
 
-use brasa_profile::{diff::Side, Profile};
-use brasa_store::matcher::Matcher;
+use brasa_profile::{diff::Side, profile_type::ProfileType, Profile};
+use brasa_store::{
+    matcher::{MatchOp, Matcher},
+    Merged,
+};
 
 use crate::{
     params::Params,
@@ -21,8 +26,13 @@ use crate::{
 const DEFAULT_RANGE: Duration = Duration::from_secs(3600);
 /// What answers call a selection that selects everything.
 const ALL_PROFILES: &str = "all profiles";
+/// The parameter that names a profile type.
+const PROFILE_TYPE_PARAM: &str = "profile_type";
+/// The selector label that names a profile type, as in Pyroscope.
+pub(crate) const PROFILE_TYPE_LABEL: &str = "__profile_type__";
 
 /// A selector and a time range.
+#[derive(Clone)]
 pub(crate) struct Selection {
     /// The selector as given (empty: everything).
     pub(crate) text: String,
@@ -32,8 +42,10 @@ pub(crate) struct Selection {
     pub(crate) from: u64,
     /// End of the range, unix ns.
     pub(crate) to: u64,
-    /// The sample type asked for (`sample_type`): it also picks which kind
-    /// of profile is merged when the selection matches several.
+    /// The profile type asked for, by `profile_type` or the selector.
+    pub(crate) profile_type: Option<ProfileType>,
+    /// The sample type asked for (`sample_type`): without a profile type,
+    /// it picks the type among those present.
     pub(crate) sample_type: Option<String>,
 }
 
@@ -94,12 +106,23 @@ impl Selection {
     fn parse(params: &Params, names: &Names) -> Result<Self> {
         let now = SystemTime::now();
         let text = params.get(names.query).unwrap_or("").to_owned();
-        let matchers = parse_selector(&text).map_err(|e| match e {
+        let in_query = |e: Error| match e {
             Error::BadRequest(m) if names.query != QUERY.query => {
                 Error::BadRequest(format!("`{}`: {m}", names.query))
             }
             other => other,
-        })?;
+        };
+        let mut matchers = parse_selector(&text).map_err(in_query)?;
+        let in_selector = take_profile_type(&mut matchers).map_err(in_query)?;
+        let given = params.parse(PROFILE_TYPE_PARAM, ProfileType::parse)?;
+        let profile_type = match (in_selector, given) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::BadRequest(format!(
+                    "`{PROFILE_TYPE_PARAM}` ({b}) and the selector's {PROFILE_TYPE_LABEL} ({a}) differ; give one of them"
+                )))
+            }
+            (a, b) => a.or(b),
+        };
         // The first of `keys` given, with its parsed value.
         let time = |keys: &'static [&'static str]| -> Result<Option<(&'static str, u64)>> {
             let Some((key, value)) = params.first_of(keys) else {
@@ -126,8 +149,32 @@ impl Selection {
             matchers,
             from,
             to,
+            profile_type,
             sample_type: sample_type(params),
         })
+    }
+
+    /// Runs the store's merge for this selection: of its profile type, or
+    /// of the one the store chooses with the `sample_type` hint.
+    fn merge_blocking(&self, state: &AppState) -> Result<Merged> {
+        let store = state.store();
+        let (matchers, from, to) = (&self.matchers, self.from, self.to);
+        Ok(match &self.profile_type {
+            Some(wanted) => store.merge_type(matchers, from, to, wanted)?,
+            None => store.merge_choosing(matchers, from, to, self.sample_type.as_deref())?,
+        })
+    }
+
+    /// The profile type this selection answers: its own, else the one the
+    /// store chooses among the types present; `None` when none fits.
+    pub(crate) fn resolve_type(&self, state: &AppState) -> Result<Option<ProfileType>> {
+        if let Some(t) = &self.profile_type {
+            return Ok(Some(t.clone()));
+        }
+        let present = state
+            .store()
+            .profile_types(&self.matchers, self.from, self.to)?;
+        Ok(brasa_store::choose(&present, self.sample_type.as_deref()).cloned())
     }
 
     /// What answers call this selection: its selector, or "all profiles".
@@ -139,35 +186,68 @@ impl Selection {
         }
     }
 
-    /// Merges every stored profile this selection matches, off the async
-    /// runtime; a 404 that names the selection when nothing matches.
+    /// Merges every stored profile of one profile type that this selection
+    /// matches, off the async runtime; a 404 that names the selection, and
+    /// the types it does hold, when nothing matches.
     pub(crate) async fn merge(&self, state: &AppState) -> Result<(Profile, Summary)> {
         let worker = state.clone();
-        let (matchers, from, to) = (self.matchers.clone(), self.from, self.to);
-        let wanted = self.sample_type.clone();
-        let merged = tokio::task::spawn_blocking(move || {
-            worker
-                .store()
-                .merge_kind(&matchers, from, to, wanted.as_deref())
-        })
-        .await??;
-        let summary = Summary {
-            title: self.title().to_owned(),
-            profiles: merged.profiles,
-            series: merged.series,
-            other_kinds: merged.other_kinds,
-            averaged: merged.averaged,
-        };
-        let Some(profile) = merged.profile else {
+        let selection = self.clone();
+        let merged =
+            tokio::task::spawn_blocking(move || selection.merge_blocking(&worker)).await??;
+        let (Some(profile), Some(profile_type)) = (merged.profile, merged.profile_type) else {
+            let what = match (&self.profile_type, &self.sample_type) {
+                (Some(t), _) => format!("no profiles of type {t}"),
+                (None, Some(s)) => format!("no profiles with sample type {s:?}"),
+                (None, None) => "no profiles".to_owned(),
+            };
+            let held = if merged.other_types.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<String> = merged.other_types.iter().map(ProfileType::id).collect();
+                format!(
+                    "; it holds {} (pick one with `{PROFILE_TYPE_PARAM}`)",
+                    ids.join(", ")
+                )
+            };
             return Err(Error::NotFound(format!(
-                "no profiles match {:?} between {} and {}",
+                "{what} match {:?} between {} and {}{held}",
                 self.text,
                 rfc3339(self.from),
                 rfc3339(self.to)
             )));
         };
+        let summary = Summary {
+            title: self.title().to_owned(),
+            profiles: merged.profiles,
+            series: merged.series,
+            profile_type,
+            other_types: merged.other_types,
+            averaged: merged.averaged,
+        };
         Ok((profile, summary))
     }
+}
+
+/// Removes the selector's `__profile_type__` matcher, which selects a
+/// profile type rather than series, and parses its ID.
+fn take_profile_type(matchers: &mut Vec<Matcher>) -> Result<Option<ProfileType>> {
+    let Some(at) = matchers.iter().position(|m| m.name == PROFILE_TYPE_LABEL) else {
+        return Ok(None);
+    };
+    let matcher = matchers.remove(at);
+    if matchers.iter().any(|m| m.name == PROFILE_TYPE_LABEL) {
+        return Err(Error::BadRequest(format!(
+            "the selector names {PROFILE_TYPE_LABEL} twice; a query answers one profile type"
+        )));
+    }
+    let MatchOp::Equal(id) = &matcher.op else {
+        return Err(Error::BadRequest(format!(
+            "{PROFILE_TYPE_LABEL} takes `=` and one ID: a query answers one profile type"
+        )));
+    };
+    ProfileType::parse(id)
+        .map(Some)
+        .map_err(|e| Error::BadRequest(format!("{PROFILE_TYPE_LABEL}: {e}")))
 }
 
 /// The sample type an answer is in (`sample_type`, a full `name/unit` or
@@ -184,9 +264,10 @@ pub(crate) struct Summary {
     pub(crate) profiles: usize,
     /// Series that matched.
     pub(crate) series: usize,
-    /// Sample types of matching profiles of other kinds, left out (pick
-    /// one with `sample_type`).
-    pub(crate) other_kinds: Vec<String>,
+    /// The profile type of the answer.
+    pub(crate) profile_type: ProfileType,
+    /// The selection's other profile types in the range, left out.
+    pub(crate) other_types: Vec<ProfileType>,
     /// Whether values are averages over the range (snapshots such as
     /// in-use memory), not sums.
     pub(crate) averaged: bool,

@@ -186,6 +186,13 @@ async fn series_chart() {
 }
 
 #[tokio::test]
+async fn profile_types() {
+    let app = seeded().await;
+    let uri = format!("/api/v1/profile_types?{RANGE}");
+    check(&app, "profile_types", &uri, StatusCode::OK).await;
+}
+
+#[tokio::test]
 async fn errors() {
     let app = seeded().await;
     let nothing = format!(

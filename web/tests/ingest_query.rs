@@ -130,9 +130,9 @@ async fn sample_type_is_chosen_by_name() {
             "/api/v1/profile?{RANGE}&format=folded&sample_type=cpu"
         ))
         .await;
-    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(
-        missing.error().contains("samples/count"),
+        missing.error().contains("process_cpu:samples:count"),
         "{}",
         missing.error()
     );
@@ -179,7 +179,13 @@ async fn labels_and_series() {
     assert_eq!(data.len(), 2);
     let host_a = data.iter().find(|s| s["labels"]["host"] == "a").unwrap();
     assert_eq!(host_a["sample_type"], "samples/count");
-    assert_eq!(host_a["points"], serde_json::json!([[1699999990.0, 40]]));
+    // 40 samples in a 60 s step: a rate of 2/3 per second.
+    assert_eq!(
+        host_a["points"],
+        serde_json::json!([[1699999990.0, 40.0 / 60.0]])
+    );
+    assert_eq!(series.json()["unit"], "count/s");
+    assert_eq!(series.json()["aggregation"], "rate");
 
     let too_fine = app.get("/api/v1/series?from=0&to=1700000000&step=1s").await;
     assert_eq!(too_fine.status, StatusCode::BAD_REQUEST);
@@ -277,8 +283,15 @@ async fn kinds_of_profile_are_named_from_their_types_and_never_merged_together()
         .json();
     assert_eq!(json["sample_type"], "cpu/nanoseconds");
     assert_eq!(
-        json["other_kinds"],
-        serde_json::json!(["inuse_space/bytes", "wall/nanoseconds"])
+        json["profile_type"],
+        "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
+    );
+    assert_eq!(
+        json["other_types"],
+        serde_json::json!([
+            "memory:inuse_space:bytes:inuse_space:bytes",
+            "wall:wall:nanoseconds:wall:nanoseconds"
+        ])
     );
     let heap = app
         .get(&format!(
@@ -287,4 +300,125 @@ async fn kinds_of_profile_are_named_from_their_types_and_never_merged_together()
         ))
         .await;
     assert!(heap.text().ends_with("main;alloc 3\n"), "{}", heap.text());
+    // By ID, as a parameter or as a matcher in the selector.
+    let wall = "wall:wall:nanoseconds:wall:nanoseconds";
+    for query in [
+        format!("query={}&profile_type={wall}", enc(r#"{service="shop"}"#)),
+        format!(
+            "query={}",
+            enc(&format!(r#"{{service="shop",__profile_type__="{wall}"}}"#))
+        ),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/profile?{query}&{RANGE}&format=folded"))
+            .await;
+        assert!(reply.text().ends_with("main;sleep 9\n"), "{}", reply.text());
+    }
+    let types = app
+        .get(&format!("/api/v1/profile_types?{RANGE}"))
+        .await
+        .json();
+    let ids: Vec<&str> = types["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
+            "memory:inuse_space:bytes:inuse_space:bytes",
+            wall
+        ]
+    );
+    // Refusals name what to write.
+    for (query, needle) in [
+        (
+            "profile_type=cpu".to_owned(),
+            "name:sample_type:sample_unit",
+        ),
+        (
+            format!("query={}", enc(r#"{__profile_type__=~"wall.*"}"#)),
+            "takes `=`",
+        ),
+        (
+            format!(
+                "query={}&profile_type={wall}",
+                enc(r#"{__profile_type__="memory:inuse_space:bytes:inuse_space:bytes"}"#)
+            ),
+            "give one of them",
+        ),
+    ] {
+        let reply = app.get(&format!("/api/v1/profile?{query}&{RANGE}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(reply.error().contains(needle), "{}", reply.error());
+    }
+    let absent = app
+        .get(&format!(
+            "/api/v1/profile?profile_type=goroutine:goroutine:count:goroutine:count&{RANGE}"
+        ))
+        .await;
+    assert_eq!(absent.status, StatusCode::NOT_FOUND);
+    assert!(absent.error().contains(wall), "{}", absent.error());
+}
+
+#[tokio::test]
+async fn charts_show_rates_of_amounts_and_values_of_snapshots() {
+    let app = app();
+    // Two heap snapshots and two CPU profiles of 10 s, within one minute.
+    for (text, r#type, unit, time) in [
+        ("main;cache 100\n", "inuse_space", "bytes", T0),
+        (
+            "main;cache 300\n",
+            "inuse_space",
+            "bytes",
+            T0 + 10_000_000_000,
+        ),
+        ("main;work 3000000000\n", "cpu", "nanoseconds", T0),
+        (
+            "main;work 9000000000\n",
+            "cpu",
+            "nanoseconds",
+            T0 + 10_000_000_000,
+        ),
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/ingest?service=shop",
+                typed_pprof(text, r#type, unit, time),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let chart =
+        |profile_type: &str| format!("/api/v1/series?profile_type={profile_type}&{RANGE}&step=60s");
+    let heap = app
+        .get(&chart("memory:inuse_space:bytes:inuse_space:bytes"))
+        .await
+        .json();
+    assert_eq!(
+        (heap["aggregation"].as_str(), heap["unit"].as_str()),
+        (Some("gauge"), Some("bytes"))
+    );
+    assert_eq!(heap["data"][0]["points"][0][1], 200.0);
+    // 12 s of CPU in 60 s: 0.2 cores.
+    let cpu = app
+        .get(&chart("process_cpu:cpu:nanoseconds:cpu:nanoseconds"))
+        .await
+        .json();
+    assert_eq!(
+        (cpu["aggregation"].as_str(), cpu["unit"].as_str()),
+        (Some("rate"), Some("cores"))
+    );
+    assert_eq!(cpu["data"][0]["points"][0][1], 0.2);
+    // Without a type, the chart is CPU's.
+    let open = app
+        .get(&format!("/api/v1/series?{RANGE}&step=60s"))
+        .await
+        .json();
+    assert_eq!(
+        open["profile_type"],
+        "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
+    );
 }

@@ -2,9 +2,11 @@
 //! totals, as a differential flame graph (`format=svg`) or as JSON for the
 //! page (`format=json`, the default).
 //!
-//! Each side is merged exactly as `/api/v1/profile` merges a selection;
-//! `from`/`to` apply to both sides, `base_from`, `base_to`, `head_from` and
-//! `head_to` override them per side.
+//! Each side is merged exactly as `/api/v1/profile` merges a selection,
+//! both in one profile type: a side that names none takes the other's,
+//! else the one the base's profiles call for. `from`/`to` apply to both
+//! sides, `base_from`, `base_to`, `head_from` and `head_to` override them
+//! per side.
 
 use axum::{
     extract::State,
@@ -48,8 +50,22 @@ pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Resul
 }
 
 async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
-    let base = Selection::side(&params, Side::Base)?;
-    let head = Selection::side(&params, Side::Head)?;
+    let mut base = Selection::side(&params, Side::Base)?;
+    let mut head = Selection::side(&params, Side::Head)?;
+    if base.profile_type.is_none() {
+        base.profile_type = match head.profile_type.clone() {
+            Some(t) => Some(t),
+            None => {
+                let worker = state.clone();
+                let selection = base.clone();
+                tokio::task::spawn_blocking(move || selection.resolve_type(&worker)).await??
+            }
+        };
+    }
+    if head.profile_type.is_none() {
+        head.profile_type = base.profile_type.clone();
+    }
+    let profile_type = base.profile_type.as_ref().map(|t| t.id());
     let format = params.one_of("format", FORMATS)?;
     let sample_type = sample_type(&params);
     let named = |side: Side| {
@@ -59,8 +75,9 @@ async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
         }
     };
     let (base_merged, head_merged) = tokio::join!(base.merge(state), head.merge(state));
-    let (base_profile, _) = base_merged.map_err(named(Side::Base))?;
+    let (base_profile, base_summary) = base_merged.map_err(named(Side::Base))?;
     let (head_profile, _) = head_merged.map_err(named(Side::Head))?;
+    let profile_type = profile_type.unwrap_or_else(|| base_summary.profile_type.id());
     let title = format!("{} vs {}", base.title(), head.title());
     tokio::task::spawn_blocking(move || {
         respond(
@@ -69,6 +86,7 @@ async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
             format,
             sample_type.as_deref(),
             title,
+            &profile_type,
         )
     })
     .await?
@@ -80,6 +98,7 @@ fn respond(
     format: Format,
     sample_type: Option<&str>,
     title: String,
+    profile_type: &str,
 ) -> Result<Response> {
     let (type_name, base_folded, head_folded) = folded_pair(base, head, sample_type)?;
     let diff = FoldedDiff::new(&base_folded, &head_folded)?;
@@ -91,7 +110,7 @@ fn respond(
         return Ok(([(CONTENT_TYPE, "image/svg+xml")], svg).into_response());
     }
     let changes = biggest_changes(base, head, sample_type, JSON_TOP_CHANGES)?;
-    let body = DiffJson::new(&type_name, &diff, &changes);
+    let body = DiffJson::new(profile_type, &type_name, &diff, &changes);
     let bytes =
         serde_json::to_vec(&body).map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
     Ok(([(CONTENT_TYPE, "application/json")], bytes).into_response())
@@ -102,6 +121,8 @@ fn respond(
 /// `names`, stacks are indexes into it (root first).
 #[derive(Serialize)]
 struct DiffJson<'a> {
+    /// The profile type's ID, the same on both sides.
+    profile_type: &'a str,
     sample_type: &'a str,
     base_total: i64,
     head_total: i64,
@@ -127,7 +148,12 @@ struct ChangeJson<'a> {
 }
 
 impl<'a> DiffJson<'a> {
-    fn new(sample_type: &'a str, diff: &'a FoldedDiff, changes: &'a [FunctionChange]) -> Self {
+    fn new(
+        profile_type: &'a str,
+        sample_type: &'a str,
+        diff: &'a FoldedDiff,
+        changes: &'a [FunctionChange],
+    ) -> Self {
         let mut names = NameTable::default();
         let stacks = diff
             .stacks
@@ -143,6 +169,7 @@ impl<'a> DiffJson<'a> {
             })
             .collect();
         Self {
+            profile_type,
             sample_type,
             base_total: diff.base_total,
             head_total: diff.head_total,

@@ -3,8 +3,9 @@
 //! `names`, each stack as indexes into it, root first.
 //!
 //! ```json
-//! {"sample_type": "cpu/nanoseconds", "sample_types": ["samples/count", "cpu/nanoseconds"],
-//!  "total": 120, "profiles": 3, "series": 2, "names": ["main", "parse"],
+//! {"profile_type": "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
+//!  "sample_type": "cpu/nanoseconds", "sample_types": ["cpu/nanoseconds"],
+//!  "total": 120, "profiles": 3, "series": 2, "aggregation": "sum", "names": ["main", "parse"],
 //!  "stacks": [{"frames": [0, 1], "value": 120}]}
 //! ```
 //!
@@ -43,13 +44,15 @@ pub(crate) fn profile_json(
     let index = sample_type_index(profile, sample_type)?;
     let types = sample_type_names(profile);
     let table = StackTable::new(profile, index);
+    let other_types: Vec<String> = summary.other_types.iter().map(|t| t.id()).collect();
     let body = ProfileJson {
+        profile_type: summary.profile_type.id(),
         sample_type: &types[index],
         sample_types: &types,
         total: total(profile, index),
         profiles: summary.profiles,
         series: summary.series,
-        other_kinds: &summary.other_kinds,
+        other_types: &other_types,
         aggregation: if summary.averaged { "average" } else { "sum" },
         names: &table.names,
         stacks: &table,
@@ -59,14 +62,16 @@ pub(crate) fn profile_json(
 
 #[derive(Serialize)]
 struct ProfileJson<'a> {
+    /// The profile type's ID.
+    profile_type: String,
     sample_type: &'a str,
     sample_types: &'a [String],
     total: i64,
     profiles: usize,
     series: usize,
-    /// Kinds of profile that matched but are not in this answer.
+    /// The selection's other profile types (IDs), not in this answer.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    other_kinds: &'a [String],
+    other_types: &'a [String],
     /// `sum` over the range, or `average` for snapshots (in-use memory,
     /// goroutines).
     aggregation: &'static str,
@@ -249,12 +254,20 @@ mod tests {
             title: "all profiles".to_owned(),
             profiles: 1,
             series: 1,
-            other_kinds: Vec::new(),
+            profile_type: brasa_profile::profile_type::ProfileType::parse(
+                "process_cpu:samples:count:cpu:nanoseconds",
+            )
+            .unwrap(),
+            other_types: Vec::new(),
             averaged: false,
         };
         let body = profile_json(&sparse_profile(), &summary, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["sample_type"], "samples/count");
+        assert_eq!(
+            json["profile_type"],
+            "process_cpu:samples:count:cpu:nanoseconds"
+        );
         assert_eq!(json["total"], 10);
         assert_eq!(json["names"], json!(["main", "inlined", "outer"]));
         assert_eq!(

@@ -1,5 +1,6 @@
-//! `GET /api/v1/profile` (merged profile in several formats) and
-//! `GET /api/v1/series` (sample totals over time).
+//! `GET /api/v1/profile` (merged profile in several formats),
+//! `GET /api/v1/series` (one profile type over time: a rate for amounts,
+//! the value for snapshots) and `GET /api/v1/profile_types`.
 
 use axum::{
     extract::State,
@@ -7,13 +8,16 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use brasa_profile::profile_type::{Aggregation, ProfileType};
 use brasa_profile::{
     codec,
     io::{render, OutputFormat, WriteOptions},
     render::FlameGraphOptions,
     Profile,
 };
+use brasa_store::labels::NAME_LABEL;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use super::profile_json::profile_json;
 use crate::{
@@ -126,41 +130,36 @@ async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
             span / step + 1
         )));
     }
-    let sample_type = sample_type(&params);
     let worker = state.clone();
-    let data = tokio::task::spawn_blocking(move || {
-        chart(&worker, &selection, step, sample_type.as_deref())
-    })
-    .await??;
-    Ok(Json(json!({ "status": "success", "data": data })))
+    let data = tokio::task::spawn_blocking(move || chart(&worker, &selection, step)).await??;
+    Ok(Json(data))
 }
 
-/// Per series: the chosen sample type's totals summed into `step` buckets.
-fn chart(
-    state: &AppState,
-    selection: &Selection,
-    step: u64,
-    sample_type: Option<&str>,
-) -> Result<Vec<Value>> {
+/// The chart of one profile type: per series, its totals in `step`
+/// buckets, as a rate per second for amounts (CPU in cores, allocations in
+/// bytes/s) and as the average value for snapshots (in-use bytes,
+/// goroutines).
+fn chart(state: &AppState, selection: &Selection, step: u64) -> Result<Value> {
     let store = state.store();
+    let Some(profile_type) = selection.resolve_type(state)? else {
+        return Ok(json!({ "status": "success", "data": [] }));
+    };
+    let aggregation = profile_type.aggregation();
+    let unit = chart_unit(&profile_type);
+    let step_seconds = step as f64 / 1e9;
     let mut out = Vec::new();
     for series in store.select(&selection.matchers)? {
-        let types = store.sample_types(series.id);
-        let index = match sample_type {
-            Some(wanted) => match types.iter().position(|t| {
-                t == wanted || t.split_once('/').is_some_and(|(name, _)| name == wanted)
-            }) {
-                Some(i) => i,
-                None => continue,
-            },
-            None if types.is_empty() => continue,
-            None => types.len() - 1,
+        let name = series.labels.get(NAME_LABEL).unwrap_or("");
+        let Some(column) = series.kind.column(name, &profile_type) else {
+            continue;
         };
-        let mut buckets: std::collections::BTreeMap<u64, i64> = Default::default();
+        // Per bucket: the sum of totals and the number of profiles.
+        let mut buckets: BTreeMap<u64, (i64, u32)> = BTreeMap::new();
         for (time, totals) in store.totals(series.id, selection.from, selection.to)? {
             let bucket = selection.from + (time - selection.from) / step * step;
-            let sum = buckets.entry(bucket).or_default();
-            *sum = sum.saturating_add(totals.get(index).copied().unwrap_or(0));
+            let (sum, count) = buckets.entry(bucket).or_default();
+            *sum = sum.saturating_add(totals.get(column).copied().unwrap_or(0));
+            *count += 1;
         }
         if buckets.is_empty() {
             continue;
@@ -172,9 +171,97 @@ fn chart(
             .collect();
         let points: Vec<Value> = buckets
             .into_iter()
-            .map(|(t, v)| json!([t as f64 / 1e9, v]))
+            .map(|(t, (sum, count))| {
+                let value = match aggregation {
+                    Aggregation::Sum => sum as f64 / step_seconds / unit.divisor,
+                    Aggregation::Average => sum as f64 / f64::from(count.max(1)),
+                };
+                json!([t as f64 / 1e9, value])
+            })
             .collect();
-        out.push(json!({ "labels": labels, "sample_type": types[index], "points": points }));
+        out.push(json!({
+            "labels": labels,
+            "sample_type": format!("{}/{}", profile_type.sample.r#type, profile_type.sample.unit),
+            "points": points,
+        }));
     }
-    Ok(out)
+    Ok(json!({
+        "status": "success",
+        "profile_type": profile_type.id(),
+        "aggregation": match aggregation { Aggregation::Sum => "rate", Aggregation::Average => "gauge" },
+        "unit": unit.name,
+        "data": out,
+    }))
+}
+
+/// The unit a chart's values are in, and what a rate's per-second sums
+/// are divided by to get there.
+struct ChartUnit {
+    name: String,
+    divisor: f64,
+}
+
+/// Snapshots keep their unit; amounts become rates: CPU nanoseconds per
+/// second are cores, other nanoseconds seconds per second, the rest
+/// `unit/s`.
+fn chart_unit(t: &ProfileType) -> ChartUnit {
+    let unit = &t.sample.unit;
+    match (t.aggregation(), unit.as_str()) {
+        (Aggregation::Average, _) => ChartUnit {
+            name: unit.clone(),
+            divisor: 1.0,
+        },
+        (Aggregation::Sum, "nanoseconds") if t.is_cpu() => ChartUnit {
+            name: "cores".to_owned(),
+            divisor: 1e9,
+        },
+        (Aggregation::Sum, "nanoseconds") => ChartUnit {
+            name: "seconds/s".to_owned(),
+            divisor: 1e9,
+        },
+        (Aggregation::Sum, _) => ChartUnit {
+            name: format!("{unit}/s"),
+            divisor: 1.0,
+        },
+    }
+}
+
+pub(crate) async fn profile_types(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<Value>> {
+    state
+        .metrics()
+        .time_query("profile_types", profile_types_inner(&state, params))
+        .await
+}
+
+/// The profile types the selection (default: everything) holds in the
+/// range, CPU first.
+async fn profile_types_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
+    let selection = Selection::query(&params)?;
+    let worker = state.clone();
+    let present = tokio::task::spawn_blocking(move || {
+        worker
+            .store()
+            .profile_types(&selection.matchers, selection.from, selection.to)
+    })
+    .await??;
+    let data: Vec<Value> = present
+        .iter()
+        .map(|p| {
+            let t = &p.profile_type;
+            json!({
+                "id": t.id(),
+                "name": t.name,
+                "sample_type": t.sample.r#type,
+                "sample_unit": t.sample.unit,
+                "period_type": t.period.r#type,
+                "period_unit": t.period.unit,
+                "aggregation": t.aggregation().as_str(),
+                "series": p.series,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "status": "success", "data": data })))
 }
