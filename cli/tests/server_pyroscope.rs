@@ -70,3 +70,119 @@ fn pyroscope_io_client_pushes_python_profiles() {
     let (status, _) = get(&agent, &format!("{}/api/v1/labels", server.url), &[]);
     assert_eq!(status, 401);
 }
+
+/// The sum of a folded text's values.
+fn total(folded: &str) -> u64 {
+    folded
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum()
+}
+
+/// The share of a folded text's value in stacks that hold `function`.
+fn share(folded: &str, function: &str) -> f64 {
+    let with: String = folded
+        .lines()
+        .filter(|l| l.split([';', ' ']).any(|frame| frame == function))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    total(&with) as f64 / total(folded).max(1) as f64
+}
+
+/// The folded text of `selector` over the last ten minutes.
+fn folded(server: &Server, selector: &str) -> String {
+    let (status, body) = get(
+        &client(),
+        &format!(
+            "{}/api/v1/profile?query={}&from=now-10m&format=folded",
+            server.url,
+            enc(selector)
+        ),
+        &[],
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{selector}: {text}");
+    text
+}
+
+#[test]
+fn tag_wrapper_tags_select_and_group_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let program = brasa_test_support::testdata("python/tagged.py");
+    let status = Command::new("python3")
+        .arg(&program)
+        .args([&server.url, "brasa-tagged", RUN_SECONDS])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // The dynamic tag is a label like any other.
+    let agent = client();
+    let (_, names) = get(&agent, &format!("{}/api/v1/labels", server.url), &[]);
+    assert!(String::from_utf8_lossy(&names).contains("\"request\""));
+    let (_, values) = get(
+        &agent,
+        &format!("{}/api/v1/labels/request/values", server.url),
+        &[],
+    );
+    let values: serde_json::Value = serde_json::from_slice(&values).unwrap();
+    assert_eq!(values["data"], serde_json::json!(["fast", "slow"]));
+
+    // Selecting on it keeps that tag's samples: the client switches tags
+    // a little after the function does, so a few samples at the edges
+    // carry the other tag's function.
+    let fast = folded(&server, r#"{service_name="brasa-tagged",request="fast"}"#);
+    let slow = folded(&server, r#"{service_name="brasa-tagged",request="slow"}"#);
+    let everything = folded(&server, r#"{service_name="brasa-tagged"}"#);
+    let (own, other) = (
+        share(&fast, "brasa_fixture_fast"),
+        share(&fast, "brasa_fixture_slow"),
+    );
+    assert!(
+        own > 0.8 && other < 0.1,
+        "fast: {own} fast, {other} slow in\n{fast}"
+    );
+    let (own, other) = (
+        share(&slow, "brasa_fixture_slow"),
+        share(&slow, "brasa_fixture_fast"),
+    );
+    assert!(
+        own > 0.8 && other < 0.1,
+        "slow: {own} slow, {other} fast in\n{slow}"
+    );
+    assert_eq!(
+        total(&fast) + total(&slow),
+        total(&everything),
+        "every sample has one of the two tags"
+    );
+
+    // Grouped on it, the chart has one line per tag, slow the larger.
+    let (status, body) = get(
+        &agent,
+        &format!(
+            "{}/api/v1/series?query={}&from=now-10m&step=1h&group_by=request",
+            server.url,
+            enc(r#"{service_name="brasa-tagged"}"#)
+        ),
+        &[],
+    );
+    let chart: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{chart}");
+    let total = |tag: &str| -> f64 {
+        chart["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|line| line["labels"]["request"] == tag)
+            .unwrap_or_else(|| panic!("no {tag} line in {chart}"))["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1].as_f64().unwrap())
+            .sum()
+    };
+    let (fast, slow) = (total("fast"), total("slow"));
+    assert!(fast > 0.0 && slow > 2.0 * fast, "fast {fast}, slow {slow}");
+}

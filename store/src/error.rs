@@ -80,6 +80,17 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A sample label takes more values than are listed.
+    #[error(
+        "the sample label {name} has more than {limit} values, too many to list; \
+         select with a matcher on it (e.g. {{{name}=\"...\"}}) or group by a label with fewer values"
+    )]
+    TooManyValues {
+        /// The label.
+        name: String,
+        /// The most values listed.
+        limit: usize,
+    },
     /// A stored record cannot be decoded: the data directory is damaged.
     #[error("corrupt store record ({0}); restore the data directory from a backup or delete it")]
     Corrupt(String),

@@ -9,6 +9,7 @@
 //! | `postings` | [`PostingKey`]: `name 0 value 0` + series id u64 BE | empty |
 //! | `profiles` | [`ProfileKey`]: series id u64 BE + time u64 BE (unix ns) | blob (`crate::blob`) |
 //! | `symbols` | [`ChunkKey`]: series id u64 BE + chunk number u32 BE | symbol records first seen by one ingest (`crate::records`) |
+//! | `sample_labels` | sample label `name 0 value 0` | empty |
 //! | `meta` | `next_series_id` | u64 BE |
 //!
 //! Big-endian integers make sled's byte order the numeric order, so a
@@ -36,6 +37,8 @@ pub(crate) mod tree {
     pub(crate) const PROFILES: &str = "profiles";
     /// (series, chunk) → symbol records.
     pub(crate) const SYMBOLS: &str = "symbols";
+    /// Sample label names and values (`crate::sample_labels`).
+    pub(crate) const SAMPLE_LABELS: &str = "sample_labels";
     /// Counters.
     pub(crate) const META: &str = "meta";
 }
@@ -146,6 +149,15 @@ impl<'a> PostingKey<'a> {
             value,
             series: parse_series_id(id)?,
         })
+    }
+
+    /// The name and value of a `name 0 value 0` key ([`Self::value_prefix`]).
+    pub(crate) fn decode_pair(key: &[u8]) -> Result<(&str, &str)> {
+        let corrupt = || Error::Corrupt("label pair key".to_owned());
+        let text = std::str::from_utf8(key).map_err(|_| corrupt())?;
+        text.strip_suffix('\0')
+            .and_then(|t| t.split_once('\0'))
+            .ok_or_else(corrupt)
     }
 
     /// Prefix of every posting of label `name`: `name 0`.
@@ -272,6 +284,9 @@ mod tests {
         assert_eq!(PostingKey::decode(&bytes).unwrap(), posting);
         assert!(bytes.starts_with(&PostingKey::value_prefix("service", "api")));
         assert!(!bytes.starts_with(&PostingKey::value_prefix("service", "ap")));
+        let pair = PostingKey::value_prefix("pid", "42");
+        assert_eq!(PostingKey::decode_pair(&pair).unwrap(), ("pid", "42"));
+        assert!(PostingKey::decode_pair(b"pid\x0042").is_err());
         let kind = Kind {
             sample_types: vec![
                 ValueKind::new("samples", "count"),

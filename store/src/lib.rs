@@ -3,6 +3,8 @@
 //! It owns persistence and nothing else (no HTTP, no rendering):
 //!
 //! - a series index (`index`): labels → series id, label name → values;
+//! - the names and values of sample labels (`sample_labels`), which
+//!   selectors match per sample ([`Store::select_samples`]);
 //! - per-series symbol tables (`symbols`): strings, functions,
 //!   mappings, locations and stacks stored once per series;
 //! - one small blob per (series, timestamp) (`blob`): the profile as
@@ -59,6 +61,7 @@ pub mod matcher;
 pub mod query;
 mod records;
 pub mod retention;
+mod sample_labels;
 mod store;
 mod symbols;
 mod tables;
@@ -67,6 +70,7 @@ pub use error::{Error, Result};
 pub use format_version::FORMAT_VERSION;
 pub use index::Series;
 pub use query::{choose, Merged, PresentType};
+pub use sample_labels::MAX_SAMPLE_LABEL_VALUES;
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 
 /// The sled database type used throughout.

@@ -17,7 +17,10 @@ use brasa_profile::{
 };
 use rayon::prelude::*;
 
-use crate::{blob, labels::NAME_LABEL, matcher::Matcher, store::Store, Result, Series};
+use crate::{
+    blob, labels::NAME_LABEL, matcher::Matcher, store::Store, tables::Shared as SharedTable,
+    Result, Series,
+};
 
 /// What a merge found.
 #[derive(Debug, Default)]
@@ -97,7 +100,7 @@ impl Store {
         to: u64,
     ) -> Result<Vec<PresentType>> {
         let mut present: BTreeMap<ProfileType, (usize, usize)> = BTreeMap::new();
-        for series in self.select(matchers)? {
+        for (series, _) in self.select_samples(matchers)? {
             if self.scan(series.id, from, to).next().transpose()?.is_none() {
                 continue;
             }
@@ -178,18 +181,20 @@ impl Store {
         to: u64,
         wanted: &ProfileType,
     ) -> Result<Merged> {
-        let series: Vec<(Series, usize)> = self
-            .select(matchers)?
+        let series: Vec<(Series, usize, Vec<Matcher>)> = self
+            .select_samples(matchers)?
             .into_iter()
-            .filter_map(|s| {
+            .filter_map(|(s, on_samples)| {
                 let column = s.kind.column(name_of(&s), wanted)?;
-                Some((s, column))
+                Some((s, column, on_samples))
             })
             .collect();
         let averaged = wanted.aggregation() == Aggregation::Average;
         let per_series = series
             .par_iter()
-            .map(|(s, column)| self.merge_series(s, *column, from, to, averaged))
+            .map(|(s, column, on_samples)| {
+                self.merge_series(s, *column, on_samples, (from, to), averaged)
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut merger = Merger::new();
         let (mut profiles, mut merged_series) = (0, 0);
@@ -209,19 +214,22 @@ impl Store {
         })
     }
 
-    /// One series' values of sample type `column` in `[from, to]`, rebuilt
-    /// into a profile with that one sample type, with the number of stored
-    /// profiles in it; `None` when it has none in the range. With
-    /// `averaged`, values are the average over its profiles.
+    /// One series' values of sample type `column` in `[from, to]`, of the
+    /// samples that `on_samples` accept, rebuilt into a profile with that
+    /// one sample type, with the number of stored profiles in it; `None`
+    /// when it has none in the range. With `averaged`, values are the
+    /// average over its profiles.
     fn merge_series(
         &self,
         series: &Series,
         column: usize,
-        from: u64,
-        to: u64,
+        on_samples: &[Matcher],
+        (from, to): (u64, u64),
         averaged: bool,
     ) -> Result<Option<(usize, Profile)>> {
         let types = series.kind.sample_types.len();
+        let table = self.tables().get(series.id)?;
+        let keep = self.stack_filter(&table, on_samples);
         let mut sums: Vec<i64> = Vec::new();
         let (mut profiles, mut meta, mut time_nanos, mut duration_nanos) =
             (0usize, None, 0i64, 0i64);
@@ -243,6 +251,12 @@ impl Store {
             duration_nanos = duration_nanos.saturating_add(reduced.duration_nanos);
             for sample in &reduced.samples {
                 let row = (sample.stack as usize).saturating_sub(1);
+                if keep
+                    .as_ref()
+                    .is_some_and(|k| !k.get(row).copied().unwrap_or(false))
+                {
+                    continue;
+                }
                 if sums.len() <= row {
                     sums.resize(row + 1, 0);
                 }
@@ -257,12 +271,105 @@ impl Store {
                 *value = average(*value, profiles);
             }
         }
-        let table = self.tables().get(series.id)?;
         let symbols = table.lock().unwrap_or_else(PoisonError::into_inner);
         let profile = symbols
             .table
             .build_column(meta, column, &sums, time_nanos, duration_nanos);
         Ok(Some((profiles, profile)))
+    }
+}
+
+impl Store {
+    /// Which stacks of a series' table `on_samples` accept; `None`: all.
+    fn stack_filter(&self, table: &SharedTable, on_samples: &[Matcher]) -> Option<Vec<bool>> {
+        if on_samples.is_empty() {
+            return None;
+        }
+        let symbols = table.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(symbols.table.stack_filter(on_samples))
+    }
+
+    /// Per profile of `series` in `[from, to]`: its time and the total of
+    /// sample type `column` over the samples that `on_samples` accept.
+    /// Without sample matchers this reads blob headers only.
+    pub fn column_totals(
+        &self,
+        series: &Series,
+        column: usize,
+        on_samples: &[Matcher],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, i64)>> {
+        let table = self.tables().get(series.id)?;
+        let Some(keep) = self.stack_filter(&table, on_samples) else {
+            return Ok(self
+                .totals(series.id, from, to)?
+                .into_iter()
+                .map(|(time, totals)| (time, totals.get(column).copied().unwrap_or(0)))
+                .collect());
+        };
+        self.scan(series.id, from, to)
+            .map(|entry| {
+                let (time, value) = entry?;
+                let reduced = blob::decode(&value)?;
+                let total = reduced
+                    .samples
+                    .iter()
+                    .filter(|s| {
+                        keep.get((s.stack as usize).wrapping_sub(1))
+                            .copied()
+                            .unwrap_or(false)
+                    })
+                    .filter_map(|s| s.values.get(column))
+                    .fold(0i64, |sum, v| sum.saturating_add(*v));
+                Ok((time, total))
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// Like [`Store::column_totals`], split by the value of label `label`:
+    /// the series' own when it has one, else each sample's (`""` for
+    /// samples without it). Per value, (time, total) of each profile that
+    /// has samples with it.
+    pub fn grouped_totals(
+        &self,
+        series: &Series,
+        column: usize,
+        on_samples: &[Matcher],
+        label: &str,
+        (from, to): (u64, u64),
+    ) -> Result<BTreeMap<String, Vec<(u64, i64)>>> {
+        if let Some(value) = series.labels.get(label) {
+            let totals = self.column_totals(series, column, on_samples, from, to)?;
+            return Ok(BTreeMap::from([(value.to_owned(), totals)]));
+        }
+        let table = self.tables().get(series.id)?;
+        let (keep, groups) = {
+            let symbols = table.lock().unwrap_or_else(PoisonError::into_inner);
+            let keep = symbols.table.stack_filter(on_samples);
+            (keep, symbols.table.stack_labels(label))
+        };
+        let mut out: BTreeMap<String, Vec<(u64, i64)>> = BTreeMap::new();
+        for entry in self.scan(series.id, from, to) {
+            let (time, value) = entry?;
+            let reduced = blob::decode(&value)?;
+            let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
+            for sample in &reduced.samples {
+                let row = (sample.stack as usize).wrapping_sub(1);
+                if !keep.get(row).copied().unwrap_or(false) {
+                    continue;
+                }
+                let group = groups.get(row).map_or("", String::as_str);
+                let sum = sums.entry(group).or_default();
+                *sum = sum.saturating_add(sample.values.get(column).copied().unwrap_or(0));
+            }
+            for (group, sum) in sums {
+                out.entry(group.to_owned()).or_default().push((time, sum));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::{
     keys::{self, ProfileKey},
     labels::Labels,
     matcher::Matcher,
+    sample_labels::SampleLabels,
     tables::Tables,
     Db, Result, Tree,
 };
@@ -53,6 +54,7 @@ pub struct Store {
     db: Db,
     profiles: Tree,
     index: Index,
+    sample_labels: SampleLabels,
     tables: Tables,
     commit: GroupCommit,
     options: StoreOptions,
@@ -79,6 +81,7 @@ impl Store {
         Ok(Self {
             profiles: db.open_tree(keys::tree::PROFILES)?,
             index: Index::open(&db)?,
+            sample_labels: SampleLabels::open(&db)?,
             tables: Tables::new(db.open_tree(keys::tree::SYMBOLS)?),
             db,
             commit: GroupCommit::default(),
@@ -91,6 +94,7 @@ impl Store {
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
         let series = self.index.get_or_create(labels, &Kind::of(profile))?;
+        self.sample_labels.record(profile)?;
         let totals: Vec<i64> = (0..profile.sample_type.len())
             .map(|i| total(profile, i))
             .collect();
@@ -141,14 +145,53 @@ impl Store {
         self.index.select(matchers)
     }
 
-    /// All label names, sorted.
-    pub fn label_names(&self) -> Vec<String> {
-        self.index.label_names()
+    /// Series that `matchers` may select samples of, each with the
+    /// matchers left for its samples: a matcher on a sample label name
+    /// that the series has no label of is evaluated per sample (a sample
+    /// without the label has the value `""`), every other matcher on the
+    /// series' labels.
+    pub fn select_samples(&self, matchers: &[Matcher]) -> Result<Vec<(Series, Vec<Matcher>)>> {
+        let (on_samples, on_series): (Vec<&Matcher>, Vec<&Matcher>) = matchers
+            .iter()
+            .partition(|m| self.sample_labels.has(&m.name));
+        let on_series: Vec<Matcher> = on_series.into_iter().cloned().collect();
+        let mut selected = Vec::new();
+        'series: for series in self.index.select(&on_series)? {
+            let mut deferred = Vec::new();
+            for m in &on_samples {
+                if series.labels.get(&m.name).is_some() {
+                    if !m.matches(&series.labels) {
+                        continue 'series;
+                    }
+                } else {
+                    deferred.push((*m).clone());
+                }
+            }
+            selected.push((series, deferred));
+        }
+        Ok(selected)
     }
 
-    /// All values of one label, sorted.
+    /// All label names, of series and of samples, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        let mut names = self.index.label_names();
+        names.extend(self.sample_labels.names());
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// All values of one label, on series or on samples, sorted.
+    ///
+    /// # Errors
+    /// [`crate::Error::TooManyValues`] when it is a sample label with more
+    /// values than [`crate::MAX_SAMPLE_LABEL_VALUES`].
     pub fn label_values(&self, name: &str) -> Result<Vec<String>> {
-        self.index.label_values(name)
+        let mut values = self.index.label_values(name)?;
+        values.extend(self.sample_labels.values(name)?);
+        values.sort_unstable();
+        values.dedup();
+        Ok(values)
     }
 
     /// Number of series.

@@ -20,10 +20,12 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::{
     blob::{Reduced, ReducedSample},
+    matcher::Matcher,
     records::{
         ChunkEntry, FunctionRecord, LabelRecord, LineRecord, LocationRecord, MappingRecord,
         MetaRecord, Record, StackRecord, StrId, ValueTypeRecord,
     },
+    sample_labels::label_value,
     Error, Result,
 };
 
@@ -245,6 +247,40 @@ impl SymbolTable {
     /// Number of sample types of profiles with `meta`.
     pub(crate) fn sample_type_count(&self, meta: u32) -> usize {
         self.metas.get(meta).map_or(0, |m| m.sample_types.len())
+    }
+
+    /// Which stacks `matchers` accept, by stack id - 1: each matcher
+    /// compares the value of the stack's sample label of its name (`""`
+    /// when the stack has none).
+    pub(crate) fn stack_filter(&self, matchers: &[Matcher]) -> Vec<bool> {
+        self.stacks
+            .items
+            .iter()
+            .map(|stack| {
+                matchers
+                    .iter()
+                    .all(|m| m.matches_value(&self.stack_label(stack, &m.name)))
+            })
+            .collect()
+    }
+
+    /// The value of sample label `name` on every stack, by stack id - 1.
+    pub(crate) fn stack_labels(&self, name: &str) -> Vec<String> {
+        self.stacks
+            .items
+            .iter()
+            .map(|stack| self.stack_label(stack, name))
+            .collect()
+    }
+
+    /// The value of sample label `name` on `stack`, `""` without one.
+    fn stack_label(&self, stack: &StackRecord, name: &str) -> String {
+        stack
+            .labels
+            .iter()
+            .find(|l| self.str(l.key) == name)
+            .map(|l| label_value(self.str(l.str), l.num))
+            .unwrap_or_default()
     }
 
     /// Number of stacks so far (the largest stack id).

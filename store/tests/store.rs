@@ -558,3 +558,160 @@ fn a_profile_with_two_sample_types_is_queryable_per_type() {
     assert_eq!(alloc.profile.unwrap().sample[0].value, [8192]);
     assert!(!alloc.averaged);
 }
+
+/// `text`'s profile with the sample of line `i` labelled `labels[i]`
+/// (string labels, and `pid` as a number). Leaf names must differ.
+fn labelled(text: &str, labels: &[&[(&str, &str)]]) -> Profile {
+    let mut p = profile(text);
+    // Samples in the order of the lines, by leaf function name.
+    let leaf_name = |p: &Profile, sample: &brasa_profile::pprof::Sample| {
+        let location = p
+            .location
+            .iter()
+            .find(|l| l.id == sample.location_id[0])
+            .unwrap();
+        let function = p
+            .function
+            .iter()
+            .find(|f| f.id == location.line[0].function_id)
+            .unwrap();
+        p.string_table[function.name as usize].clone()
+    };
+    let order: Vec<usize> = text
+        .lines()
+        .map(|line| {
+            let leaf = line.rsplit_once(' ').unwrap().0.rsplit(';').next().unwrap();
+            p.sample
+                .iter()
+                .position(|s| leaf_name(&p, s) == leaf)
+                .unwrap()
+        })
+        .collect();
+    let mut samples: Vec<_> = order.iter().map(|&i| p.sample[i].clone()).collect();
+    let mut strings = std::mem::take(&mut p.string_table);
+    let mut intern = |s: &str| match strings.iter().position(|t| t == s) {
+        Some(i) => i as i64,
+        None => {
+            strings.push(s.to_owned());
+            strings.len() as i64 - 1
+        }
+    };
+    for (sample, pairs) in samples.iter_mut().zip(labels) {
+        for (key, value) in *pairs {
+            let is_pid = *key == "pid";
+            let key = intern(key);
+            let label = if is_pid {
+                brasa_profile::pprof::Label {
+                    key,
+                    num: value.parse().unwrap(),
+                    ..Default::default()
+                }
+            } else {
+                brasa_profile::pprof::Label {
+                    key,
+                    str: intern(value),
+                    ..Default::default()
+                }
+            };
+            sample.label.push(label);
+        }
+    }
+    p.string_table = strings;
+    p.sample = samples;
+    p
+}
+
+#[test]
+fn sample_labels_select_samples_and_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let app = labels(&[("__name__", "process_cpu"), ("service", "shop")]);
+    let p = labelled(
+        "main;fast 3\nmain;slow 5\nmain;idle 1\n",
+        &[
+            &[("request", "fast"), ("pid", "7")],
+            &[("request", "slow"), ("pid", "7")],
+            &[("pid", "8")],
+        ],
+    );
+    store.ingest(&app, &p, 1).unwrap();
+    // A series label of the same name as a sample label elsewhere.
+    store
+        .ingest(
+            &labels(&[("__name__", "process_cpu"), ("request", "batch")]),
+            &profile("main;batch 2\n"),
+            2,
+        )
+        .unwrap();
+
+    let fast = folded(&store, &[Matcher::equal("request", "fast")], 0, 10);
+    assert_eq!(fast, "main;fast 3\n");
+    let not_fast = folded(&store, &[Matcher::not_equal("request", "fast")], 0, 10);
+    assert_eq!(not_fast, "main;batch 2\nmain;idle 1\nmain;slow 5\n");
+    let pid = [
+        Matcher::equal("pid", "8"),
+        Matcher::equal("service", "shop"),
+    ];
+    assert_eq!(folded(&store, &pid, 0, 10), "main;idle 1\n");
+    assert_eq!(
+        folded(&store, &[Matcher::regex("request", "ba.*").unwrap()], 0, 10),
+        "main;batch 2\n"
+    );
+
+    assert_eq!(
+        store.label_names(),
+        ["__name__", "pid", "request", "service"]
+    );
+    assert_eq!(
+        store.label_values("request").unwrap(),
+        ["batch", "fast", "slow"]
+    );
+    assert_eq!(store.label_values("pid").unwrap(), ["7", "8"]);
+
+    // The chart's totals count the matching samples only.
+    let (series, on_samples) = store
+        .select_samples(&[Matcher::equal("request", "slow")])
+        .unwrap()
+        .into_iter()
+        .find(|(s, _)| s.labels.get("service") == Some("shop"))
+        .unwrap();
+    assert_eq!(
+        store.column_totals(&series, 0, &on_samples, 0, 10).unwrap(),
+        [(1, 5)]
+    );
+    assert_eq!(
+        store.column_totals(&series, 0, &[], 0, 10).unwrap(),
+        [(1, 9)]
+    );
+
+    // Still so once reopened from disk.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.label_values("pid").unwrap(), ["7", "8"]);
+    assert_eq!(
+        folded(&store, &[Matcher::equal("request", "fast")], 0, 10),
+        "main;fast 3\n"
+    );
+}
+
+#[test]
+fn sample_label_values_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let l = labels(&[("__name__", "process_cpu")]);
+    let over = brasa_store::MAX_SAMPLE_LABEL_VALUES + 5;
+    let text: String = (0..over).map(|i| format!("main;f{i} 1\n")).collect();
+    let pids: Vec<String> = (0..over).map(|i| i.to_string()).collect();
+    let pairs: Vec<[(&str, &str); 1]> = pids.iter().map(|p| [("pid", p.as_str())]).collect();
+    let refs: Vec<&[(&str, &str)]> = pairs.iter().map(|p| &p[..]).collect();
+    store.ingest(&l, &labelled(&text, &refs), 1).unwrap();
+    let err = store.label_values("pid").unwrap_err();
+    assert!(matches!(err, Error::TooManyValues { .. }), "{err:?}");
+    assert!(err.to_string().contains("select with a matcher"), "{err}");
+    // Matching does not need the list: the last pid is still selectable.
+    let last = pids.last().unwrap();
+    assert_eq!(
+        folded(&store, &[Matcher::equal("pid", last)], 0, 10),
+        format!("main;f{} 1\n", over - 1)
+    );
+}

@@ -73,7 +73,9 @@ impl Error {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Store(S::Labels(_) | S::Regex { .. }) => StatusCode::BAD_REQUEST,
+            Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Store(S::Profile(p)) | Self::Profile(p) => match p.root() {
                 P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 P::Render(_) | P::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -16,6 +16,9 @@ pub const DEFAULT_MAX_PROFILES_PER_PUSH: usize = 1024;
 /// Most points one `/api/v1/series` answer may hold per series (as in
 /// Prometheus): beyond it the caller should widen `step`.
 pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
+/// Most values of the `group_by` label one chart answer holds: sample
+/// labels such as `pid` can take any number, and each line costs memory.
+pub const MAX_GROUPS: usize = 500;
 
 /// See the module docs. Labels are limited by the store
 /// (`brasa_store::labels`).

@@ -183,6 +183,12 @@ async fn series_chart() {
         enc(r#"{service="shop"}"#)
     );
     check(&app, "series_samples", &samples, StatusCode::OK).await;
+    // Grouped by a label that lives on samples.
+    let by_pid = format!(
+        "/api/v1/series?query={}&{RANGE}&step=1h&group_by=pid",
+        enc(r#"{service="shop"}"#)
+    );
+    check(&app, "series_by_pid", &by_pid, StatusCode::OK).await;
 }
 
 #[tokio::test]

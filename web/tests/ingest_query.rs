@@ -422,3 +422,55 @@ async fn charts_show_rates_of_amounts_and_values_of_snapshots() {
         "process_cpu:cpu:nanoseconds:cpu:nanoseconds"
     );
 }
+
+#[tokio::test]
+async fn grouping_by_a_label_of_too_many_values_is_refused() {
+    use brasa_profile::{builder::FunctionInfo, pprof, ProfileBuilder};
+    let app = app();
+    let mut builder = ProfileBuilder::new(&[("cpu", "nanoseconds")]);
+    builder.set_time(T0, 10_000_000_000);
+    let main = builder.function(FunctionInfo {
+        name: "main",
+        ..FunctionInfo::default()
+    });
+    let line = pprof::Line {
+        function_id: main,
+        line: 1,
+        column: 0,
+    };
+    let location = builder.location(0, 0x1000, &[line]);
+    let pids = brasa_web::limits::MAX_GROUPS + 1;
+    for pid in 0..pids {
+        let label = pprof::Label {
+            key: builder.string("pid"),
+            num: pid as i64 + 1,
+            ..pprof::Label::default()
+        };
+        builder.add_sample(&[location], &[10], &[label]);
+    }
+    let reply = app
+        .post(
+            "/api/v1/ingest?service=fleet",
+            codec::encode(&builder.build()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let grouped = app
+        .get(&format!("/api/v1/series?{RANGE}&step=1h&group_by=pid"))
+        .await;
+    assert_eq!(grouped.status, StatusCode::BAD_REQUEST);
+    assert!(
+        grouped.error().contains("fewer values"),
+        "{}",
+        grouped.error()
+    );
+    // Selecting one of them still works.
+    let one = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=folded",
+            enc(r#"{pid="42"}"#)
+        ))
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text());
+    assert!(one.text().ends_with("main 10\n"), "{}", one.text());
+}

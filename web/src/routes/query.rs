@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use super::profile_json::profile_json;
 use crate::{
-    limits::MAX_POINTS_PER_SERIES,
+    limits::{MAX_GROUPS, MAX_POINTS_PER_SERIES},
     params::Params,
     selection::{sample_type, Selection, Summary},
     state::AppState,
@@ -130,16 +130,27 @@ async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
             span / step + 1
         )));
     }
+    let group_by = params
+        .get("group_by")
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned);
     let worker = state.clone();
-    let data = tokio::task::spawn_blocking(move || chart(&worker, &selection, step)).await??;
+    let data =
+        tokio::task::spawn_blocking(move || chart(&worker, &selection, step, group_by.as_deref()))
+            .await??;
     Ok(Json(data))
 }
 
-/// The chart of one profile type: per series, its totals in `step`
-/// buckets, as a rate per second for amounts (CPU in cores, allocations in
-/// bytes/s) and as the average value for snapshots (in-use bytes,
-/// goroutines).
-fn chart(state: &AppState, selection: &Selection, step: u64) -> Result<Value> {
+/// The chart of one profile type: per series (or per value of the label
+/// `group_by`, series or sample label), its totals in `step` buckets, as
+/// a rate per second for amounts (CPU in cores, allocations in bytes/s)
+/// and as the average value for snapshots (in-use bytes, goroutines).
+fn chart(
+    state: &AppState,
+    selection: &Selection,
+    step: u64,
+    group_by: Option<&str>,
+) -> Result<Value> {
     let store = state.store();
     let Some(profile_type) = selection.resolve_type(state)? else {
         return Ok(json!({ "status": "success", "data": [] }));
@@ -147,44 +158,76 @@ fn chart(state: &AppState, selection: &Selection, step: u64) -> Result<Value> {
     let aggregation = profile_type.aggregation();
     let unit = chart_unit(&profile_type);
     let step_seconds = step as f64 / 1e9;
-    let mut out = Vec::new();
-    for series in store.select(&selection.matchers)? {
+    // Per line: its labels, and per bucket the sum of totals and the
+    // number of profiles.
+    let mut lines: BTreeMap<Vec<(String, String)>, Buckets> = BTreeMap::new();
+    let mut add = |labels: Vec<(String, String)>, totals: Vec<(u64, i64)>| -> Result<()> {
+        if totals.is_empty() {
+            return Ok(());
+        }
+        if group_by.is_some() && !lines.contains_key(&labels) && lines.len() >= MAX_GROUPS {
+            return Err(Error::BadRequest(format!(
+                "`group_by` makes more than {MAX_GROUPS} lines; narrow the selector or group by a label with fewer values"
+            )));
+        }
+        let buckets = lines.entry(labels).or_default();
+        for (time, total) in totals {
+            let bucket = selection.from + (time - selection.from) / step * step;
+            let (sum, count) = buckets.entry(bucket).or_default();
+            *sum = sum.saturating_add(total);
+            *count += 1;
+        }
+        Ok(())
+    };
+    let range = (selection.from, selection.to);
+    for (series, on_samples) in store.select_samples(&selection.matchers)? {
         let name = series.labels.get(NAME_LABEL).unwrap_or("");
         let Some(column) = series.kind.column(name, &profile_type) else {
             continue;
         };
-        // Per bucket: the sum of totals and the number of profiles.
-        let mut buckets: BTreeMap<u64, (i64, u32)> = BTreeMap::new();
-        for (time, totals) in store.totals(series.id, selection.from, selection.to)? {
-            let bucket = selection.from + (time - selection.from) / step * step;
-            let (sum, count) = buckets.entry(bucket).or_default();
-            *sum = sum.saturating_add(totals.get(column).copied().unwrap_or(0));
-            *count += 1;
+        match group_by {
+            None => {
+                let labels = series
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect();
+                add(
+                    labels,
+                    store.column_totals(&series, column, &on_samples, range.0, range.1)?,
+                )?;
+            }
+            Some(label) => {
+                for (value, totals) in
+                    store.grouped_totals(&series, column, &on_samples, label, range)?
+                {
+                    add(vec![(label.to_owned(), value)], totals)?;
+                }
+            }
         }
-        if buckets.is_empty() {
-            continue;
-        }
-        let labels: serde_json::Map<String, Value> = series
-            .labels
-            .iter()
-            .map(|(n, v)| (n.to_owned(), Value::from(v)))
-            .collect();
-        let points: Vec<Value> = buckets
-            .into_iter()
-            .map(|(t, (sum, count))| {
-                let value = match aggregation {
-                    Aggregation::Sum => sum as f64 / step_seconds / unit.divisor,
-                    Aggregation::Average => sum as f64 / f64::from(count.max(1)),
-                };
-                json!([t as f64 / 1e9, value])
-            })
-            .collect();
-        out.push(json!({
-            "labels": labels,
-            "sample_type": format!("{}/{}", profile_type.sample.r#type, profile_type.sample.unit),
-            "points": points,
-        }));
     }
+    let out: Vec<Value> = lines
+        .into_iter()
+        .map(|(labels, buckets)| {
+            let labels: serde_json::Map<String, Value> =
+                labels.into_iter().map(|(n, v)| (n, Value::from(v))).collect();
+            let points: Vec<Value> = buckets
+                .into_iter()
+                .map(|(t, (sum, count))| {
+                    let value = match aggregation {
+                        Aggregation::Sum => sum as f64 / step_seconds / unit.divisor,
+                        Aggregation::Average => sum as f64 / f64::from(count.max(1)),
+                    };
+                    json!([t as f64 / 1e9, value])
+                })
+                .collect();
+            json!({
+                "labels": labels,
+                "sample_type": format!("{}/{}", profile_type.sample.r#type, profile_type.sample.unit),
+                "points": points,
+            })
+        })
+        .collect();
     Ok(json!({
         "status": "success",
         "profile_type": profile_type.id(),
@@ -193,6 +236,10 @@ fn chart(state: &AppState, selection: &Selection, step: u64) -> Result<Value> {
         "data": out,
     }))
 }
+
+/// A chart line's buckets: start (unix ns) → sum of totals and number of
+/// profiles.
+type Buckets = BTreeMap<u64, (i64, u32)>;
 
 /// The unit a chart's values are in, and what a rate's per-second sums
 /// are divided by to get there.
