@@ -53,10 +53,24 @@ pub struct PresentType {
     pub is_default: bool,
 }
 
+/// How much a type is CPU time, the type queries prefer: 0 for CPU time
+/// named `process_cpu`, 1 for CPU time under another name, 2 for other
+/// types named `process_cpu` (sample counts), 3 for the rest.
+fn cpu_rank(t: &ProfileType) -> u8 {
+    let cpu_name = t.name == brasa_profile::sample_type::CPU_PROFILE_NAME;
+    match (t.is_cpu(), cpu_name) {
+        (true, true) => 0,
+        (true, false) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    }
+}
+
 /// The profile type a query that names none answers, among `present`:
 /// the one whose sample type is `hint` (`inuse_space` or
-/// `inuse_space/bytes`) when given; else CPU time (`process_cpu` before
-/// other names); else the default sample type of the most series.
+/// `inuse_space/bytes`) when given; else CPU ([`cpu_rank`] below 3, the
+/// series' default sample type first); else the default sample type of
+/// the most series.
 pub fn choose<'a>(present: &'a [PresentType], hint: Option<&str>) -> Option<&'a ProfileType> {
     if let Some(hint) = hint {
         let (r#type, unit) = hint.split_once('/').unwrap_or((hint, ""));
@@ -67,32 +81,30 @@ pub fn choose<'a>(present: &'a [PresentType], hint: Option<&str>) -> Option<&'a 
     }
     let cpu = present
         .iter()
-        .map(|p| &p.profile_type)
-        .filter(|t| t.is_cpu())
-        .min_by_key(|t| {
+        .filter(|p| cpu_rank(&p.profile_type) < 3)
+        .min_by_key(|p| {
             (
-                t.name != brasa_profile::sample_type::CPU_PROFILE_NAME,
-                t.id(),
+                cpu_rank(&p.profile_type),
+                !p.is_default,
+                p.profile_type.id(),
             )
         });
     cpu.or_else(|| {
-        present
-            .iter()
-            .max_by_key(|p| {
-                (
-                    p.is_default,
-                    p.series,
-                    std::cmp::Reverse(p.profile_type.id()),
-                )
-            })
-            .map(|p| &p.profile_type)
+        present.iter().max_by_key(|p| {
+            (
+                p.is_default,
+                p.series,
+                std::cmp::Reverse(p.profile_type.id()),
+            )
+        })
     })
+    .map(|p| &p.profile_type)
 }
 
 impl Store {
     /// The profile types of the series matching `matchers` that have
-    /// profiles with a time in `[from, to]` (unix ns), CPU first, then by
-    /// ID.
+    /// profiles with a time in `[from, to]` (unix ns), CPU first
+    /// ([`cpu_rank`]), then by ID.
     pub fn profile_types(
         &self,
         matchers: &[Matcher],
@@ -124,7 +136,7 @@ impl Store {
                 is_default: defaults * 2 > series,
             })
             .collect();
-        present.sort_by_key(|p| (!p.profile_type.is_cpu(), p.profile_type.id()));
+        present.sort_by_key(|p| (cpu_rank(&p.profile_type), p.profile_type.id()));
         Ok(present)
     }
 

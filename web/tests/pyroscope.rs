@@ -243,3 +243,114 @@ async fn legacy_pprof_uploads_of_several_kinds_under_one_name_stay_apart() {
         .await
         .ends_with("main;alloc 3\n"));
 }
+
+#[tokio::test]
+async fn pushed_wall_and_heap_under_one_name_are_separate_types() {
+    let app = app();
+    // One application pushes wall and heap profiles in one series (as a
+    // client that names no profile type does), and CPU in another.
+    let mut heap = brasa_profile::folded::Folded::parse("main;cache 64\n")
+        .unwrap()
+        .to_profile();
+    // Two sample types in one pprof, as Go's heap profile has.
+    heap.string_table
+        .extend(["alloc_space".into(), "inuse_space".into(), "bytes".into()]);
+    let n = heap.string_table.len() as i64;
+    heap.sample_type = vec![
+        brasa_proto::pprof::ValueType {
+            r#type: n - 3,
+            unit: n - 1,
+        },
+        brasa_proto::pprof::ValueType {
+            r#type: n - 2,
+            unit: n - 1,
+        },
+    ];
+    heap.sample[0].value = vec![4096, 64];
+    heap.time_nanos = T0;
+    let mut request = PushRequest {
+        series: vec![RawProfileSeries {
+            labels: vec![pair("service_name", "shop")],
+            samples: vec![
+                RawSample {
+                    raw_profile: typed_pprof("main;sleep 9\n", "wall", "nanoseconds", T0),
+                    id: String::new(),
+                },
+                RawSample {
+                    raw_profile: brasa_profile::codec::encode(&heap),
+                    id: String::new(),
+                },
+            ],
+        }],
+    };
+    request
+        .series
+        .extend(push_request("shop", &["main;work 4\n"]).series);
+    let reply = app
+        .request(
+            Method::POST,
+            "/push.v1.PusherService/Push",
+            &[PROTO],
+            request.encode_to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+
+    let types = app
+        .get(&format!("/api/v1/profile_types?{RANGE}"))
+        .await
+        .json();
+    let ids: Vec<&str> = types["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "process_cpu:samples:count:samples:count",
+            "memory:alloc_space:bytes:alloc_space:bytes",
+            "memory:inuse_space:bytes:inuse_space:bytes",
+            "wall:wall:nanoseconds:wall:nanoseconds",
+        ]
+    );
+    // Each type alone, by ID.
+    for (id, expected) in [
+        (
+            "memory:alloc_space:bytes:alloc_space:bytes",
+            "main;cache 4096\n",
+        ),
+        (
+            "memory:inuse_space:bytes:inuse_space:bytes",
+            "main;cache 64\n",
+        ),
+        ("wall:wall:nanoseconds:wall:nanoseconds", "main;sleep 9\n"),
+    ] {
+        let reply = app
+            .get(&format!(
+                "/api/v1/profile?{RANGE}&format=folded&profile_type={id}"
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{id}: {}", reply.text());
+        assert!(reply.text().ends_with(expected), "{id}: {}", reply.text());
+    }
+    // The CPU query of the application, and what the page loads by
+    // default (the page, the chart, the profile), keep working.
+    assert_eq!(
+        folded(&app, r#"process_cpu{service_name="shop"}"#).await,
+        "main;work 4\n"
+    );
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+    for uri in [
+        format!("/api/v1/series?query=process_cpu&{RANGE}"),
+        format!("/api/v1/profile?query=process_cpu&{RANGE}&format=json"),
+        format!(
+            "/api/v1/profile?query={}&{RANGE}&format=json",
+            enc(r#"{service_name="shop"}"#)
+        ),
+    ] {
+        let reply = app.get(&uri).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text());
+    }
+}
