@@ -125,16 +125,58 @@ pub fn profile_name(profile: &Profile) -> String {
     name.to_owned()
 }
 
-/// The profile name of a Pyroscope legacy `/ingest` name suffix
-/// (`app.cpu`, `app.inuse_space`, …), `None` for a suffix that is not one.
-pub fn legacy_suffix_name(suffix: &str) -> Option<&'static str> {
+/// What a Pyroscope legacy `/ingest` name suffix (`app.cpu`,
+/// `app.inuse_space`, ...) says about folded stacks sent under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacySuffix {
+    /// The profile name (`process_cpu`, `memory`, ...).
+    pub name: &'static str,
+    /// The sample type and unit of the values.
+    pub sample: (&'static str, &'static str),
+    /// The period type and unit.
+    pub period: (&'static str, &'static str),
+    /// Whether the folded values are sample counts, each worth one period
+    /// of `sample` (CPU and wall time), rather than amounts of `sample`.
+    pub counts_samples: bool,
+}
+
+/// The suffix a legacy name without one means: CPU.
+pub const LEGACY_CPU: LegacySuffix = LegacySuffix {
+    name: CPU_PROFILE_NAME,
+    sample: ("cpu", "nanoseconds"),
+    period: ("cpu", "nanoseconds"),
+    counts_samples: true,
+};
+
+/// What a Pyroscope legacy `/ingest` name suffix means, `None` for a
+/// suffix that is not one (then it is part of the application name).
+/// Types and units are those of Go's runtime profiles, as Pyroscope maps
+/// them.
+pub fn legacy_suffix(suffix: &str) -> Option<LegacySuffix> {
+    let amount = |name, sample, period| LegacySuffix {
+        name,
+        sample,
+        period,
+        counts_samples: false,
+    };
+    let space = ("space", "bytes");
     Some(match suffix {
-        "cpu" | "itimer" => CPU_PROFILE_NAME,
-        "wall" => "wall",
-        "alloc_objects" | "alloc_space" | "inuse_objects" | "inuse_space" => "memory",
-        "goroutines" => "goroutine",
-        "mutex_count" | "mutex_duration" => "mutex",
-        "block_count" | "block_duration" => "block",
+        "cpu" | "itimer" => LEGACY_CPU,
+        "wall" => LegacySuffix {
+            name: "wall",
+            sample: ("wall", "nanoseconds"),
+            period: ("wall", "nanoseconds"),
+            counts_samples: true,
+        },
+        "alloc_objects" => amount("memory", ("alloc_objects", "count"), space),
+        "alloc_space" => amount("memory", ("alloc_space", "bytes"), space),
+        "inuse_objects" => amount("memory", ("inuse_objects", "count"), space),
+        "inuse_space" => amount("memory", ("inuse_space", "bytes"), space),
+        "goroutines" => amount("goroutine", ("goroutine", "count"), ("goroutine", "count")),
+        "mutex_count" => amount("mutex", ("contentions", "count"), ("contentions", "count")),
+        "mutex_duration" => amount("mutex", ("delay", "nanoseconds"), ("contentions", "count")),
+        "block_count" => amount("block", ("contentions", "count"), ("contentions", "count")),
+        "block_duration" => amount("block", ("delay", "nanoseconds"), ("contentions", "count")),
         _ => return None,
     })
 }
@@ -182,9 +224,13 @@ mod tests {
             "contention"
         );
         assert_eq!(name(&[("exceptions", "count")]), "exceptions");
-        assert_eq!(legacy_suffix_name("inuse_space"), Some("memory"));
-        assert_eq!(legacy_suffix_name("itimer"), Some("process_cpu"));
-        assert_eq!(legacy_suffix_name("json"), None);
+        let inuse = legacy_suffix("inuse_space").unwrap();
+        assert_eq!(
+            (inuse.name, inuse.sample),
+            ("memory", ("inuse_space", "bytes"))
+        );
+        assert_eq!(legacy_suffix("itimer"), Some(LEGACY_CPU));
+        assert_eq!(legacy_suffix("json"), None);
     }
 
     #[test]

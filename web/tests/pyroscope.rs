@@ -156,11 +156,36 @@ async fn legacy_ingest_folded_and_pprof() {
         "{}",
         folded_reply.text()
     );
+    // The sample rate becomes the period: 100 Hz is 10 ms per sample, and
+    // the counts are CPU time too, as from any other CPU profiler.
     assert_eq!(
         folded(&app, r#"process_cpu{service_name="shop",env="prod"}"#).await,
-        "main;browse 2\nmain;checkout 3\n"
+        "# brasa: sample_type=cpu unit=nanoseconds\nmain;browse 20000000\nmain;checkout 30000000\n"
     );
-    // The sample rate becomes the period: 100 Hz is 10 ms per sample.
+    let counts = app
+        .get(&format!(
+            "/api/v1/profile?query={}&{RANGE}&format=folded&profile_type=process_cpu:samples:count:cpu:nanoseconds",
+            enc(r#"{service_name="shop"}"#)
+        ))
+        .await;
+    assert_eq!(counts.text(), "main;browse 2\nmain;checkout 3\n");
+    // A suffix names the type of amounts.
+    let heap = app
+        .post(
+            "/ingest?name=shop.inuse_space&from=1700000000&format=folded",
+            b"main;cache 4096\n".to_vec(),
+        )
+        .await;
+    assert_eq!(heap.status, StatusCode::OK, "{}", heap.text());
+    let heap = app
+        .get(&format!(
+            "/api/v1/profile?{RANGE}&format=folded&profile_type=memory:inuse_space:bytes:space:bytes"
+        ))
+        .await;
+    assert_eq!(
+        heap.text(),
+        "# brasa: sample_type=inuse_space unit=bytes\nmain;cache 4096\n"
+    );
     let pprof = app
         .get(&format!(
             "/api/v1/profile?query={}&{RANGE}",

@@ -10,7 +10,12 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use brasa_profile::{codec, folded::Folded, sample_type::legacy_suffix_name, Profile};
+use brasa_profile::{
+    codec,
+    folded::Folded,
+    sample_type::{legacy_suffix, LegacySuffix, LEGACY_CPU},
+    Profile,
+};
 use brasa_proto::pyroscope::push::v1::{PushRequest, PushResponse};
 use brasa_store::labels::{Labels, NAME_LABEL};
 use prost::Message;
@@ -167,7 +172,8 @@ async fn legacy_item(state: &AppState, params: Params, request: Request) -> Resu
     let name = params.get("name").ok_or_else(|| {
         Error::BadRequest("missing `name` (e.g. name=app.cpu{env=prod})".to_owned())
     })?;
-    let labels = series_labels(parse_legacy_name(name)?)?;
+    let (labels, suffix) = parse_legacy_name(name)?;
+    let labels = series_labels(labels)?;
     let seconds = |v: &str| {
         v.trim()
             .parse::<u64>()
@@ -194,8 +200,9 @@ async fn legacy_item(state: &AppState, params: Params, request: Request) -> Resu
             let raw = codec::maybe_gunzip(&body, limit)?;
             let text = std::str::from_utf8(&raw)
                 .map_err(|_| Error::BadRequest("folded body is not UTF-8 text".to_owned()))?;
-            let mut profile = Folded::parse(text)?.to_profile();
-            set_cpu_period(&mut profile, rate, from, until);
+            let folded = Folded::parse(text)?;
+            let profile =
+                legacy_profile(&folded, &suffix.unwrap_or(LEGACY_CPU), rate, (from, until));
             Payload::Built(Box::new(profile))
         }
         other => {
@@ -240,28 +247,63 @@ async fn legacy_body(state: &AppState, request: Request) -> Result<Vec<u8>> {
     ))
 }
 
-/// Gives a folded-stacks profile its CPU meaning: each count is one sample
-/// taken at `rate` Hz over `[from, until]`.
-fn set_cpu_period(profile: &mut Profile, rate: u64, from: Option<u64>, until: Option<u64>) {
-    let base = profile.string_table.len() as i64;
-    profile.string_table.push("cpu".to_owned());
-    profile.string_table.push("nanoseconds".to_owned());
-    profile.period_type = Some(brasa_proto::pprof::ValueType {
-        r#type: base,
-        unit: base + 1,
-    });
-    profile.period = (1_000_000_000 / rate) as i64;
+/// The profile of folded stacks sent under `suffix`: amounts keep their
+/// values in the suffix's sample type; sample counts (CPU, wall time) keep
+/// `samples/count` and gain the time they stand for, one period of
+/// `1e9 / rate` ns each.
+fn legacy_profile(
+    folded: &Folded,
+    suffix: &LegacySuffix,
+    rate: u64,
+    (from, until): (Option<u64>, Option<u64>),
+) -> Profile {
+    let period = (1_000_000_000 / rate.max(1)) as i64;
+    let mut builder = if suffix.counts_samples {
+        brasa_profile::ProfileBuilder::new(&[("samples", "count"), suffix.sample])
+    } else {
+        brasa_profile::ProfileBuilder::new(&[suffix.sample])
+    };
+    builder.set_period(
+        suffix.period.0,
+        suffix.period.1,
+        if suffix.counts_samples { period } else { 1 },
+    );
     if let Some(from) = from {
-        profile.time_nanos = from.saturating_mul(1_000_000_000) as i64;
-        if let Some(until) = until.filter(|&u| u > from) {
-            profile.duration_nanos = (until - from).saturating_mul(1_000_000_000) as i64;
+        let duration = until.filter(|&u| u > from).map_or(0, |u| u - from);
+        builder.set_time(
+            from.saturating_mul(1_000_000_000) as i64,
+            duration.saturating_mul(1_000_000_000) as i64,
+        );
+    }
+    let mut locations = Vec::new();
+    for (stack, &count) in &folded.stacks {
+        locations.clear();
+        for frame in stack.split(brasa_profile::folded::FRAME_SEPARATOR).rev() {
+            let function_id = builder.function(brasa_profile::builder::FunctionInfo {
+                name: frame,
+                ..Default::default()
+            });
+            let line = brasa_proto::pprof::Line {
+                function_id,
+                ..Default::default()
+            };
+            locations.push(builder.location(0, 0, &[line]));
+        }
+        if suffix.counts_samples {
+            builder.add_sample(&locations, &[count, count.saturating_mul(period)], &[]);
+        } else {
+            builder.add_sample(&locations, &[count], &[]);
         }
     }
+    builder.build()
 }
 
-/// Splits `app.cpu{k=v,k2=v2}` into labels: `service_name=app`, the
-/// profile name from the suffix, and the tags.
-fn parse_legacy_name(name: &str) -> Result<Vec<(String, String)>> {
+/// Label pairs, in the order given.
+type Pairs = Vec<(String, String)>;
+
+/// Splits `app.cpu{k=v,k2=v2}` into labels (`service_name=app`, the
+/// profile name from the suffix, and the tags) and what the suffix says.
+fn parse_legacy_name(name: &str) -> Result<(Pairs, Option<LegacySuffix>)> {
     let bad = |reason: &str| {
         Error::BadRequest(format!(
             "invalid name {name:?}: {reason} (expected app.cpu{{key=value,...}})"
@@ -277,9 +319,9 @@ fn parse_legacy_name(name: &str) -> Result<Vec<(String, String)>> {
     };
     // `app.inuse_space` names its kind; a bare `app` is named from the
     // profile's sample types at ingest (folded stacks: CPU).
-    let (service, profile_name) = match app.rsplit_once('.') {
-        Some((service, suffix)) => match legacy_suffix_name(suffix) {
-            Some(name) => (service, Some(name)),
+    let (service, suffix) = match app.rsplit_once('.') {
+        Some((service, suffix)) => match legacy_suffix(suffix) {
+            Some(known) => (service, Some(known)),
             None => (app, None),
         },
         None => (app, None),
@@ -288,14 +330,14 @@ fn parse_legacy_name(name: &str) -> Result<Vec<(String, String)>> {
         return Err(bad("empty application name"));
     }
     let mut labels = vec![(SERVICE_LABEL.to_owned(), service.to_owned())];
-    labels.extend(profile_name.map(|name| (NAME_LABEL.to_owned(), name.to_owned())));
+    labels.extend(suffix.map(|s| (NAME_LABEL.to_owned(), s.name.to_owned())));
     for tag in tags.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (k, v) = tag
             .split_once('=')
             .ok_or_else(|| bad(&format!("tag {tag:?} has no `=`")))?;
         labels.push((k.trim().to_owned(), v.trim().to_owned()));
     }
-    Ok(labels)
+    Ok((labels, suffix))
 }
 
 #[cfg(test)]
@@ -304,7 +346,8 @@ mod tests {
 
     #[test]
     fn legacy_names() {
-        let labels = parse_legacy_name("my.app.cpu{env=prod, region=eu}").unwrap();
+        let (labels, suffix) = parse_legacy_name("my.app.cpu{env=prod, region=eu}").unwrap();
+        assert_eq!(suffix, Some(LEGACY_CPU));
         assert_eq!(
             labels,
             [
@@ -314,12 +357,13 @@ mod tests {
                 ("region".into(), "eu".into()),
             ]
         );
-        let labels = parse_legacy_name("svc.alloc_space").unwrap();
+        let (labels, _) = parse_legacy_name("svc.alloc_space").unwrap();
         assert_eq!(labels[1], ("__name__".into(), "memory".into()));
         // Without a known suffix, the name comes from the sample types.
-        let labels = parse_legacy_name("svc.v2").unwrap();
+        let (labels, suffix) = parse_legacy_name("svc.v2").unwrap();
         assert_eq!(labels, [("service_name".into(), "svc.v2".into())]);
-        assert_eq!(parse_legacy_name("plain").unwrap()[0].1, "plain");
+        assert_eq!(suffix, None);
+        assert_eq!(parse_legacy_name("plain").unwrap().0[0].1, "plain");
         for bad in ["app.cpu{env=prod", "app.cpu{env}", ".cpu"] {
             assert!(parse_legacy_name(bad).is_err(), "{bad}");
         }
