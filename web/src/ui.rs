@@ -80,6 +80,11 @@ const ASSETS: &[Asset] = &[
         content_type: JS,
         body: include_str!("../ui/tree.js"),
     },
+    Asset {
+        name: "units.js",
+        content_type: JS,
+        body: include_str!("../ui/units.js"),
+    },
 ];
 
 /// The page loads only its own files and talks only to this server; with

@@ -49,15 +49,42 @@ function stringList(body, keys) {
 }
 
 /**
+ * The profile types present, from `/api/v1/profile_types` (`params`:
+ * `from`, `to`, `query`), CPU first: `[{id, name, sample_type,
+ * sample_unit, period_type, period_unit, aggregation, series}]`.
+ */
+export async function profileTypes(params) {
+  const body = await getJson('/api/v1/profile_types', params);
+  const list = Array.isArray(body.data) ? body.data : [];
+  return list.filter((t) => t && typeof t.id === 'string').map((t) => ({
+    id: t.id,
+    name: String(t.name ?? ''),
+    sample_type: String(t.sample_type ?? ''),
+    sample_unit: String(t.sample_unit ?? ''),
+    period_type: String(t.period_type ?? ''),
+    period_unit: String(t.period_unit ?? ''),
+    aggregation: String(t.aggregation ?? 'sum'),
+    series: Number(t.series ?? 0),
+  }));
+}
+
+/**
  * A merged profile as a list of stacks: `{stacks: [{frames, value}], total,
- * unit, sampleType}`. Accepts a stack list (`stack` joined by `;` or a
+ * unit, sampleType, profileType, aggregation}`, one profile type. Accepts a stack list (`stack` joined by `;` or a
  * `frames` array), a folded map (`{"a;b": 3}`), or a call tree
  * (`{name, value|total, children}`), so the page follows the server.
  */
 export function toProfile(body) {
   const sampleType = String(body.sample_type ?? body.sampleType ?? '');
   const sampleTypes = Array.isArray(body.sample_types) ? body.sample_types.map(String) : [];
-  const out = { stacks: [], unit: body.unit || sampleType.split('/')[1] || '', sampleType, sampleTypes };
+  const out = {
+    stacks: [],
+    unit: body.unit || sampleType.split('/')[1] || '',
+    sampleType,
+    sampleTypes,
+    profileType: String(body.profile_type ?? ''),
+    aggregation: String(body.aggregation ?? 'sum'),
+  };
   const source = body.stacks ?? body.samples ?? body.folded;
   const names = Array.isArray(body.names) ? body.names : null;
   if (Array.isArray(source)) {
@@ -78,7 +105,8 @@ export function toProfile(body) {
 }
 
 /**
- * A diff as `{stacks: [{frames, base, head}], baseTotal, headTotal, changes}`,
+ * A diff as `{stacks: [{frames, base, head}], baseTotal, headTotal, unit,
+ * profileType, changes}`,
  * the per-stack counts normalized to one total by the server.
  */
 export function toDiff(body) {
@@ -96,6 +124,7 @@ export function toDiff(body) {
     baseTotal: Number(body.base_total ?? body.baseTotal ?? 0),
     headTotal: Number(body.head_total ?? body.headTotal ?? 0),
     unit: body.unit || String(body.sample_type ?? '').split('/')[1] || '',
+    profileType: String(body.profile_type ?? ''),
     changes,
   };
 }
@@ -133,7 +162,10 @@ function treeToStacks(root, stacks) {
   }
 }
 
-/** Sample totals over time as `[{t: unix seconds, v}]`, summed over series. */
+/**
+ * The values of `/api/v1/series` over time as `[{t: unix seconds, v}]`,
+ * summed over series (rates add up, and so do gauges of distinct series).
+ */
 export function toSeries(body) {
   const sums = new Map();
   const add = (t, v) => {
@@ -186,6 +218,7 @@ export function diffProfiles(base, head) {
     baseTotal: base.total,
     headTotal: head.total,
     unit: head.unit || base.unit,
+    profileType: head.profileType || base.profileType,
     changes: null,
   };
 }

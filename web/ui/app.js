@@ -3,18 +3,31 @@
 // untrusted and reaches the DOM through textContent only.
 
 import {
-  apiUrl, diffProfiles, getJson, labelNames, labelValues, toDiff, toProfile, toSeries,
+  apiUrl, diffProfiles, getJson, labelNames, labelValues, profileTypes, toDiff, toProfile, toSeries,
 } from './api.js';
-import { TimeChart, compact } from './chart.js';
+import { TimeChart } from './chart.js';
 import { FlameGraph } from './flame.js';
-import { Completer, withMatcher } from './selector.js';
+import {
+  Completer, hasMatcher, labelPart, profileName, withMatcher, withProfileName,
+} from './selector.js';
 import { DataTable } from './table.js';
 import { resolveTime, rfc3339, stepFor } from './time.js';
 import { buildTree, changesFromTree, functionTotals, searchTree } from './tree.js';
+import {
+  formatChartValue, formatValue as formatIn, isCpu, parseProfileType, typeLabel,
+} from './units.js';
 
-/** URL parameters that make up the page's state, named as in the API. */
+/**
+ * URL parameters that make up the page's state, named as in the API.
+ * `sample_type` is the older way to pick values: a hint the server
+ * chooses a profile type with, replaced by `profile_type` once answered.
+ */
 const STATE_KEYS = ['query', 'base', 'head', 'from', 'to', 'base_from', 'base_to', 'head_from', 'head_to',
-  'sample_type', 'group_by', 'search', 'view'];
+  'profile_type', 'sample_type', 'group_by', 'search', 'view'];
+/** The selector label that names a profile type (the selector then wins over the picker). */
+const PROFILE_TYPE_LABEL = '__profile_type__';
+/** What the page calls a range's values of a snapshot type (in-use memory, goroutines). */
+const AVERAGED = 'average over the range';
 const SIDE_RANGE_KEYS = ['base_from', 'base_to', 'head_from', 'head_to'];
 const DEFAULT_FROM = 'now-1h';
 const DEFAULT_TO = 'now';
@@ -29,7 +42,13 @@ const page = {
   state: {},
   tree: null,
   diff: false,
+  /** The profile types of the current range, as the picker lists them. */
+  types: [],
+  /** The sample unit of the values shown, and whether they are averages over the range. */
   unit: '',
+  averaged: false,
+  /** The unit of the chart's values (`cores`, `bytes/s`, `bytes`, ...). */
+  chartUnit: '',
   run: 0,
 };
 
@@ -50,7 +69,7 @@ const chart = new TimeChart($('chart'), (from, to) => {
   setInputs({ from: rfc3339(from), to: rfc3339(to) });
   run();
 });
-chart.format = (v) => formatValue(v);
+chart.format = (v) => formatChartValue(v, page.chartUnit);
 const table = new DataTable($('top-table'), $('table-filter'));
 const groupsTable = new DataTable($('groups-table'));
 const completer = new Completer($('completions'));
@@ -90,6 +109,7 @@ function readInputs() {
   const state = {
     from: $('from').value.trim() || DEFAULT_FROM,
     to: $('to').value.trim() || DEFAULT_TO,
+    profile_type: page.state.profile_type,
     sample_type: page.state.sample_type,
     search: $('search').value,
     view: flame.icicle ? 'icicle' : '',
@@ -115,7 +135,6 @@ function setMode(diff) {
   $('legend').hidden = !diff;
   $('chart-legend').hidden = !diff;
   $('group-by').disabled = diff;
-  $('sample-type').disabled = diff;
   $('groups-panel').hidden = true;
   flame.diff = diff;
   $('flame-title').textContent = diff ? 'Differential flame graph' : 'Flame graph';
@@ -139,7 +158,9 @@ function updateLinks(state) {
   const link = (text, query, from, to) => {
     const a = document.createElement('a');
     a.textContent = text;
-    a.href = apiUrl('/api/v1/profile', { query, from: absolute(from, now), to: absolute(to, now), format: 'pprof' });
+    a.href = apiUrl('/api/v1/profile', {
+      query, from: absolute(from, now), to: absolute(to, now), format: 'pprof', ...typeParams(state),
+    });
     a.download = 'profile.pb.gz';
     a.className = 'download';
     downloads.appendChild(a);
@@ -169,6 +190,12 @@ async function run() {
   setStatus('Loading…', 'loading');
   const started = performance.now();
   try {
+    const types = await loadProfileTypes(state);
+    if (id !== page.run) return;
+    page.types = types;
+    followSelector(state, types);
+    showProfileTypes(state.profile_type);
+    updateLinks(state);
     const done = isDiff(state) ? await runDiff(state, id) : await runSingle(state, id);
     if (id !== page.run || !done) return;
     const ms = Math.round(performance.now() - started);
@@ -178,17 +205,97 @@ async function run() {
   }
 }
 
+/** The selectors of a state: the query, or both sides of a diff. */
+function selectors(state) {
+  return isDiff(state) ? [state.base, state.head] : [state.query];
+}
+
+/**
+ * The profile types of the state's range for the picker, CPU first. A
+ * selector's labels narrow the list; its profile name does not, so that
+ * the picker offers the other profiles of the same labels too.
+ */
+async function loadProfileTypes(state) {
+  const sides = isDiff(state)
+    ? [[state.base, state.base_from, state.base_to], [state.head, state.head_from, state.head_to]]
+    : [[state.query]];
+  const lists = await Promise.all(sides.map(([query, from, to]) => profileTypes({
+    query: labelPart(query), from: from || state.from, to: to || state.to,
+  }).catch(() => null)));
+  if (lists.every((l) => l === null)) return page.types;
+  const byId = new Map();
+  for (const type of lists.flat()) if (type && !byId.has(type.id)) byId.set(type.id, type);
+  return [...byId.values()].sort((a, b) => (isCpu(b) - isCpu(a)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Keeps the profile type in agreement with a profile name typed into the
+ * selector: the named profile's type of the same values when it has one,
+ * else none, and the server picks (CPU first).
+ */
+function followSelector(state, types) {
+  const current = parseProfileType(state.profile_type);
+  if (!current) return;
+  const names = selectors(state).map(profileName).filter(Boolean);
+  if (names.every((name) => name === current.name)) return;
+  const values = state.profile_type.slice(current.name.length);
+  const same = names.every((name) => name === names[0])
+    ? types.find((t) => t.name === names[0] && t.id.slice(t.name.length) === values)
+    : null;
+  state.profile_type = same ? same.id : '';
+  delete state.sample_type;
+}
+
+/**
+ * The API parameters that pick the profile type of a query: the state's
+ * profile type, else the older sample type hint; none when a selector
+ * names its own with `__profile_type__`.
+ */
+function typeParams(state) {
+  if (selectors(state).some((s) => hasMatcher(s, PROFILE_TYPE_LABEL))) return {};
+  if (state.profile_type) return { profile_type: state.profile_type };
+  return state.sample_type ? { sample_type: state.sample_type } : {};
+}
+
+/** The profile type an answer is in becomes the state's (and the URL's). */
+function adoptType(state, id) {
+  if (id && (state.profile_type !== id || state.sample_type)) {
+    state.profile_type = id;
+    delete state.sample_type;
+    updateLinks(state);
+  }
+  showProfileTypes(state.profile_type);
+}
+
+/** The listed profile type `id`, or what its ID says when it is not listed. */
+function typeOf(id) {
+  return page.types.find((t) => t.id === id) || parseProfileType(id);
+}
+
+/** Sets the unit values are shown in, and says whether they are averages. */
+function setValues(unit, averaged) {
+  page.unit = unit;
+  page.averaged = averaged;
+  const type = typeOf(page.state.profile_type);
+  const what = type ? `${type.sample_type} in ${unit || 'count'}` : unit;
+  $('value-note').textContent = `${what}, ${averaged ? AVERAGED : 'summed over the range'}`;
+  $('value-note').dataset.aggregation = averaged ? 'average' : 'sum';
+  $('table-title').textContent = page.diff ? 'Biggest changes (self share)'
+    : `Top functions${averaged ? ` (${AVERAGED})` : ''}`;
+}
+
 async function runSingle(state, id) {
   const range = { from: state.from, to: state.to };
+  const types = typeParams(state);
   const [body] = await Promise.all([
-    getJson('/api/v1/profile', { query: state.query, ...range, format: 'json', sample_type: state.sample_type }),
-    drawSeries([{ query: state.query, ...range, color: '#c2410c' }], state, id),
+    getJson('/api/v1/profile', { query: state.query, ...range, format: 'json', ...types }),
+    drawSeries([{ query: state.query, ...range, color: '#c2410c' }], state, types, id),
   ]);
   if (id !== page.run) return null;
   const fetched = performance.now();
   const profile = toProfile(body);
-  page.unit = profile.unit;
-  showSampleTypes(profile.sampleTypes, profile.sampleType);
+  adoptType(state, profile.profileType);
+  setValues(profile.unit, profile.aggregation === 'average');
   const tree = buildTree(profile.stacks, false);
   const built = performance.now();
   showTree(tree);
@@ -197,26 +304,29 @@ async function runSingle(state, id) {
   chart.draw();
   if (state.group_by) showGroups(state, id);
   else $('groups-panel').hidden = true;
-  return `${profile.stacks.length} stacks, ${formatValue(profile.total)} total`;
+  return `${profile.stacks.length} stacks, ${formatValue(profile.total)} ${page.averaged ? AVERAGED : 'total'}`;
 }
 
 async function runDiff(state, id) {
   const params = { base: state.base, head: state.head, from: state.from, to: state.to, format: 'json' };
   for (const key of SIDE_RANGE_KEYS) params[key] = state[key];
+  const types = typeParams(state);
   const [diff] = await Promise.all([
-    fetchDiff(state, params),
+    fetchDiff(state, { ...params, ...types }, types),
     drawSeries([
       { query: state.base, from: state.base_from || state.from, to: state.base_to || state.to, color: '#2b6cb0' },
       { query: state.head, from: state.head_from || state.from, to: state.head_to || state.to, color: '#d7301f' },
-    ], state, id),
+    ], state, types, id),
   ]);
   if (id !== page.run) return null;
-  page.unit = diff.unit;
+  adoptType(state, diff.profileType);
+  setValues(diff.unit, typeOf(diff.profileType)?.aggregation === 'average');
   chart.draw();
   const tree = buildTree(diff.stacks, true);
   showTree(tree);
   showChangesTable(diff.changes || changesFromTree(tree));
-  return `base ${formatValue(diff.baseTotal)}, head ${formatValue(diff.headTotal)} (normalized to shares)`;
+  const totals = `base ${formatValue(diff.baseTotal)}, head ${formatValue(diff.headTotal)}`;
+  return `${totals}${page.averaged ? ` (each an ${AVERAGED})` : ''} (normalized to shares)`;
 }
 
 /**
@@ -224,14 +334,14 @@ async function runDiff(state, id) {
  * comparison from the two sides' profiles, so a failing side gets its own
  * error message.
  */
-async function fetchDiff(state, params) {
+async function fetchDiff(state, params, types) {
   try {
-    const diff = toDiff(await getJson('/api/v1/diff', { ...params, sample_type: state.sample_type }));
+    const diff = toDiff(await getJson('/api/v1/diff', params));
     if (!diff.stacks.length) throw new Error('the diff answer has no stacks');
     return diff;
   } catch (_) {
     const side = (query, from, to) => getJson('/api/v1/profile', {
-      query, from: from || state.from, to: to || state.to, format: 'json', sample_type: state.sample_type,
+      query, from: from || state.from, to: to || state.to, format: 'json', ...types,
     });
     const [base, head] = await Promise.all([
       side(state.base, state.base_from, state.base_to),
@@ -241,7 +351,12 @@ async function fetchDiff(state, params) {
   }
 }
 
-async function drawSeries(sides, state, id) {
+/**
+ * The chart: `/api/v1/series` of each side in the query's profile type,
+ * a rate for amounts (CPU in cores) and the value for snapshots, in the
+ * unit the answer names.
+ */
+async function drawSeries(sides, state, types, id) {
   const now = Date.now() / 1000;
   const from = resolveTime(state.from, now);
   const to = resolveTime(state.to, now);
@@ -250,32 +365,59 @@ async function drawSeries(sides, state, id) {
     const b = resolveTime(side.to, now);
     const step = stepFor(Number.isFinite(b - a) ? b - a : 3600);
     try {
-      const body = await getJson('/api/v1/series', { query: side.query, from: side.from, to: side.to, step });
-      return { points: toSeries(body), color: side.color };
+      const body = await getJson('/api/v1/series', {
+        query: side.query, from: side.from, to: side.to, step, ...types,
+      });
+      return {
+        points: toSeries(body), color: side.color, unit: String(body.unit ?? ''), aggregation: body.aggregation,
+        profileType: body.profile_type,
+      };
     } catch (_) {
       return { points: [], color: side.color };
     }
   }));
   if (id !== page.run) return;
+  const answered = lines.find((l) => l.unit) || {};
+  showChartUnit(answered.unit || '', answered.aggregation, answered.profileType);
   const times = lines.flatMap((l) => l.points.map((p) => p.t));
   const lo = Number.isFinite(from) ? from : Math.min(...times);
   const hi = Number.isFinite(to) ? to : Math.max(...times);
   chart.set(lines, lo, hi);
 }
 
+/** The chart's title and the unit its axis is in. */
+function showChartUnit(unit, aggregation, profileType) {
+  page.chartUnit = unit;
+  const type = typeOf(profileType);
+  $('chart-title').textContent = type ? `${typeLabel(type)} over time` : 'Over time';
+  const out = $('chart-unit');
+  out.dataset.unit = unit;
+  out.dataset.aggregation = aggregation || '';
+  if (!unit) out.textContent = '';
+  else out.textContent = aggregation === 'gauge' ? `in ${unit}, average per step` : `in ${unit}`;
+  $('chart').setAttribute('aria-label', `${$('chart-title').textContent} ${out.textContent}`.trim());
+}
+
 // ---------------------------------------------------------------- views
 
-/** Offers the profile's sample types, the one shown selected. */
-function showSampleTypes(types, current) {
-  const select = $('sample-type');
-  select.replaceChildren(...types.map((type) => {
+/** Fills the picker with the range's profile types, `current` selected. */
+function showProfileTypes(current) {
+  const select = $('profile-type');
+  const types = page.types.slice();
+  const parsed = parseProfileType(current);
+  if (parsed && !types.some((t) => t.id === current)) types.push(parsed);
+  const labels = types.map(typeLabel);
+  select.replaceChildren(...types.map((type, i) => {
     const option = document.createElement('option');
-    option.value = type;
-    option.textContent = type;
+    option.value = type.id;
+    // Types of one name and sample type differ by their period type.
+    const twin = labels.some((label, j) => j !== i && label === labels[i]);
+    option.textContent = twin ? `${labels[i]} per ${type.period_type}` : labels[i];
+    option.title = type.id;
     return option;
   }));
-  select.value = current;
-  select.disabled = types.length < 2;
+  select.value = current || '';
+  select.disabled = types.length === 0;
 }
 
 function showTree(tree) {
@@ -361,7 +503,9 @@ async function showGroups(state, id) {
   const groups = await Promise.all(values.map(async (value) => {
     const query = withMatcher(state.query, label, value);
     try {
-      const body = await getJson('/api/v1/profile', { query, from: state.from, to: state.to, format: 'json', sample_type: state.sample_type });
+      const body = await getJson('/api/v1/profile', {
+        query, from: state.from, to: state.to, format: 'json', ...typeParams(state),
+      });
       return { name: value, query, profile: toProfile(body) };
     } catch (_) {
       return null;
@@ -372,7 +516,7 @@ async function showGroups(state, id) {
   const sum = found.reduce((s, g) => s + g.profile.total, 0);
   groupsTable.set([
     { key: 'name', label: label },
-    { key: 'total', label: 'total', numeric: true, format: (r) => formatValue(r.total) },
+    { key: 'total', label: page.averaged ? 'average' : 'total', numeric: true, format: (r) => formatValue(r.total) },
     { key: 'share', label: 'share', numeric: true, sortValue: (r) => r.total, format: (r) => percentOf(r.total, sum) },
   ], found.map((g) => ({ name: g.name, total: g.profile.total })), 'total');
   for (const group of found.sort((a, b) => b.profile.total - a.profile.total).slice(0, MAX_GROUP_GRAPHS)) {
@@ -398,14 +542,9 @@ async function showGroups(state, id) {
 
 // ---------------------------------------------------------------- tooltip
 
+/** A value of the profile on screen, in its unit. */
 function formatValue(v) {
-  const unit = page.unit;
-  if (unit === 'nanoseconds') {
-    if (v >= 1e9) return `${(v / 1e9).toFixed(2)} s`;
-    if (v >= 1e6) return `${(v / 1e6).toFixed(2)} ms`;
-    return `${compact(v)} ns`;
-  }
-  return unit && unit !== 'count' ? `${compact(v)} ${unit}` : compact(v);
+  return formatIn(v, page.unit);
 }
 
 function tooltipLines(n, tree) {
@@ -419,10 +558,12 @@ function tooltipLines(n, tree) {
       [`change: ${d > 0 ? '+' : ''}${d.toFixed(2)} points`, d > 0 ? 'grown' : d < 0 ? 'shrunk' : ''],
     ];
   }
-  return [
+  const lines = [
     [`total: ${formatValue(tree.total[n])} (${percentOf(tree.total[n], tree.total[0])})`, ''],
     [`self: ${formatValue(tree.self[n])} (${percentOf(tree.self[n], tree.total[0])})`, ''],
   ];
+  if (page.averaged) lines.push([AVERAGED, 'note']);
+  return lines;
 }
 
 function attachTooltip(graph) {
@@ -490,8 +631,15 @@ function wire() {
     updateLinks(readInputs());
   });
   $('group-by').addEventListener('change', () => run());
-  $('sample-type').addEventListener('change', () => {
-    page.state.sample_type = $('sample-type').value;
+  $('profile-type').addEventListener('change', () => {
+    const type = parseProfileType($('profile-type').value);
+    if (!type) return;
+    page.state.profile_type = type.id;
+    delete page.state.sample_type;
+    // The selectors follow the picker to the type's profile.
+    for (const key of ['query', 'base', 'head']) {
+      if ($(key).value) $(key).value = withProfileName($(key).value, type.name);
+    }
     run();
   });
   window.addEventListener('resize', () => {
@@ -520,11 +668,18 @@ async function start() {
     $('group-by').appendChild(option);
   }
   if (state.group_by) $('group-by').value = state.group_by;
-  if (!isDiff(state) && !state.query && names.includes('__name__')) {
-    const profiles = await labelValues('__name__').catch(() => []);
-    if (profiles.length) $('query').value = profiles[0];
+  if (!isDiff(state) && !state.query) {
+    // The profile of the type shown first: CPU, from process_cpu when there is one.
+    const type = parseProfileType(state.profile_type) || await defaultType(state);
+    if (type) $('query').value = type.name;
   }
   await run();
+}
+
+/** The profile type a page without one opens on: the server's pick, CPU first. */
+async function defaultType(state) {
+  const types = await profileTypes({ from: state.from || DEFAULT_FROM, to: state.to || DEFAULT_TO }).catch(() => []);
+  return types.find((t) => isCpu(t) && t.name === 'process_cpu') || types[0] || null;
 }
 
 // Hooks for the browser tests, which cannot see inside the canvas.

@@ -1,10 +1,11 @@
-// The chart of sample totals over time; dragging across it picks a
-// narrower time range.
+// The chart of one profile type over time (a rate, or a gauge's value);
+// dragging across it picks a narrower time range.
 
 import { sizedContext } from './canvas.js';
 import { formatTick } from './time.js';
+import { compact } from './units.js';
 
-const PAD = { left: 56, right: 12, top: 8, bottom: 20 };
+const PAD = { left: 68, right: 12, top: 8, bottom: 20 };
 /** A drag shorter than this many pixels is a click, not a selection. */
 const MIN_DRAG_PX = 4;
 
@@ -65,7 +66,9 @@ export class TimeChart {
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const span = this.to - this.from;
-    const max = Math.max(1, ...this.lines.flatMap((l) => l.points.map((p) => p.v)));
+    // The highest value tops the plot (rates in cores are often far below 1).
+    const highest = Math.max(0, ...this.lines.flatMap((l) => l.points.map((p) => p.v)));
+    const max = highest > 0 ? highest : 1;
     const x = (t) => PAD.left + ((t - this.from) / span) * plotW;
     const y = (v) => PAD.top + plotH - (v / max) * plotH;
     this.axes(ctx, plotW, plotH, max, span, x);
@@ -103,11 +106,4 @@ export class TimeChart {
       ctx.fillText(formatTick(t, span), x(t), PAD.top + plotH + 4);
     }
   }
-}
-
-/** 1234567 → "1.23M". */
-export function compact(v) {
-  const units = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
-  for (const [size, suffix] of units) if (Math.abs(v) >= size) return `${(v / size).toPrecision(3)}${suffix}`;
-  return String(Math.round(v * 100) / 100);
 }

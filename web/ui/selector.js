@@ -21,6 +21,45 @@ export function withMatcher(selector, name, value) {
   return `${s.slice(0, close).trimEnd()}${inside ? ', ' : ''}${matcher}${s.slice(close)}`;
 }
 
+/** A profile name written before the braces, `process_cpu` in `process_cpu{...}`. */
+const LEADING_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+/** A `__name__="..."` equality matcher, the other way to name a profile. */
+const NAME_MATCHER = /([{,]\s*__name__\s*=\s*)"((?:[^"\\]|\\.)*)"/;
+
+/** The profile name a selector asks for, or `''` when it names none. */
+export function profileName(selector) {
+  const s = String(selector ?? '').trim();
+  const leading = s.match(LEADING_NAME);
+  if (leading) return leading[0];
+  const matcher = s.match(NAME_MATCHER);
+  return matcher ? matcher[2].replace(/\\(.)/g, '$1') : '';
+}
+
+/**
+ * `selector` asking for profile `name` instead of the one it names; a
+ * selector that names none is returned as it is.
+ */
+export function withProfileName(selector, name) {
+  const s = String(selector ?? '').trim();
+  const leading = s.match(LEADING_NAME);
+  if (leading) {
+    const rest = s.slice(leading[0].length);
+    if (LEADING_NAME.exec(name)?.[0] === name) return `${name}${rest}`;
+    return withMatcher(rest || '{}', '__name__', name);
+  }
+  return s.replace(NAME_MATCHER, (_, before) => `${before}${quote(name)}`);
+}
+
+/** `selector` without the profile name before its braces: the labels it matches. */
+export function labelPart(selector) {
+  return String(selector ?? '').trim().replace(LEADING_NAME, '').trim();
+}
+
+/** Whether `selector` has a matcher on label `name`. */
+export function hasMatcher(selector, name) {
+  return new RegExp(`[{,]\\s*${name}\\s*(=|!=|=~|!~)`).test(String(selector ?? ''));
+}
+
 /**
  * What the text before the cursor is asking for: `{kind: 'name'|'value'|
  * 'metric', label, prefix, start}`, where `start` is where the typed prefix begins.

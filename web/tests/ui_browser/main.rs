@@ -48,6 +48,7 @@ async fn ui_in_headless_chromium() {
 
 async fn steps(client: &Client, base: &str, downloads: &Path) {
     load_default_view(client, base).await;
+    profile_types(client, base).await;
     complete_and_query(client).await;
     narrow_range(client).await;
     zoom_search_reset(client).await;
@@ -90,34 +91,219 @@ async fn load_default_view(client: &Client, base: &str) {
     assert_eq!(points, json!(true));
     screenshot(client, "01-load").await;
 
-    // The value shown can be switched between the profile's sample types.
-    let types = js(
-        client,
-        "return [...document.querySelectorAll('#sample-type option')].map(o => o.value)",
-    )
-    .await;
-    assert_eq!(types, json!(["samples/count", "cpu/nanoseconds"]));
-    let choose = |t: &str| {
-        format!(
-            "const s = document.getElementById('sample-type');
-             s.value = '{t}'; s.dispatchEvent(new Event('change'))"
-        )
-    };
-    run_and_wait(client, &choose("samples/count")).await;
-    let parse_self = js(
-        client,
-        "return [...document.querySelectorAll('#top-table tbody tr')]
-           .find(tr => tr.children[0].textContent === 'parse').children[1].textContent",
-    )
-    .await;
-    // (60 + 30) samples in each of the five rounds.
-    assert_eq!(parse_self, json!("450"));
+    // CPU by default, in its time unit; the chart in cores.
+    assert_eq!(picked_type(client).await, json!(CPU));
+    assert_eq!(chart_unit(client).await, json!(["cores", "rate"]));
     assert!(js(client, "return location.search")
         .await
         .as_str()
         .unwrap()
-        .contains("sample_type=samples%2Fcount"));
-    run_and_wait(client, &choose("cpu/nanoseconds")).await;
+        .contains(&format!("profile_type={}", url_encoded(CPU))));
+}
+
+const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+const SAMPLES: &str = "process_cpu:samples:count:cpu:nanoseconds";
+const IN_USE_BYTES: &str = "memory:inuse_space:bytes:space:bytes";
+
+/// The profile type picker: CPU first, a heap type in bytes averaged over
+/// the range, the sample counts, each kept in the URL, and an older URL's
+/// `sample_type` still understood.
+async fn profile_types(client: &Client, base: &str) {
+    let options = js(
+        client,
+        "return [...document.querySelectorAll('#profile-type option')]
+           .map(o => [o.value, o.textContent])",
+    )
+    .await;
+    let options: Vec<(String, String)> = serde_json::from_value(options).unwrap();
+    assert_eq!(options[0], (CPU.to_owned(), "CPU (process_cpu)".to_owned()));
+    let ids: Vec<&str> = options.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            CPU,
+            "memory:inuse_objects:count:space:bytes",
+            IN_USE_BYTES,
+            SAMPLES
+        ]
+    );
+    assert!(options.contains(&(
+        IN_USE_BYTES.to_owned(),
+        "memory: inuse_space (bytes)".to_owned()
+    )));
+
+    // In-use memory: the heap's functions, in bytes, averaged over the range.
+    run_and_wait(client, &pick_type(IN_USE_BYTES)).await;
+    assert_eq!(
+        js(client, "return document.getElementById('query').value").await,
+        json!("memory")
+    );
+    let memory = memory_view(client).await;
+    assert_eq!(chart_unit(client).await, json!(["bytes", "gauge"]));
+    let chart_text = js(
+        client,
+        "return document.getElementById('chart-unit').textContent",
+    )
+    .await;
+    assert_eq!(chart_text, json!("in bytes, average per step"));
+    point_at_frame(client, "bufferPool.grow", false).await;
+    let tooltip = wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
+        "the memory tooltip",
+    )
+    .await;
+    let tooltip = tooltip.as_str().unwrap();
+    assert!(tooltip.contains("self: 3.00 MiB (78.05%)"), "{tooltip}");
+    assert!(tooltip.contains("average over the range"), "{tooltip}");
+    screenshot(client, "01b-memory").await;
+    let search = js(client, "return location.search").await;
+    assert!(
+        search
+            .as_str()
+            .unwrap()
+            .contains(&format!("profile_type={}", url_encoded(IN_USE_BYTES))),
+        "{search}"
+    );
+
+    // Reloading the URL shows the same type.
+    let href = js(client, "return location.href").await;
+    client.goto(href.as_str().unwrap()).await.unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the reloaded memory view",
+    )
+    .await;
+    assert_eq!(picked_type(client).await, json!(IN_USE_BYTES));
+    assert_eq!(memory_view(client).await, memory);
+
+    // A profile name typed into the selector brings its own type: process_cpu
+    // holds no in-use memory, so the page opens on its CPU time.
+    set_input(client, "query", "process_cpu").await;
+    run_and_wait(client, "document.getElementById('run').click()").await;
+    assert_eq!(picked_type(client).await, json!(CPU));
+    assert_eq!(self_of(client, "parse").await, json!("4.50 s"));
+
+    // Sample counts, plain numbers; the selector follows back to process_cpu.
+    run_and_wait(client, &pick_type(SAMPLES)).await;
+    assert_eq!(
+        js(client, "return document.getElementById('query').value").await,
+        json!("process_cpu")
+    );
+    // (60 + 30) samples in each of the five rounds.
+    assert_eq!(self_of(client, "parse").await, json!("450"));
+    assert_eq!(chart_unit(client).await, json!(["count/s", "rate"]));
+
+    // A URL of the sample type select that came before the picker.
+    client
+        .goto(&format!(
+            "{base}/?query=process_cpu&sample_type=samples%2Fcount"
+        ))
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the view of an older URL",
+    )
+    .await;
+    assert_eq!(picked_type(client).await, json!(SAMPLES));
+    assert_eq!(self_of(client, "parse").await, json!("450"));
+    let search = js(client, "return location.search").await;
+    assert!(
+        search
+            .as_str()
+            .unwrap()
+            .contains(&format!("profile_type={}", url_encoded(SAMPLES)))
+            && !search.as_str().unwrap().contains("sample_type"),
+        "{search}"
+    );
+
+    run_and_wait(client, &pick_type(CPU)).await;
+    assert_eq!(self_of(client, "parse").await, json!("4.50 s"));
+    assert_eq!(chart_unit(client).await, json!(["cores", "rate"]));
+}
+
+/// What the memory view shows: its functions with their self values, the
+/// status line and the note on the values.
+async fn memory_view(client: &Client) -> Value {
+    let functions = table_column(client, 0).await;
+    assert!(
+        functions.contains(&"bufferPool.grow".to_owned()),
+        "{functions:?}"
+    );
+    assert!(!functions.contains(&"parse".to_owned()), "{functions:?}");
+    assert_eq!(self_of(client, "bufferPool.grow").await, json!("3.00 MiB"));
+    assert_eq!(self_of(client, "lru.insert").await, json!("768 KiB"));
+    assert_eq!(self_of(client, "decodeJSON").await, json!("96.0 KiB"));
+    let status = js(
+        client,
+        "return document.getElementById('status').textContent",
+    )
+    .await;
+    assert!(
+        status
+            .as_str()
+            .unwrap()
+            .starts_with("3 stacks, 3.84 MiB average over the range"),
+        "{status}"
+    );
+    let note = js(
+        client,
+        "return document.getElementById('value-note').textContent",
+    )
+    .await;
+    assert_eq!(note, json!("inuse_space in bytes, average over the range"));
+    json!([
+        functions,
+        status.as_str().unwrap().split(" in ").next(),
+        note
+    ])
+}
+
+/// A script that picks profile type `id` in the picker, as a user does.
+fn pick_type(id: &str) -> String {
+    format!(
+        "const s = document.getElementById('profile-type');
+         s.value = '{id}'; s.dispatchEvent(new Event('change'))"
+    )
+}
+
+async fn picked_type(client: &Client) -> Value {
+    js(
+        client,
+        "return document.getElementById('profile-type').value",
+    )
+    .await
+}
+
+/// The chart's unit and whether it is a rate or a gauge.
+async fn chart_unit(client: &Client) -> Value {
+    js(
+        client,
+        "const u = document.getElementById('chart-unit');
+         return [u.dataset.unit, u.dataset.aggregation]",
+    )
+    .await
+}
+
+/// The self column of function `name` in the top functions table.
+async fn self_of(client: &Client, name: &str) -> Value {
+    let name = serde_json::to_string(name).unwrap();
+    js(
+        client,
+        &format!(
+            "const row = [...document.querySelectorAll('#top-table tbody tr')]
+               .find(tr => tr.children[0].textContent === {name});
+             return row ? row.children[1].textContent : null"
+        ),
+    )
+    .await
+}
+
+fn url_encoded(id: &str) -> String {
+    id.replace(':', "%3A")
 }
 
 /// Label completion in the selector box, then a narrower query.

@@ -28,6 +28,17 @@ const SHARES_15: &[(&[&str], i64)] = &[
     (&["main", "gc"], 20),
     (&["main", "serve", HOSTILE], 5),
 ];
+/// In-use memory of version 1.5, in bytes, the same in every snapshot (so
+/// its average over the range is these values).
+const HEAP_15: &[(&[&str], i64)] = &[
+    (&["main", "serve", "handler", "bufferPool.grow"], 3 << 20),
+    (&["main", "cache", "lru.insert"], 768 << 10),
+    (&["main", "serve", "decodeJSON"], 96 << 10),
+];
+/// Bytes per object in the synthetic heap profiles.
+const OBJECT_BYTES: i64 = 512;
+/// Sampling period of the synthetic heap profiles (Go's default rate).
+const HEAP_PERIOD_BYTES: i64 = 512 * 1024;
 /// Unique stacks of the large selection, and the profiles they are spread over.
 pub const LARGE_STACKS: usize = 50_000;
 pub const LARGE_PROFILES: usize = 10;
@@ -56,10 +67,35 @@ pub fn now_nanos() -> i64 {
         .as_nanos() as i64
 }
 
+/// A CPU profile: per stack, its samples and their CPU time.
 pub fn synthetic(stacks: &[(&[&str], i64)], time_nanos: i64) -> Vec<u8> {
     let mut builder = ProfileBuilder::new(&[("samples", "count"), ("cpu", "nanoseconds")]);
     builder.set_period("cpu", "nanoseconds", PERIOD_NANOS);
+    add_stacks(&mut builder, stacks, |count| {
+        vec![count, count * PERIOD_NANOS]
+    });
     builder.set_time(time_nanos, 10_000_000_000);
+    codec::encode(&builder.build())
+}
+
+/// A heap profile as Go writes one (in-use objects and bytes, period
+/// `space/bytes`): per stack, the bytes it holds.
+pub fn heap(stacks: &[(&[&str], i64)], time_nanos: i64) -> Vec<u8> {
+    let mut builder = ProfileBuilder::new(&[("inuse_objects", "count"), ("inuse_space", "bytes")]);
+    builder.set_period("space", "bytes", HEAP_PERIOD_BYTES);
+    add_stacks(&mut builder, stacks, |bytes| {
+        vec![bytes / OBJECT_BYTES, bytes]
+    });
+    builder.set_time(time_nanos, 0);
+    codec::encode(&builder.build())
+}
+
+/// Adds each stack (root first) with the values `values` makes of its number.
+fn add_stacks(
+    builder: &mut ProfileBuilder,
+    stacks: &[(&[&str], i64)],
+    values: impl Fn(i64) -> Vec<i64>,
+) {
     for (frames, count) in stacks {
         let locations: Vec<u64> = frames
             .iter()
@@ -76,9 +112,8 @@ pub fn synthetic(stacks: &[(&[&str], i64)], time_nanos: i64) -> Vec<u8> {
                 builder.location(0, 0, &[line])
             })
             .collect();
-        builder.add_sample(&locations, &[*count, count * PERIOD_NANOS], &[]);
+        builder.add_sample(&locations, &values(*count), &[]);
     }
-    codec::encode(&builder.build())
 }
 
 pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
@@ -93,7 +128,8 @@ pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
 }
 
 /// The Go fixture (re-stamped to a few minutes ago, so the default range
-/// shows it) and synthetic profiles of two versions over the last hour.
+/// shows it), synthetic CPU profiles of two versions over the last hour,
+/// and heap profiles (`__name__="memory"`) of version 1.5.
 pub async fn seed(base: &str) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/go/cpu.pb.gz");
     let mut go = codec::decode(&std::fs::read(fixture).unwrap()).unwrap();
@@ -107,6 +143,12 @@ pub async fn seed(base: &str) {
             base,
             "service=shop&version=1.5",
             synthetic(SHARES_15, time + 1),
+        )
+        .await;
+        ingest(
+            base,
+            "__name__=memory&service=shop&version=1.5",
+            heap(HEAP_15, time + 2),
         )
         .await;
     }
