@@ -35,10 +35,11 @@ pub struct Merged {
     /// that were left out because the merge answers one kind of profile
     /// ([`Store::merge_kind`]).
     pub other_kinds: Vec<String>,
-    /// Whether the profile's values are averages over the range (in-use
-    /// memory, goroutines: snapshots, averaged per series, then added
-    /// across series) rather than sums.
-    pub averaged: bool,
+    /// Per sample type of `profile`, whether its values are averages over
+    /// the range (in-use memory, goroutines: snapshots, averaged per
+    /// series, then added across series) rather than sums. A Go heap
+    /// profile has both: allocations are summed, in-use memory averaged.
+    pub averaged: Vec<bool>,
 }
 
 /// Sums of one series' profiles that share sample types (a meta record).
@@ -119,7 +120,7 @@ impl Store {
         }
         let profile = merger.finish();
         Ok(Merged {
-            averaged: profile.as_ref().is_some_and(is_gauge_kind),
+            averaged: profile.as_ref().map(gauges).unwrap_or_default(),
             profile,
             profiles: kind.profiles,
             series: series.len(),
@@ -173,10 +174,14 @@ impl Store {
             .map(|(meta, sums)| {
                 let mut profile =
                     table.build(meta, &sums.values, sums.time_nanos, sums.duration_nanos);
-                if is_gauge_kind(&profile) {
+                let gauges = gauges(&profile);
+                if gauges.contains(&true) {
                     // Snapshots: the series' average over the range.
-                    for value in profile.sample.iter_mut().flat_map(|s| &mut s.value) {
-                        *value = average(*value, sums.profiles);
+                    for sample in &mut profile.sample {
+                        for (value, _) in sample.value.iter_mut().zip(&gauges).filter(|(_, g)| **g)
+                        {
+                            *value = average(*value, sums.profiles);
+                        }
                     }
                 }
                 (sums.profiles, profile)
@@ -186,11 +191,13 @@ impl Store {
     }
 }
 
-/// Whether every sample type of `profile` is a snapshot
+/// Per sample type of `profile`, whether it is a snapshot
 /// ([`brasa_profile::sample_type::is_gauge`]).
-pub(crate) fn is_gauge_kind(profile: &Profile) -> bool {
-    let names = sample_type_names(profile);
-    !names.is_empty() && names.iter().all(|n| is_gauge(n))
+fn gauges(profile: &Profile) -> Vec<bool> {
+    sample_type_names(profile)
+        .iter()
+        .map(|n| is_gauge(n))
+        .collect()
 }
 
 /// `sum` over `count` snapshots, rounded to the nearest integer.

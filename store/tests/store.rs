@@ -465,7 +465,7 @@ fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
         Folded::from_profile(&cpu.profile.unwrap(), 0).to_text(),
         "# brasa: sample_type=cpu unit=nanoseconds\nmain;work 7\n"
     );
-    assert_eq!((cpu.profiles, cpu.averaged), (1, false));
+    assert_eq!((cpu.profiles, cpu.averaged), (1, vec![false]));
     assert_eq!(cpu.other_kinds, ["inuse_space/bytes"]);
 
     let heap = store.merge_kind(&[], 0, 10, Some("inuse_space")).unwrap();
@@ -475,6 +475,40 @@ fn one_kind_of_profile_per_merge_and_snapshots_averaged() {
         text,
         "# brasa: sample_type=inuse_space unit=bytes\nmain;cache 250\n"
     );
-    assert_eq!((heap.profiles, heap.averaged), (3, true));
+    assert_eq!((heap.profiles, heap.averaged), (3, vec![true]));
     assert_eq!(heap.other_kinds, ["cpu/nanoseconds"]);
+}
+
+#[test]
+fn in_a_heap_profile_allocations_are_summed_and_in_use_memory_averaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let host = labels(&[("__name__", "memory"), ("host", "a")]);
+    // Go's heap profile: allocations since the last one, and what is live.
+    let heap = |allocated: i64, live: i64| {
+        let mut builder = brasa_profile::ProfileBuilder::new(&[
+            ("alloc_space", "bytes"),
+            ("inuse_space", "bytes"),
+        ]);
+        let f = builder.function(brasa_profile::builder::FunctionInfo {
+            name: "main.cache",
+            ..Default::default()
+        });
+        let line = brasa_profile::pprof::Line {
+            function_id: f,
+            ..Default::default()
+        };
+        let location = builder.location(0, 0x1000, &[line]);
+        builder.add_sample(&[location], &[allocated, live], &[]);
+        builder.build()
+    };
+    for (time, (allocated, live)) in [(10, 1000), (20, 3000), (30, 2000)].into_iter().enumerate() {
+        store
+            .ingest(&host, &heap(allocated, live), time as u64 + 1)
+            .unwrap();
+    }
+    let merged = store.merge(&[], 0, 10).unwrap();
+    assert_eq!(merged.averaged, [false, true]);
+    let profile = merged.profile.unwrap();
+    assert_eq!((total(&profile, 0), total(&profile, 1)), (60, 2000));
 }

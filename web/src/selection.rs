@@ -187,7 +187,7 @@ pub(crate) struct Summary {
     /// Sample types of matching profiles of other kinds, left out (pick
     /// one with `sample_type`).
     pub(crate) other_kinds: Vec<String>,
-    /// Whether values are averages over the range (snapshots such as
-    /// in-use memory), not sums.
-    pub(crate) averaged: bool,
+    /// Per sample type of the merged profile, whether its values are
+    /// averages over the range (snapshots such as in-use memory), not sums.
+    pub(crate) averaged: Vec<bool>,
 }

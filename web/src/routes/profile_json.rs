@@ -50,7 +50,11 @@ pub(crate) fn profile_json(
         profiles: summary.profiles,
         series: summary.series,
         other_kinds: &summary.other_kinds,
-        aggregation: if summary.averaged { "average" } else { "sum" },
+        aggregation: if summary.averaged.get(index).copied().unwrap_or(false) {
+            "average"
+        } else {
+            "sum"
+        },
         names: &table.names,
         stacks: &table,
     };
@@ -250,7 +254,7 @@ mod tests {
             profiles: 1,
             series: 1,
             other_kinds: Vec::new(),
-            averaged: false,
+            averaged: Vec::new(),
         };
         let body = profile_json(&sparse_profile(), &summary, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
