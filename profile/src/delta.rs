@@ -54,7 +54,7 @@ pub fn has_cumulative(profile: &Profile) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delta {
     /// The later profile less the earlier one.
-    Change(Profile),
+    Change(Box<Profile>),
     /// A cumulative total went down: the process restarted (or its
     /// profiles were reset) between the two, so the later profile is a new
     /// baseline and there is no change to tell.
@@ -91,7 +91,7 @@ pub fn delta(previous: &Profile, current: &Profile) -> Result<Delta> {
         .filter(|&i| is_cumulative(&after[i]))
         .collect();
     if cumulative.is_empty() {
-        return Ok(Delta::Change(current.clone()));
+        return Ok(Delta::Change(Box::new(current.clone())));
     }
     if cumulative
         .iter()
@@ -140,7 +140,7 @@ pub fn delta(previous: &Profile, current: &Profile) -> Result<Delta> {
         change.time_nanos = previous.time_nanos;
         change.duration_nanos = current.time_nanos - previous.time_nanos;
     }
-    Ok(Delta::Change(change))
+    Ok(Delta::Change(Box::new(change)))
 }
 
 /// A location by content: its address and, per line, the function's name,
@@ -242,14 +242,13 @@ mod tests {
         ("inuse_space", "bytes"),
     ];
 
+    /// A sample to build: its stack (root first), values and labels.
+    type Row<'a> = (&'a [&'a str], &'a [i64], &'a [(&'a str, &'a str)]);
+
     /// A profile of `samples` (stack root first, values, labels), with
     /// functions at addresses shifted by `id_shift` so that ids differ
     /// between profiles while contents match.
-    fn profile(
-        types: &[(&str, &str)],
-        id_shift: usize,
-        samples: &[(&[&str], &[i64], &[(&str, &str)])],
-    ) -> Profile {
+    fn profile(types: &[(&str, &str)], id_shift: usize, samples: &[Row<'_>]) -> Profile {
         let mut builder = ProfileBuilder::new(types);
         // Unrelated functions first: the ids of the real ones move.
         for i in 0..id_shift {
@@ -291,7 +290,7 @@ mod tests {
 
     fn change(previous: &Profile, current: &Profile) -> Profile {
         match delta(previous, current).unwrap() {
-            Delta::Change(p) => p,
+            Delta::Change(p) => *p,
             Delta::Restarted => panic!("not a restart"),
         }
     }
