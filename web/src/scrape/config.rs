@@ -377,8 +377,11 @@ impl PprofDoc {
     }
 }
 
-/// Labels a target's `labels` may not set: the scraper sets them.
-const RESERVED_LABELS: [&str; 3] = [NAME_LABEL, JOB_LABEL, INSTANCE_LABEL];
+/// Labels a target's `labels` may not set: the scraper sets them (and
+/// names that start with `__` are reserved, as everywhere in Brasa).
+fn is_reserved(name: &str) -> bool {
+    name.starts_with("__") || name == JOB_LABEL || name == INSTANCE_LABEL
+}
 
 impl JobDoc {
     fn into_job(self, path: &str) -> Result<Job, ConfigError> {
@@ -438,12 +441,9 @@ impl JobDoc {
         let mut targets: Vec<Target> = Vec::new();
         for group in self.static_configs {
             let labels: Vec<(String, String)> = group.labels.into_iter().collect();
-            if let Some((reserved, _)) = labels
-                .iter()
-                .find(|(k, _)| RESERVED_LABELS.contains(&k.as_str()))
-            {
+            if let Some((reserved, _)) = labels.iter().find(|(k, _)| is_reserved(k)) {
                 return Err(invalid(format!(
-                    "label {reserved:?} is set by the scraper (job from job_name, instance from the target, __name__ from the profile); give the label another name"
+                    "label {reserved:?} is the scraper's (job comes from job_name, instance from the target, __name__ from the profile, and names starting with __ are reserved); give the label another name"
                 )));
             }
             for address in group.targets {
@@ -705,7 +705,8 @@ mod tests {
             (MINIMAL.replace("'127.0.0.1:6060'", "'http://127.0.0.1:6060/debug'"), "target \"http://127.0.0.1:6060/debug\" is not host:port"),
             (MINIMAL.replace("'127.0.0.1:6060'", "'a:1', 'a:1'"), "target a:1 is listed twice"),
             (MINIMAL.replace("      - targets: ['127.0.0.1:6060']\n", "      - targets: []\n"), "no targets"),
-            (format!("{MINIMAL}        labels: {{job: other}}\n"), "label \"job\" is set by the scraper"),
+            (format!("{MINIMAL}        labels: {{job: other}}\n"), "label \"job\" is the scraper's"),
+            (format!("{MINIMAL}        labels: {{__meta: x}}\n"), "label \"__meta\" is the scraper's"),
             (format!("{MINIMAL}        labels: {{bad-name: x}}\n"), "the labels of target 127.0.0.1:6060 are refused: invalid labels: label name \"bad-name\""),
             (format!("{MINIMAL}    profiling_config:\n      pprof_config:\n        memory: {{path: debug/heap}}\n"), "pprof_config.memory.path \"debug/heap\" must start with /"),
             (MINIMAL.replace("goapp", "''"), "job_name is empty"),

@@ -32,7 +32,9 @@ pub(crate) enum ScrapeError {
     #[error("reading the answer failed")]
     Body(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The answer is not a profile.
-    #[error("the answer is not a pprof profile; check that the path serves Go's net/http/pprof")]
+    #[error(
+        "the answer cannot be read as a profile; check that the path serves Go's net/http/pprof"
+    )]
     NotPprof(#[source] brasa_profile::Error),
     /// The answer decodes but holds no sample type.
     #[error("the answer is not a profile (it has no sample types); check that the path serves Go's net/http/pprof")]
