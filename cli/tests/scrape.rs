@@ -212,7 +212,7 @@ fn pulls_every_go_profile_and_survives_broken_targets() {
         ),
     )
     .unwrap();
-    let server = Server::start(
+    let mut server = Server::start(
         &tmp.path().join("data"),
         &["--config", config.to_str().unwrap()],
     );
@@ -392,6 +392,11 @@ fn pulls_every_go_profile_and_survives_broken_targets() {
     wait_until("another goroutine scrape stored", LIMIT, || {
         stored(&agent) > so_far
     });
+
+    // SIGTERM ends the scrapes, the hung ones in flight included, and the
+    // server with them.
+    let status = server.terminate(LIMIT);
+    assert!(status.success(), "{status:?}");
 }
 
 /// The folded stacks of `name` in `sample_type`.
