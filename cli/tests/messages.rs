@@ -27,6 +27,15 @@ fn messages_name_the_flag_and_print_each_cause_once() {
     let cwd = dir.path();
     std::fs::copy(testdata("go/cpu.pb.gz"), cwd.join("cpu.pb.gz")).unwrap();
     std::fs::write(cwd.join("garbage.pb.gz"), [0xff, 0x00, 0x13, 0x37]).unwrap();
+    let scrape_config = |setting: &str| {
+        format!("scrape_configs:\n  - job_name: goapp\n    {setting}\n    static_configs:\n      - targets: ['127.0.0.1:6060']\n")
+    };
+    std::fs::write(
+        cwd.join("typo.yaml"),
+        scrape_config("scrape_intervall: 10s"),
+    )
+    .unwrap();
+    std::fs::write(cwd.join("late.yaml"), scrape_config("scrape_interval: 10x")).unwrap();
     let cases: &[&[&str]] = &[
         // Output names.
         &["flamegraph", "cpu.pb.gz", "-o", "x.pb.gz"],
@@ -79,6 +88,10 @@ fn messages_name_the_flag_and_print_each_cause_once() {
             "0",
         ],
         &["server", "--retention", "0s", "--data", "data"],
+        // Scrape configs.
+        &["server", "--config", "typo.yaml", "--data", "data"],
+        &["server", "--config", "late.yaml", "--data", "data"],
+        &["up", "--config", "missing.yaml", "--data", "data"],
         &[
             "record",
             "--frequency",

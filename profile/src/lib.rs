@@ -10,6 +10,8 @@
 //! - [`builder`]: [`ProfileBuilder`], the one way profiles are assembled.
 //! - [`folded`]: folded stacks (`a;b;c 42`) in and out.
 //! - [`merge`]: merging profiles of the same sample types.
+//! - [`delta`]: what happened between two cumulative profiles (Go's
+//!   allocations, mutex and block profiles).
 //! - [`pprof_tools`]: answers shaped for `go tool pprof`.
 //! - [`top`]: flat and cumulative totals per function.
 //! - [`diff`]: differential flame graph data and the biggest changes.
@@ -33,6 +35,7 @@
 
 pub mod builder;
 pub mod codec;
+pub mod delta;
 pub mod diff;
 mod error;
 pub mod folded;

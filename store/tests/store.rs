@@ -715,3 +715,46 @@ fn sample_label_values_are_bounded() {
         format!("main;f{} 1\n", over - 1)
     );
 }
+
+#[test]
+fn in_a_heap_profile_allocations_are_summed_and_in_use_memory_averaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let host = labels(&[("__name__", "memory"), ("host", "a")]);
+    // Go's heap profile: allocations since the last one, and what is live.
+    let heap = |allocated: i64, live: i64| {
+        let mut builder = brasa_profile::ProfileBuilder::new(&[
+            ("alloc_space", "bytes"),
+            ("inuse_space", "bytes"),
+        ]);
+        let f = builder.function(brasa_profile::builder::FunctionInfo {
+            name: "main.cache",
+            ..Default::default()
+        });
+        let line = brasa_profile::pprof::Line {
+            function_id: f,
+            ..Default::default()
+        };
+        let location = builder.location(0, 0x1000, &[line]);
+        builder.add_sample(&[location], &[allocated, live], &[]);
+        builder.build()
+    };
+    for (time, (allocated, live)) in [(10, 1000), (20, 3000), (30, 2000)].into_iter().enumerate() {
+        store
+            .ingest(&host, &heap(allocated, live), time as u64 + 1)
+            .unwrap();
+    }
+    let merged = |id: &str| {
+        let wanted = ProfileType::parse(id).unwrap();
+        let merged = store.merge_type(&[], 0, 10, &wanted).unwrap();
+        (total(&merged.profile.unwrap(), 0), merged.averaged)
+    };
+    assert_eq!(
+        merged("memory:alloc_space:bytes:alloc_space:bytes"),
+        (60, false)
+    );
+    assert_eq!(
+        merged("memory:inuse_space:bytes:inuse_space:bytes"),
+        (2000, true)
+    );
+}

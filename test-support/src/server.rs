@@ -3,11 +3,11 @@
 
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
     time::Duration,
 };
 
-use crate::{url_in, Lines};
+use crate::{url_in, wait_until, Lines};
 
 /// How long a starting server (or `brasa up`) may take to print its
 /// address.
@@ -60,6 +60,22 @@ impl Server {
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then its exit status once it has stopped, which must be
+    /// within `limit`.
+    pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM {}", self.child.id());
+        let mut status = None;
+        wait_until("brasa server stops on SIGTERM", limit, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status.unwrap()
     }
 
     /// Whether the process is still running.

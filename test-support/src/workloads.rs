@@ -78,3 +78,22 @@ pub fn build_go(name: &str) -> PathBuf {
         .current_dir(workloads_dir().join("go")));
     out
 }
+
+/// Builds `testdata/go-pprof-server/` (a Go program serving
+/// `net/http/pprof`), into `name`. Go's caches go into the build folder
+/// and the module proxy is off: it builds offline, on a fresh machine,
+/// from the standard library alone.
+pub fn build_go_pprof_server(name: &str) -> PathBuf {
+    let dir = build_dir();
+    let out = dir.join(name);
+    run(Command::new("go")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .env("GOCACHE", dir.join("go-cache"))
+        .env("GOPATH", dir.join("go-path"))
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .current_dir(crate::testdata("go-pprof-server")));
+    out
+}

@@ -1,4 +1,5 @@
-//! The application: the router, serving, and the retention task. The
+//! The application: the router, serving, the retention task and the
+//! scrape loops. The
 //! state the handlers share is [`crate::state`]'s.
 
 use std::{future::Future, sync::Arc, time::SystemTime};
@@ -11,7 +12,7 @@ use axum::{
 };
 use tokio::net::TcpListener;
 
-use crate::{auth, routes, state::AppState, time::nanos, ui};
+use crate::{auth, routes, scrape::Scrapers, state::AppState, time::nanos, ui};
 
 /// Every endpoint of the public contract.
 pub fn router(state: AppState) -> Router {
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/profile_types", get(routes::query::profile_types))
         .route("/api/v1/labels", get(routes::labels::names))
         .route("/api/v1/labels/{name}/values", get(routes::labels::values))
+        .route("/api/v1/targets", get(routes::targets::targets))
         .route("/metrics", get(routes::ops::metrics))
         .route("/healthz", get(routes::ops::healthz))
         .merge(ui::routes())
@@ -41,16 +43,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` completes, then flushes the store. The
-/// retention task runs meanwhile.
+/// retention task and the scrape loops of pull mode run meanwhile; the
+/// loops stop before the store is flushed.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention_loop(state.clone()));
+    let scrapers = Scrapers::start(&state);
     let result = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
+    scrapers.stop().await;
     retention.abort();
     let flush = state.clone();
     tokio::task::spawn_blocking(move || flush.store().flush())

@@ -13,6 +13,9 @@
 //!   compares two merged selections as shares (differential flame graph
 //!   `svg` or `json` stacks and biggest changes), `GET /api/v1/series`
 //!   charts totals, `GET /api/v1/labels[/NAME/values]` lists the index.
+//! - Pull mode: the targets of a scrape config ([`scrape`]) are scraped
+//!   for their Go `net/http/pprof` profiles; `GET /api/v1/targets` shows
+//!   their health.
 //! - Operations: `/metrics` (Prometheus text), `/healthz`.
 //!
 //! Selectors are parsed in [`selector`], times and durations in [`time`];
@@ -48,6 +51,7 @@ pub mod limits;
 pub mod metrics;
 mod params;
 mod routes;
+pub mod scrape;
 mod selection;
 pub mod selector;
 mod state;

@@ -2,7 +2,8 @@
 
 use std::{
     future::Future,
-    time::{Duration, Instant},
+    sync::atomic::AtomicU64,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use prometheus_client::{
@@ -23,7 +24,20 @@ pub struct Endpoint {
     pub endpoint: &'static str,
 }
 
+/// Which scrape a measurement belongs to (pull mode).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScrapeLabels {
+    /// The job's `job_name`.
+    pub job: String,
+    /// The target, `host:port`.
+    pub instance: String,
+    /// The profile (`process_cpu`, `memory`, ...).
+    pub profile: &'static str,
+}
+
 type Latency = Family<Endpoint, Histogram, fn() -> Histogram>;
+/// A gauge of seconds.
+type Seconds = Gauge<f64, AtomicU64>;
 
 /// Latency buckets: 1 ms to about 33 s, doubling.
 fn latency_histogram() -> Histogram {
@@ -44,6 +58,10 @@ pub struct Metrics {
     store_bytes: Gauge,
     series: Gauge,
     flushes: Gauge,
+    scrape_last_success: Family<ScrapeLabels, Seconds>,
+    scrape_duration: Family<ScrapeLabels, Seconds>,
+    scrape_failures: Family<ScrapeLabels, Counter>,
+    scrape_up: Family<ScrapeLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -60,6 +78,10 @@ impl Default for Metrics {
             store_bytes: Gauge::default(),
             series: Gauge::default(),
             flushes: Gauge::default(),
+            scrape_last_success: Family::default(),
+            scrape_duration: Family::default(),
+            scrape_failures: Family::default(),
+            scrape_up: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -107,6 +129,26 @@ impl Default for Metrics {
             "store_flushes",
             "Disk flushes made by group commit since start",
             metrics.flushes.clone(),
+        );
+        registry.register(
+            "scrape_last_success_timestamp_seconds",
+            "When the last successful scrape of a profile of a target started (unix seconds)",
+            metrics.scrape_last_success.clone(),
+        );
+        registry.register(
+            "scrape_duration_seconds",
+            "How long the last scrape of a profile of a target took",
+            metrics.scrape_duration.clone(),
+        );
+        registry.register(
+            "scrape_failures",
+            "Scrapes of a profile of a target that failed",
+            metrics.scrape_failures.clone(),
+        );
+        registry.register(
+            "scrape_up",
+            "1 when the last scrape of a profile of a target succeeded, else 0",
+            metrics.scrape_up.clone(),
         );
         Self {
             registry,
@@ -161,6 +203,25 @@ impl Metrics {
             .observe(took.as_secs_f64());
         if !ok {
             self.query_errors.get_or_create(&e).inc();
+        }
+    }
+
+    /// Records a scrape that started at `started`, took `took`, and
+    /// succeeded or not.
+    pub fn scraped(&self, labels: &ScrapeLabels, ok: bool, took: Duration, started: SystemTime) {
+        self.scrape_duration
+            .get_or_create(labels)
+            .set(took.as_secs_f64());
+        self.scrape_up.get_or_create(labels).set(i64::from(ok));
+        if ok {
+            let at = started.duration_since(UNIX_EPOCH).unwrap_or_default();
+            self.scrape_last_success
+                .get_or_create(labels)
+                .set(at.as_secs_f64());
+        } else {
+            // Created at 0 before the first success, so that it is there.
+            let _ = self.scrape_last_success.get_or_create(labels);
+            self.scrape_failures.get_or_create(labels).inc();
         }
     }
 

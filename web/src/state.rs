@@ -1,12 +1,17 @@
 //! The state every handler shares: the store, the options the server runs
-//! with, and its metrics. A leaf module: it imports no handler, so handlers
+//! with, its metrics, and the health of its scrapes. A leaf module: it imports no handler, so handlers
 //! and the router can all depend on it without forming a cycle.
 
 use std::{sync::Arc, time::Duration};
 
 use brasa_store::Store;
 
-use crate::{auth::Tokens, limits::Limits, metrics::Metrics};
+use crate::{
+    auth::Tokens,
+    limits::Limits,
+    metrics::Metrics,
+    scrape::{config::ScrapeConfig, health::Targets},
+};
 
 /// Default retention: two weeks of history.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -26,6 +31,8 @@ pub struct ServerOptions {
     pub retention: Duration,
     /// Pause between retention passes. Default: [`DEFAULT_RETENTION_INTERVAL`].
     pub retention_interval: Duration,
+    /// What the server pulls (pull mode). Default: nothing.
+    pub scrape: ScrapeConfig,
 }
 
 impl Default for ServerOptions {
@@ -35,6 +42,7 @@ impl Default for ServerOptions {
             tokens: None,
             retention: DEFAULT_RETENTION,
             retention_interval: DEFAULT_RETENTION_INTERVAL,
+            scrape: ScrapeConfig::default(),
         }
     }
 }
@@ -43,6 +51,7 @@ struct Inner {
     store: Store,
     options: ServerOptions,
     metrics: Metrics,
+    targets: Targets,
 }
 
 /// State shared by all handlers; cheap to clone.
@@ -54,6 +63,7 @@ impl AppState {
     pub fn new(store: Store, options: ServerOptions) -> Self {
         Self(Arc::new(Inner {
             store,
+            targets: Targets::new(&options.scrape),
             options,
             metrics: Metrics::default(),
         }))
@@ -77,6 +87,11 @@ impl AppState {
     /// The server's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The scrapes of pull mode and their health.
+    pub(crate) fn targets(&self) -> &Targets {
+        &self.0.targets
     }
 
     /// The options the server runs with.

@@ -1,10 +1,10 @@
-//! `brasa server [--listen ADDR] [--data DIR] [--token-file F] [--retention DUR]`
+//! `brasa server [--listen ADDR] [--data DIR] [--config FILE] [--token-file F] [--retention DUR]`
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, thread::JoinHandle, time::Duration};
 
 use anyhow::Context;
 use brasa_store::{Store, StoreOptions};
-use brasa_web::{auth::Tokens, serve, AppState, ServerOptions};
+use brasa_web::{auth::Tokens, scrape::ScrapeConfig, serve, AppState, ServerOptions};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// Run the Brasa server: ingest profiles over HTTP, store them, answer queries.
@@ -12,6 +12,8 @@ use tokio::signal::unix::{signal, SignalKind};
 pub struct Args {
     #[command(flatten)]
     place: Place,
+    #[command(flatten)]
+    pull: Pull,
     /// File with one bearer token per line; when set, every endpoint but /healthz requires one.
     #[arg(long, value_name = "F")]
     token_file: Option<PathBuf>,
@@ -31,6 +33,26 @@ pub struct Place {
     pub data: PathBuf,
 }
 
+/// What a server pulls (shared with `brasa up`).
+#[derive(clap::Args)]
+pub struct Pull {
+    /// YAML file with `scrape_configs` (the shape of Parca's parca.yaml):
+    /// targets whose Go /debug/pprof endpoints the server scrapes.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl Pull {
+    /// Reads the scrape config into `options`, when one is given.
+    pub fn apply(&self, options: &mut ServerOptions) -> anyhow::Result<()> {
+        if let Some(path) = &self.config {
+            // The error names the file.
+            options.scrape = ScrapeConfig::load(path)?;
+        }
+        Ok(())
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -38,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .init();
     let mut options = ServerOptions::default();
     options.retention = args.retention;
+    args.pull.apply(&mut options)?;
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);
     }

@@ -1,5 +1,5 @@
-//! `brasa up [--listen ADDR] [--data DIR]`: the server and an agent for
-//! this host, in one process, on the embedded store.
+//! `brasa up [--listen ADDR] [--data DIR] [--config FILE]`: the server
+//! and an agent for this host, in one process, on the embedded store.
 
 use std::{
     process::ExitCode,
@@ -10,7 +10,7 @@ use brasa_web::ServerOptions;
 
 use super::{
     agent::{run_with as run_agent, AgentArgs},
-    server::{start as start_server, Place},
+    server::{start as start_server, Place, Pull},
 };
 
 /// Set when the server caught SIGINT or SIGTERM: the agent stops on it.
@@ -22,13 +22,16 @@ pub struct Args {
     #[command(flatten)]
     place: Place,
     #[command(flatten)]
+    pull: Pull,
+    #[command(flatten)]
     agent: AgentArgs,
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
-    let (address, server) = start_server(&args.place, ServerOptions::default(), || {
-        STOP.store(true, Ordering::SeqCst)
-    })?;
+    let mut options = ServerOptions::default();
+    args.pull.apply(&mut options)?;
+    let (address, server) =
+        start_server(&args.place, options, || STOP.store(true, Ordering::SeqCst))?;
     println!(
         "brasa up: listening on http://{address} (data in {})",
         args.place.data.display()

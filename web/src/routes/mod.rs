@@ -8,3 +8,4 @@ pub(crate) mod ops;
 pub(crate) mod profile_json;
 pub(crate) mod pyroscope;
 pub(crate) mod query;
+pub(crate) mod targets;

@@ -1,0 +1,3 @@
+module brasa.test/gopprofserver
+
+go 1.19
