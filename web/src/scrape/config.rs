@@ -362,6 +362,10 @@ struct PprofDoc {
 struct ProfileDoc {
     enabled: Option<bool>,
     path: Option<String>,
+    /// Parca's switch for cumulative profiles. Brasa takes deltas of the
+    /// cumulative sample types whatever it says, so `true` is accepted as
+    /// a no-op (configs written for Parca carry it) and `false` refused.
+    delta: Option<bool>,
 }
 
 impl PprofDoc {
@@ -492,6 +496,12 @@ impl JobDoc {
             if doc.enabled == Some(false) {
                 continue;
             }
+            if doc.delta == Some(false) {
+                return Err(invalid(format!(
+                    "pprof_config.{}.delta: false is not supported: Brasa stores the deltas of Go's cumulative profiles (allocations, mutex and block) between scrapes; remove the key",
+                    kind.name()
+                )));
+            }
             let path = doc.path.unwrap_or_else(|| kind.default_path().to_owned());
             if !path.starts_with('/') {
                 return Err(invalid(format!(
@@ -552,6 +562,18 @@ mod tests {
     }
 
     const MINIMAL: &str = "scrape_configs:\n  - job_name: goapp\n    static_configs:\n      - targets: ['127.0.0.1:6060']\n";
+
+    #[test]
+    fn parca_delta_true_is_accepted_and_false_refused() {
+        let with = |delta: &str| {
+            parse(&format!(
+                "{MINIMAL}    profiling_config:\n      pprof_config:\n        memory: {{path: /debug/pprof/allocs, delta: {delta}}}\n"
+            ))
+        };
+        assert_eq!(with("true").unwrap().jobs[0].profiles.len(), 6);
+        let err = report(with("false").unwrap_err());
+        assert!(err.contains("pprof_config.memory.delta: false"), "{err}");
+    }
 
     #[test]
     fn defaults_are_the_named_constants_and_every_profile() {
@@ -676,8 +698,8 @@ mod tests {
                 "heap",
             ),
             (
-                format!("{MINIMAL}    profiling_config:\n      pprof_config:\n        memory: {{enabled: true, delta: true}}\n"),
-                "delta",
+                format!("{MINIMAL}    profiling_config:\n      pprof_config:\n        memory: {{enabled: true, keep: true}}\n"),
+                "keep",
             ),
             (MINIMAL.replace("targets:", "target:"), "target"),
         ] {
