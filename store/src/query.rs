@@ -68,9 +68,9 @@ fn cpu_rank(t: &ProfileType) -> u8 {
 
 /// The profile type a query that names none answers, among `present`:
 /// the one whose sample type is `hint` (`inuse_space` or
-/// `inuse_space/bytes`) when given; else CPU ([`cpu_rank`] below 3, the
-/// series' default sample type first); else the default sample type of
-/// the most series.
+/// `inuse_space/bytes`) when given; else CPU (CPU time, or sample counts
+/// named `process_cpu`; the series' default sample type first); else the
+/// default sample type of the most series.
 pub fn choose<'a>(present: &'a [PresentType], hint: Option<&str>) -> Option<&'a ProfileType> {
     if let Some(hint) = hint {
         let (r#type, unit) = hint.split_once('/').unwrap_or((hint, ""));
@@ -104,7 +104,7 @@ pub fn choose<'a>(present: &'a [PresentType], hint: Option<&str>) -> Option<&'a 
 impl Store {
     /// The profile types of the series matching `matchers` that have
     /// profiles with a time in `[from, to]` (unix ns), CPU first
-    /// ([`cpu_rank`]), then by ID.
+    /// (CPU time, then sample counts named `process_cpu`), then by ID.
     pub fn profile_types(
         &self,
         matchers: &[Matcher],
