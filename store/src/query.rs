@@ -156,18 +156,8 @@ impl Store {
         hint: Option<&str>,
     ) -> Result<Merged> {
         let present = self.profile_types(matchers, from, to)?;
-        match choose(&present, hint) {
-            Some(chosen) => {
-                let chosen = chosen.clone();
-                let mut merged = self.merge_one(matchers, from, to, &chosen)?;
-                merged.other_types = others(&present, Some(&chosen));
-                Ok(merged)
-            }
-            None => Ok(Merged {
-                other_types: others(&present, None),
-                ..Merged::default()
-            }),
-        }
+        let chosen = choose(&present, hint).cloned();
+        self.merge_among(&present, matchers, (from, to), chosen.as_ref())
     }
 
     /// Merges every profile of type `wanted` of the series matching
@@ -181,8 +171,23 @@ impl Store {
         wanted: &ProfileType,
     ) -> Result<Merged> {
         let present = self.profile_types(matchers, from, to)?;
-        let mut merged = self.merge_one(matchers, from, to, wanted)?;
-        merged.other_types = others(&present, Some(wanted));
+        self.merge_among(&present, matchers, (from, to), Some(wanted))
+    }
+
+    /// The merge of `wanted` (nothing when `None`), naming the other
+    /// types of `present`.
+    fn merge_among(
+        &self,
+        present: &[PresentType],
+        matchers: &[Matcher],
+        (from, to): (u64, u64),
+        wanted: Option<&ProfileType>,
+    ) -> Result<Merged> {
+        let mut merged = match wanted {
+            Some(wanted) => self.merge_one(matchers, from, to, wanted)?,
+            None => Merged::default(),
+        };
+        merged.other_types = others(present, wanted);
         Ok(merged)
     }
 
