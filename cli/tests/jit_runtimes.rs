@@ -132,9 +132,8 @@ fn check_node(profile: &Profile, interpreted_frames: bool) {
     let samples = samples(profile);
     let shares = Shares::new(&samples);
     let jit = shares.count(|s| s.leaf_is_jit);
-    let named_jit = shares.count(|s| {
-        s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x"))
-    });
+    let named_jit =
+        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x")));
     let js_jit = shares.count(|s| s.leaf_is_jit && leaf_contains(s, "JS:"));
     let hot = shares.of_all(|s| leaf_contains(s, "brasaFixtureHot"));
     let cold = shares.of_all(|s| leaf_contains(s, "brasaFixtureCold"));
@@ -267,9 +266,8 @@ fn jvm_jit_frames_are_named_from_the_perf_map_it_is_asked_for() {
     let samples = samples(&profile);
     let shares = Shares::new(&samples);
     let jit = shares.count(|s| s.leaf_is_jit);
-    let named_jit = shares.count(|s| {
-        s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x"))
-    });
+    let named_jit =
+        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x")));
     let methods = shares.count(|s| s.leaf_is_jit && leaf_contains(s, "Busy."));
     let hot = shares.of_all(|s| leaf_contains(s, "Busy.brasaFixtureHot"));
     let cold = shares.of_all(|s| leaf_contains(s, "Busy.brasaFixtureCold"));

@@ -453,9 +453,9 @@ mod tests {
         }
         fn jit(&mut self, pid: u32, addrs: &[AbsAddr]) -> Option<Vec<Symbolized>> {
             let name = |a: &AbsAddr| match a.0 {
-                0x7f0000..0x7f0800 => Symbolized::from_lines(
-                    [SourceLine::function(format!("JS:*f{:x}", a.0))].into(),
-                ),
+                0x7f0000..0x7f0800 => {
+                    Symbolized::from_lines([SourceLine::function(format!("JS:*f{:x}", a.0))].into())
+                }
                 0x900000..0x900100 => Symbolized::from_lines([SourceLine::function("stub")].into()),
                 _ => Symbolized::Unknown(Unknown::NotInPerfMap),
             };
@@ -477,7 +477,11 @@ mod tests {
         let converted = convert(&raw, &mut PerfMapped, &ConvertOptions::default());
         let unsymbolized = &converted.unsymbolized;
         assert_eq!(unsymbolized.get(Unknown::NotInPerfMap), 1, "0x7f0900");
-        assert_eq!(unsymbolized.get(Unknown::NoFile), 2, "/bin/node, pid 8's anon");
+        assert_eq!(
+            unsymbolized.get(Unknown::NoFile),
+            2,
+            "/bin/node, pid 8's anon"
+        );
         assert_eq!(unsymbolized.get(Unknown::NoMapping), 1, "pid 8's 0x900010");
         let profile = &converted.profile;
         let string = |i: i64| profile.string_table[i as usize].as_str();
@@ -492,7 +496,10 @@ mod tests {
             })
             .collect();
         assert_eq!(named.len(), 2, "{named:?}");
-        assert!(named.contains(&("JS:*f7f0010", JIT_MAPPING_NAME)), "{named:?}");
+        assert!(
+            named.contains(&("JS:*f7f0010", JIT_MAPPING_NAME)),
+            "{named:?}"
+        );
         // Caller frames are moved into their call: 0x90000f.
         assert!(named.contains(&("stub", JIT_MAPPING_NAME)), "{named:?}");
     }

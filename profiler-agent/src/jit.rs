@@ -60,7 +60,8 @@ impl PerfMaps {
                     self.maps.insert(pid, map);
                 }
                 Err(error) => {
-                    self.problems.insert(pid, brasa_profile::error_chain(&error));
+                    self.problems
+                        .insert(pid, brasa_profile::error_chain(&error));
                 }
             }
         }
