@@ -14,6 +14,12 @@
 //! - user locations sit in mappings with their start, limit, file offset,
 //!   path and build id; kernel locations in `[kernel.kallsyms]` with the
 //!   kernel's build id;
+//! - JIT code (addresses in anonymous executable memory or in no mapping,
+//!   of a process whose runtime writes a perf map) is named by
+//!   [`Resolve::jit`] and sits in a mapping named [`JIT_MAPPING_NAME`]
+//!   (`[jit]`): that mapping name is a frame's kind, as `[kernel.kallsyms]`
+//!   is for the kernel; the runtime is in the name itself (V8 writes
+//!   `JS:…`, HotSpot `Interpreter` and `Class::method`);
 //! - an address that cannot be resolved stays as an address in its
 //!   mapping (or in none), never dropped, and is counted by why in
 //!   [`Converted::unsymbolized`];
@@ -31,10 +37,15 @@ use brasa_symbolizer::{
     SourceLine, Symbolized, Unknown,
 };
 
-use crate::raw::{RawMapping, RawProfile};
+use crate::{
+    jit::may_hold_jit_code,
+    raw::{RawMapping, RawProfile},
+};
 
 /// Name of the kernel's pseudo mapping, as `perf` and pprof tools know it.
 pub const KERNEL_MAPPING_NAME: &str = "[kernel.kallsyms]";
+/// Name of the pseudo mapping of JIT code named by a perf map.
+pub const JIT_MAPPING_NAME: &str = "[jit]";
 /// Kernel addresses start here on x86-64 and arm64 (the upper half).
 pub const KERNEL_SPACE_START: u64 = 0xffff_0000_0000_0000;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
@@ -51,6 +62,16 @@ pub trait Resolve {
     ) -> Vec<Symbolized>;
     /// Resolves kernel addresses the same way.
     fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized>;
+    /// Resolves addresses of `pid` that may be JIT code (in anonymous
+    /// executable memory or in no mapping, see
+    /// [`crate::jit::may_hold_jit_code`]) from the process's perf map: one
+    /// entry per address, or `None` when the process has no perf map (its
+    /// addresses are then unknown as if this were not asked). Default:
+    /// `None`.
+    fn jit(&mut self, pid: u32, addrs: &[AbsAddr]) -> Option<Vec<Symbolized>> {
+        let _ = (pid, addrs);
+        None
+    }
 }
 
 /// Resolves nothing: every frame stays an address in its mapping, unknown
@@ -227,23 +248,32 @@ fn place_frames(
         let ((pid, _), addrs) = &groups[i];
         raw.mapping_of(*pid, addrs[0]).map(|m| m.path.as_str())
     });
-    let mut resolved: Vec<Vec<Symbolized>> = vec![Vec::new(); groups.len()];
+    // Each group's answers, and whether they came from a perf map.
+    let mut resolved: Vec<(Vec<Symbolized>, bool)> = vec![(Vec::new(), false); groups.len()];
     for i in by_binary {
         let ((pid, start), addrs) = &groups[i];
-        if let Some(m) = start.and_then(|_| raw.mapping_of(*pid, addrs[0])) {
-            let offsets: Vec<FileOffset> =
-                addrs.iter().map(|&a| m.range.file_offset_of(a)).collect();
-            resolved[i] = pad(resolver.user(*pid, m, &offsets), addrs.len());
+        let mapping = start.and_then(|_| raw.mapping_of(*pid, addrs[0]));
+        if mapping.is_none_or(|m| may_hold_jit_code(&m.path)) {
+            if let Some(results) = resolver.jit(*pid, addrs) {
+                resolved[i] = (pad(results, addrs.len()), true);
+                continue;
+            }
         }
+        resolved[i].0 = match mapping {
+            Some(m) => {
+                let offsets: Vec<FileOffset> =
+                    addrs.iter().map(|&a| m.range.file_offset_of(a)).collect();
+                pad(resolver.user(*pid, m, &offsets), addrs.len())
+            }
+            None => vec![Symbolized::Unknown(Unknown::NoMapping); addrs.len()],
+        };
     }
-    for (((pid, start), addrs), results) in groups.into_iter().zip(resolved) {
+    for (((pid, start), addrs), (results, jit)) in groups.into_iter().zip(resolved) {
         let mapping = start.and_then(|_| raw.mapping_of(pid, addrs[0]));
-        let (mapping_id, results) = match mapping {
-            Some(m) => (intern_mapping(placer.builder, m, &results), results),
-            None => (
-                0,
-                vec![Symbolized::Unknown(Unknown::NoMapping); addrs.len()],
-            ),
+        let mapping_id = match (mapping, jit) {
+            (Some(m), false) => intern_mapping(placer.builder, m, &results),
+            (None, false) => 0,
+            (m, true) => intern_jit_mapping(placer.builder, m, &addrs, &results),
         };
         for (&addr, result) in addrs.iter().zip(&results) {
             let frame = Frame {
@@ -312,6 +342,31 @@ fn intern_mapping(builder: &mut ProfileBuilder, m: &RawMapping, results: &[Symbo
         has_filenames: resolved.clone().any(|l| !l.file.is_empty()),
         has_line_numbers: resolved.clone().any(|l| l.line != 0),
         has_inline_frames: results.iter().any(|r| r.lines().len() > 1),
+    })
+}
+
+/// The `[jit]` mapping of JIT frames: the anonymous mapping's range, or
+/// for addresses in no mapping the range they span.
+fn intern_jit_mapping(
+    builder: &mut ProfileBuilder,
+    mapping: Option<&RawMapping>,
+    addrs: &[AbsAddr],
+    results: &[Symbolized],
+) -> u64 {
+    let (start, limit) = match mapping {
+        Some(m) => (m.range.start.0, m.range.end.0),
+        None => {
+            let low = addrs.iter().min().map_or(0, |a| a.0);
+            let high = addrs.iter().max().map_or(0, |a| a.0);
+            (low, high.saturating_add(1))
+        }
+    };
+    builder.mapping(MappingInfo {
+        memory_start: start,
+        memory_limit: limit,
+        filename: JIT_MAPPING_NAME,
+        has_functions: results.iter().any(|r| !r.lines().is_empty()),
+        ..MappingInfo::default()
     })
 }
 
@@ -384,6 +439,69 @@ mod tests {
         assert_eq!(bare.count(), 3);
         let unmapped = profile.location.iter().find(|l| l.mapping_id == 0);
         assert_eq!(unmapped.map(|l| l.address), Some(0x8fffff));
+    }
+
+    /// Names JIT addresses of pid 7 below 0x7f0800 and nothing else.
+    struct PerfMapped;
+
+    impl Resolve for PerfMapped {
+        fn user(&mut self, _: u32, _: &RawMapping, offsets: &[FileOffset]) -> Vec<Symbolized> {
+            vec![Symbolized::Unknown(Unknown::NoFile); offsets.len()]
+        }
+        fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
+            vec![Symbolized::Unknown(Unknown::NoSymbol); addrs.len()]
+        }
+        fn jit(&mut self, pid: u32, addrs: &[AbsAddr]) -> Option<Vec<Symbolized>> {
+            let name = |a: &AbsAddr| match a.0 {
+                0x7f0000..0x7f0800 => {
+                    Symbolized::from_lines([SourceLine::function(format!("JS:*f{:x}", a.0))].into())
+                }
+                0x900000..0x900100 => Symbolized::from_lines([SourceLine::function("stub")].into()),
+                _ => Symbolized::Unknown(Unknown::NotInPerfMap),
+            };
+            (pid == 7).then(|| addrs.iter().map(name).collect())
+        }
+    }
+
+    #[test]
+    fn jit_frames_are_named_by_the_perf_map_in_a_jit_mapping() {
+        let raw = RawProfile::parse(
+            "brasa-raw-samples 1\nfrequency 100\n\
+             map 7 400000 401000 0 - /bin/node\n\
+             map 7 7f0000 7f1000 0 - [anon:jit]\n\
+             map 8 7f0000 7f1000 0 - [anon:jit]\n\
+             sample 7 7 3 user=7f0010,7f0900,900010,400500 kernel= node\n\
+             sample 8 8 1 user=7f0010,900010 kernel= other\n",
+        )
+        .unwrap();
+        let converted = convert(&raw, &mut PerfMapped, &ConvertOptions::default());
+        let unsymbolized = &converted.unsymbolized;
+        assert_eq!(unsymbolized.get(Unknown::NotInPerfMap), 1, "0x7f0900");
+        assert_eq!(
+            unsymbolized.get(Unknown::NoFile),
+            2,
+            "/bin/node, pid 8's anon"
+        );
+        assert_eq!(unsymbolized.get(Unknown::NoMapping), 1, "pid 8's 0x900010");
+        let profile = &converted.profile;
+        let string = |i: i64| profile.string_table[i as usize].as_str();
+        let named: Vec<(&str, &str)> = profile
+            .location
+            .iter()
+            .filter_map(|l| {
+                let line = l.line.first()?;
+                let function = &profile.function[line.function_id as usize - 1];
+                let mapping = &profile.mapping[l.mapping_id as usize - 1];
+                Some((string(function.name), string(mapping.filename)))
+            })
+            .collect();
+        assert_eq!(named.len(), 2, "{named:?}");
+        assert!(
+            named.contains(&("JS:*f7f0010", JIT_MAPPING_NAME)),
+            "{named:?}"
+        );
+        // Caller frames are moved into their call: 0x90000f.
+        assert!(named.contains(&("stub", JIT_MAPPING_NAME)), "{named:?}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`convert`]: the pure function from raw samples to a pprof profile.
 //! - [`processes`], [`live_resolver`]: process memory maps read when a
 //!   process is first seen, and the symbols they lead to.
+//! - [`jit`]: JIT code named from the perf maps runtimes write, read
+//!   while their processes live; JVMs asked to write one.
 //! - [`record`]: a recording session of one process tree or of the host.
 //! - [`fleet`]: what the always-on agent adds: process labels from cgroups
 //!   and environments, and delivery to the server through a disk spool.
@@ -47,6 +49,7 @@ pub mod convert;
 mod error;
 pub mod fleet;
 pub mod interrupt;
+pub mod jit;
 pub mod live_resolver;
 mod perf_event;
 mod pod;

@@ -1,15 +1,23 @@
 //! Symbols for live recordings: the converter's [`Resolve`] backed by the
-//! process snapshots, blazesym and kallsyms.
+//! process snapshots, blazesym, kallsyms and the perf maps of JIT
+//! runtimes.
+
+use std::time::Duration;
 
 use brasa_profile::error_chain;
 use brasa_symbolizer::{
     addr::{AbsAddr, FileOffset},
     elf::ElfSymbolizer,
     kallsyms::KernelSymbols,
-    Symbolized, Unknown,
+    SourceLine, Symbolized, Unknown,
 };
 
-use crate::{convert::Resolve, processes::ProcessTable, raw::RawMapping};
+use crate::{
+    convert::Resolve,
+    jit::{JvmPerfMaps, PerfMaps},
+    processes::ProcessTable,
+    raw::{RawMapping, RawSample},
+};
 
 /// Why the kernel's symbols could not be loaded.
 #[derive(Debug)]
@@ -25,6 +33,10 @@ struct KernelProblem {
 pub struct LiveResolver {
     /// Where the binaries of each process are.
     pub processes: ProcessTable,
+    /// The perf maps of processes with JIT code.
+    pub perf_maps: PerfMaps,
+    /// Asks JVMs for their perf maps, when enabled.
+    jvm_perfmap: Option<JvmPerfMaps>,
     elf: ElfSymbolizer,
     /// Loaded on the first kernel address.
     kernel: Option<Result<KernelSymbols, KernelProblem>>,
@@ -40,10 +52,43 @@ impl LiveResolver {
         }
     }
 
+    /// Asks every JVM sampled to write its perf map (`jcmd PID
+    /// Compiler.perfmap`), at most once per `interval` each.
+    pub fn ask_jvms_for_perf_maps(&mut self, interval: Duration) {
+        self.jvm_perfmap = Some(JvmPerfMaps::new(interval));
+    }
+
+    /// Takes note of drained samples while their processes (most likely)
+    /// still run: reads the maps of processes whose addresses the snapshots
+    /// do not cover yet, and the perf maps of processes with addresses that
+    /// may be JIT code (asking JVMs to write theirs, when enabled).
+    pub fn drained(&mut self, samples: &[RawSample]) {
+        self.processes.cover(samples);
+        let mut jit: Vec<u32> = samples
+            .iter()
+            .filter(|s| {
+                s.user
+                    .iter()
+                    .any(|&a| self.processes.may_be_jit(s.pid, AbsAddr(a)))
+            })
+            .map(|s| s.pid)
+            .collect();
+        jit.sort_unstable();
+        jit.dedup();
+        self.perf_maps.refresh(jit.iter().copied());
+        if let Some(jvms) = &mut self.jvm_perfmap {
+            let mut pids: Vec<u32> = samples.iter().map(|s| s.pid).collect();
+            pids.sort_unstable();
+            pids.dedup();
+            jvms.request(pids.into_iter().filter(|&pid| self.processes.is_jvm(pid)));
+        }
+    }
+
     /// Forgets exited processes and the binaries only they mapped; call it
     /// after converting the samples drained so far.
     pub fn forget_exited(&mut self) {
         self.processes.forget_exited();
+        self.perf_maps.forget_exited();
         self.elf.forget_unmapped();
     }
 
@@ -64,6 +109,19 @@ impl Resolve for LiveResolver {
             }
             Err(reason) => vec![Symbolized::Unknown(reason); offsets.len()],
         }
+    }
+
+    fn jit(&mut self, pid: u32, addrs: &[AbsAddr]) -> Option<Vec<Symbolized>> {
+        let map = self.perf_maps.get(pid)?;
+        Some(
+            addrs
+                .iter()
+                .map(|&addr| match map.lookup(addr) {
+                    Some(name) => Symbolized::Frames([SourceLine::function(&**name)].into()),
+                    None => Symbolized::Unknown(Unknown::NotInPerfMap),
+                })
+                .collect(),
+        )
     }
 
     fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {
@@ -129,6 +187,19 @@ mod tests {
             let results = resolver.user(pid, &raw(start), &offsets);
             assert_eq!(results, [Symbolized::Unknown(Unknown::NoMapping)]);
         }
+    }
+
+    #[test]
+    fn jit_addresses_are_named_from_the_perf_map_of_their_process() {
+        let mut resolver = resolver();
+        let map = brasa_symbolizer::perf_map::PerfMap::parse(b"7f0000 100 JS:*hot /a.js:1:1\n");
+        resolver.perf_maps.insert(PID, map);
+        let results = resolver
+            .jit(PID, &[AbsAddr(0x7f0010), AbsAddr(0x7f0100)])
+            .expect("the process has a perf map");
+        assert_eq!(results[0].lines()[0].function, "JS:*hot /a.js:1:1");
+        assert_eq!(results[1], Symbolized::Unknown(Unknown::NotInPerfMap));
+        assert!(resolver.jit(PID + 1, &[AbsAddr(0x7f0010)]).is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use brasa_symbolizer::{
 };
 
 use crate::{
+    jit::{is_jvm, may_hold_jit_code},
     raw::{RawMapping, RawSample},
     sampler::ProcessEvent,
 };
@@ -80,6 +81,23 @@ impl ProcessTable {
                 self.refresh(pid);
             }
         }
+    }
+
+    /// Whether `addr` of `pid` may be JIT code: it lies in anonymous
+    /// executable memory, or in no mapping known (see
+    /// [`crate::jit::may_hold_jit_code`]).
+    pub fn may_be_jit(&self, pid: u32, addr: AbsAddr) -> bool {
+        match self.maps.get(&pid).and_then(|maps| maps.find(addr)) {
+            Some(mapping) => may_hold_jit_code(&mapping.path),
+            None => true,
+        }
+    }
+
+    /// Whether `pid` is a HotSpot JVM, by the libraries it maps.
+    pub fn is_jvm(&self, pid: u32) -> bool {
+        self.maps
+            .get(&pid)
+            .is_some_and(|maps| is_jvm(maps.mappings.iter().map(|m| m.path.as_str())))
     }
 
     /// Forgets processes that have exited, closing binaries no other

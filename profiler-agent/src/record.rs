@@ -62,6 +62,10 @@ pub struct RecordOptions {
     pub duration: Option<Duration>,
     /// How often the sampler's maps are drained. Default: 2 s.
     pub drain_interval: Duration,
+    /// Ask the JVMs recorded to write their perf maps (`jcmd PID
+    /// Compiler.perfmap`), once per drain interval each, so their JIT
+    /// frames are named. Default: false.
+    pub jvm_perfmap: bool,
 }
 
 impl Default for RecordOptions {
@@ -71,6 +75,7 @@ impl Default for RecordOptions {
             sampling: SamplingOptions::at(RECORD_FREQUENCY),
             duration: None,
             drain_interval: Duration::from_secs(2),
+            jvm_perfmap: false,
         }
     }
 }
@@ -146,6 +151,11 @@ pub fn record(
             session.resolver.processes.refresh(*pid);
         }
         Target::Command(argv) => session.child = Some(spawn(&sampler, me, argv)?),
+    }
+    if options.jvm_perfmap {
+        session
+            .resolver
+            .ask_jvms_for_perf_maps(options.drain_interval);
     }
     let time_nanos = unix_nanos();
     session.started = Instant::now();
@@ -245,9 +255,10 @@ impl Consumer for Session<'_> {
     }
 
     /// Adds drained samples to the totals, reading the maps of processes
-    /// whose addresses the snapshots do not cover yet.
+    /// whose addresses the snapshots do not cover yet and the perf maps of
+    /// processes with JIT code, while they still run.
     fn drained(&mut self, samples: Vec<RawSample>, _: &Sampler<'_>, _last: bool) -> Result<()> {
-        self.resolver.processes.cover(&samples);
+        self.resolver.drained(&samples);
         for sample in samples {
             let count = sample.count;
             *self

@@ -53,16 +53,22 @@ pub enum Unknown {
     /// The file was read but could not be symbolized (not ELF, corrupt, or
     /// a format the symbolizer does not support).
     SymbolizationFailed,
+    /// JIT code: the process has a perf map (`/tmp/perf-PID.map`), but no
+    /// entry of it covers the address (code written before the runtime
+    /// started its map, runtime stubs it does not list, or a map read
+    /// before the runtime appended the entry).
+    NotInPerfMap,
 }
 
 impl Unknown {
     /// Every reason, in declaration order.
-    pub const ALL: [Unknown; 5] = [
+    pub const ALL: [Unknown; 6] = [
         Unknown::NoMapping,
         Unknown::NoFile,
         Unknown::FileUnreadable,
         Unknown::NoSymbol,
         Unknown::SymbolizationFailed,
+        Unknown::NotInPerfMap,
     ];
 
     /// The reason as a metric label value.
@@ -73,6 +79,7 @@ impl Unknown {
             Unknown::FileUnreadable => "file_unreadable",
             Unknown::NoSymbol => "no_symbol",
             Unknown::SymbolizationFailed => "symbolization_failed",
+            Unknown::NotInPerfMap => "not_in_perf_map",
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   lines and inlined functions, demangled C++/Rust names), one parse per
 //!   build id and a result cache per address.
 //! - [`kallsyms`]: the kernel, from `/proc/kallsyms`.
+//! - [`perf_map`]: JIT code, from the `/tmp/perf-PID.map` files runtimes
+//!   write for it.
 //! - [`unwind`]: compact stack unwind tables compiled from `.eh_frame` and
 //!   `.debug_frame`, for walking stacks without frame pointers.
 //!
@@ -42,6 +44,7 @@ mod error;
 pub mod frame;
 pub mod hex;
 pub mod kallsyms;
+pub mod perf_map;
 pub mod process;
 pub mod unwind;
 

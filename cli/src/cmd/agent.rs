@@ -62,6 +62,12 @@ pub struct AgentArgs {
     /// not just ELF symbol tables: richer profiles for more agent CPU and memory.
     #[arg(long)]
     debug_info: bool,
+    /// Ask each JVM sampled to write its perf map (`jcmd PID
+    /// Compiler.perfmap`, a JDK's jcmd on the PATH) once per interval, so
+    /// JIT-compiled Java methods are named; start Java with
+    /// -XX:+PreserveFramePointer for whole stacks.
+    #[arg(long)]
+    jvm_perfmap: bool,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -112,6 +118,7 @@ pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Res
     options.sampling = args.sampling.options(AGENT_FREQUENCY);
     options.interval = args.interval;
     options.debug_info = args.debug_info;
+    options.jvm_perfmap = args.jvm_perfmap;
     options.labels = LabelRules {
         static_labels,
         env_labels: args.env_labels,

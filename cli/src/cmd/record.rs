@@ -38,6 +38,12 @@ pub struct Args {
     duration: Option<Duration>,
     #[command(flatten)]
     sampling: SamplingArgs,
+    /// Ask each JVM recorded to write its perf map (`jcmd PID
+    /// Compiler.perfmap`, a JDK's jcmd on the PATH) every 2 s, so
+    /// JIT-compiled Java methods are named; start Java with
+    /// -XX:+PreserveFramePointer for whole stacks.
+    #[arg(long)]
+    jvm_perfmap: bool,
     /// Output file; its extension picks the format.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -63,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.target = target;
     options.sampling = args.sampling.options(RECORD_FREQUENCY);
     options.duration = args.duration;
+    options.jvm_perfmap = args.jvm_perfmap;
 
     let stop = stop_on_interrupt()?;
     let live = std::io::stderr().is_terminal();

@@ -43,6 +43,10 @@ pub struct AgentOptions {
     /// keeps the agent's CPU and memory small on hosts running large
     /// binaries with debug information.
     pub debug_info: bool,
+    /// Ask the JVMs sampled to write their perf maps (`jcmd PID
+    /// Compiler.perfmap`), once per interval each, so their JIT frames are
+    /// named. Default: false.
+    pub jvm_perfmap: bool,
 }
 
 impl Default for AgentOptions {
@@ -52,6 +56,7 @@ impl Default for AgentOptions {
             interval: Duration::from_secs(10),
             labels: LabelRules::default(),
             debug_info: false,
+            jvm_perfmap: false,
         }
     }
 }
@@ -78,12 +83,16 @@ pub fn run(
         skip_pid: Some(std::process::id()),
     };
     let mut sampler = Sampler::start(&mut storage, &sampler_options)?;
+    let mut resolver = if options.debug_info {
+        LiveResolver::default()
+    } else {
+        LiveResolver::symbols_only()
+    };
+    if options.jvm_perfmap {
+        resolver.ask_jvms_for_perf_maps(options.interval);
+    }
     let mut state = AgentState {
-        resolver: if options.debug_info {
-            LiveResolver::default()
-        } else {
-            LiveResolver::symbols_only()
-        },
+        resolver,
         labels: ProcessLabels::new(options.labels.clone()),
         frequency: options.sampling.frequency,
         interval_start: Instant::now(),
@@ -160,7 +169,7 @@ impl AgentState<'_> {
         time_nanos: i64,
         duration: Duration,
     ) -> Vec<SpooledProfile> {
-        self.resolver.processes.cover(&drained);
+        self.resolver.drained(&drained);
         let mut groups: BTreeMap<Vec<(String, String)>, RawProfile> = BTreeMap::new();
         for sample in drained {
             let labels = self.labels.of(sample.pid, &sample.comm).to_vec();

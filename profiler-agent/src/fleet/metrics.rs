@@ -289,12 +289,14 @@ mod tests {
         frames.add(Unknown::NoMapping);
         frames.add(Unknown::NoMapping);
         frames.add(Unknown::FileUnreadable);
+        frames.add(Unknown::NotInPerfMap);
         metrics.count_unsymbolized(&frames);
         metrics.count_unsymbolized(&frames);
         let text = encoded(&metrics);
         for line in [
             "brasa_agent_frames_unsymbolized_total{reason=\"no_mapping\"} 4",
             "brasa_agent_frames_unsymbolized_total{reason=\"file_unreadable\"} 2",
+            "brasa_agent_frames_unsymbolized_total{reason=\"not_in_perf_map\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
         }
