@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Whole-host profiling overhead at 19 Hz: `brasa agent` side by side with
 `perf record -a -g -F 19` and bpftrace, each for the same time while the
-same CPU-bound workloads run. Needs root.
+same CPU-bound workloads run: two native programs, a Python 3.11 program
+and a Node.js program writing a perf map. Needs root, python3.11 and node.
 
 For each profiler it prints the CPU its own process used (user + system),
 the run time of its BPF programs (kernel.bpf_stats_enabled), their sum as a
@@ -28,6 +29,15 @@ SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 WARMUP = float(sys.argv[2]) if len(sys.argv) > 2 else 15.0
 FREQUENCY = 19
 TICK = os.sysconf("SC_CLK_TCK")
+# A CPU-bound Python program: recursion a few frames deep, for SECONDS (argv[1]).
+PYTHON_WORKLOAD = """
+import sys, time
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    fib(18)
+"""
 
 
 def target_dir():
@@ -108,12 +118,17 @@ def main():
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     url = next(w for w in server.stdout.readline().split() if w.startswith("http://"))
-    # Two CPU-bound workloads: the host is busy, as a profiled host is.
-    load_ms = str(int(((SECONDS + WARMUP) * 3 + 60) * 1000))
-    workloads = [subprocess.Popen([workload, "cpu", load_ms]) for _ in range(2)]
+    # CPU-bound workloads: the host is busy, as a profiled host is, with
+    # native code, a Python interpreter and a JIT runtime writing a perf map.
+    load_s = (SECONDS + WARMUP) * 3 + 60
+    workloads = [subprocess.Popen([workload, "cpu", str(int(load_s * 1000))]) for _ in range(2)]
+    workloads.append(subprocess.Popen(["python3.11", "-c", PYTHON_WORKLOAD, str(load_s)]))
+    workloads.append(subprocess.Popen(
+        ["node", "--perf-basic-prof", os.path.join(ROOT, "testdata/node/busy.js"), str(load_s)],
+        stdout=subprocess.DEVNULL))
     try:
         print(f"{SECONDS:.0f} s each after {WARMUP:.0f} s of warm-up, {FREQUENCY} Hz, whole host, "
-              f"{os.cpu_count()} CPUs, 2 busy workloads")
+              f"{os.cpu_count()} CPUs, busy workloads: 2 native, python3.11, node --perf-basic-prof")
         measure("brasa agent", [brasa, "agent", "--server", url, "--frequency", str(FREQUENCY),
                                 "--spool", os.path.join(work, "spool"),
                                 "--metrics-listen", "127.0.0.1:0"])
@@ -125,6 +140,13 @@ def main():
     finally:
         for p in workloads + [server]:
             p.kill()
+        for p in workloads:
+            p.wait()
+            # node --perf-basic-prof leaves its perf map behind.
+            try:
+                os.remove(f"/tmp/perf-{p.pid}.map")
+            except FileNotFoundError:
+                pass
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"])
 
 

@@ -1,4 +1,4 @@
-// A CPU-bound Node.js workload for Brasa's JIT tests (cli/tests/jit_node.rs):
+// A CPU-bound Node.js workload for Brasa's JIT tests (cli/tests/jit_runtimes.rs):
 // `main` calls `brasaFixtureHot` and `brasaFixtureCold`, which do about ten
 // times and one time the same work, for the seconds given (default 3).
 'use strict';
