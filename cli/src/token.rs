@@ -9,10 +9,11 @@ use anyhow::Context;
 pub fn read_token_file(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the token file {}", path.display()))?;
-    let token = brasa_web::auth::token_lines(&text)
+    let line = brasa_web::auth::token_lines(&text)
         .next()
-        .with_context(|| format!("the token file {} holds no token", path.display()))?;
-    Ok(token.to_owned())
+        .with_context(|| format!("the token file {} holds no token", path.display()))?
+        .map_err(|reason| anyhow::anyhow!("the token file {}: {reason}", path.display()))?;
+    Ok(line.token.to_owned())
 }
 
 #[cfg(test)]
@@ -24,6 +25,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "# for CI\n\n  0123456789abcdef0123  \nsecond\n").unwrap();
+        assert_eq!(read_token_file(&path).unwrap(), "0123456789abcdef0123");
+        // A line copied from the server's file, scopes included.
+        std::fs::write(&path, "0123456789abcdef0123 ingest\n").unwrap();
         assert_eq!(read_token_file(&path).unwrap(), "0123456789abcdef0123");
         std::fs::write(&path, "# only a comment\n").unwrap();
         let error = format!("{:#}", read_token_file(&path).unwrap_err());

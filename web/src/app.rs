@@ -2,7 +2,7 @@
 //! scrape loops. The
 //! state the handlers share is [`crate::state`]'s.
 
-use std::{future::Future, sync::Arc, time::SystemTime};
+use std::{future::Future, time::SystemTime};
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -17,9 +17,9 @@ use crate::{auth, routes, scrape::Scrapers, state::AppState, time::nanos, ui};
 /// Every endpoint of the public contract.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.limits().max_body_bytes;
-    // The middleware gets the tokens alone, so authentication needs no
-    // handler state.
-    let tokens = state.tokens().cloned().map(Arc::new);
+    // The middleware gets the tokens and sessions alone, so
+    // authentication needs no handler state.
+    let auth = state.auth().cloned();
     Router::new()
         .route("/api/v1/ingest", post(routes::ingest::ingest))
         .route("/ingest", post(routes::pyroscope::legacy_ingest))
@@ -33,9 +33,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/targets", get(routes::targets::targets))
         .route("/metrics", get(routes::ops::metrics))
         .route("/healthz", get(routes::ops::healthz))
+        .route(
+            auth::SESSION_PATH,
+            get(routes::session::whoami)
+                .post(routes::session::sign_in)
+                .delete(routes::session::sign_out),
+        )
         .merge(ui::routes())
         .fallback(routes::ops::not_found)
-        .layer(middleware::from_fn_with_state(tokens, auth::require_token))
+        .layer(middleware::from_fn_with_state(auth, auth::require_token))
         // Extractors that buffer (multipart) obey the same limit as the
         // endpoints that read the body themselves.
         .layer(DefaultBodyLimit::max(body_limit))
@@ -51,12 +57,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let retention = tokio::spawn(retention_loop(state.clone()));
+    let token_watch = state.auth().cloned().map(|auth| {
+        let state = state.clone();
+        tokio::spawn(auth.watch(move |ok| state.metrics().token_file_reloaded(ok)))
+    });
     let scrapers = Scrapers::start(&state);
     let result = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await;
     scrapers.stop().await;
     retention.abort();
+    if let Some(watch) = token_watch {
+        watch.abort();
+    }
     let flush = state.clone();
     tokio::task::spawn_blocking(move || flush.store().flush())
         .await

@@ -22,8 +22,11 @@ pub enum Error {
     #[error("{0}")]
     TooLarge(String),
     /// No valid credentials.
-    #[error("missing or invalid credentials: send `Authorization: Bearer TOKEN` with a token from the server's token file")]
+    #[error("missing or invalid credentials: send `Authorization: Bearer TOKEN` with a token from the server's token file, or sign in on the web page")]
     Unauthorized,
+    /// Valid credentials without the scope the endpoint needs.
+    #[error("this token lacks the `{0}` scope this endpoint needs; use a token whose line in the server's token file grants it")]
+    Forbidden(&'static str),
     /// Nothing matches the request.
     #[error("{0}")]
     NotFound(String),
@@ -71,6 +74,7 @@ impl Error {
             Self::BadRequest(_) | Self::TokenFile { .. } => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {

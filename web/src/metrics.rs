@@ -24,6 +24,13 @@ pub struct Endpoint {
     pub endpoint: &'static str,
 }
 
+/// How re-reading the token file went.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadOutcome {
+    /// `ok`, or `error` when the tokens read before stayed in force.
+    pub outcome: &'static str,
+}
+
 /// Which scrape a measurement belongs to (pull mode).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScrapeLabels {
@@ -62,6 +69,7 @@ pub struct Metrics {
     scrape_duration: Family<ScrapeLabels, Seconds>,
     scrape_failures: Family<ScrapeLabels, Counter>,
     scrape_up: Family<ScrapeLabels, Gauge>,
+    token_file_reloads: Family<ReloadOutcome, Counter>,
 }
 
 impl Default for Metrics {
@@ -82,6 +90,7 @@ impl Default for Metrics {
             scrape_duration: Family::default(),
             scrape_failures: Family::default(),
             scrape_up: Family::default(),
+            token_file_reloads: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -150,6 +159,11 @@ impl Default for Metrics {
             "1 when the last scrape of a profile of a target succeeded, else 0",
             metrics.scrape_up.clone(),
         );
+        registry.register(
+            "token_file_reloads",
+            "Times the token file was re-read, by outcome",
+            metrics.token_file_reloads.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -174,6 +188,14 @@ impl Metrics {
         self.ingest_latency
             .get_or_create(&e)
             .observe(took.as_secs_f64());
+    }
+
+    /// Records a re-read of the token file.
+    pub fn token_file_reloaded(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.token_file_reloads
+            .get_or_create(&ReloadOutcome { outcome })
+            .inc();
     }
 
     /// Records a failed ingest.

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use brasa_store::Store;
 
 use crate::{
-    auth::Tokens,
+    auth::{Auth, Tokens},
     limits::Limits,
     metrics::Metrics,
     scrape::{config::ScrapeConfig, health::Targets},
@@ -25,7 +25,8 @@ pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 pub struct ServerOptions {
     /// Request limits. Default: [`Limits::default`].
     pub limits: Limits,
-    /// Accepted tokens; `None` (the default) disables authentication.
+    /// Accepted tokens, re-read from their file while the server runs;
+    /// `None` (the default) disables authentication.
     pub tokens: Option<Tokens>,
     /// Profiles older than this are deleted. Default: [`DEFAULT_RETENTION`].
     pub retention: Duration,
@@ -49,6 +50,7 @@ impl Default for ServerOptions {
 
 struct Inner {
     store: Store,
+    auth: Option<Arc<Auth>>,
     options: ServerOptions,
     metrics: Metrics,
     targets: Targets,
@@ -63,6 +65,7 @@ impl AppState {
     pub fn new(store: Store, options: ServerOptions) -> Self {
         Self(Arc::new(Inner {
             store,
+            auth: options.tokens.clone().map(|t| Arc::new(Auth::new(t))),
             targets: Targets::new(&options.scrape),
             options,
             metrics: Metrics::default(),
@@ -79,9 +82,9 @@ impl AppState {
         &self.0.options.limits
     }
 
-    /// The accepted tokens, when authentication is on.
-    pub fn tokens(&self) -> Option<&Tokens> {
-        self.0.options.tokens.as_ref()
+    /// Tokens and sessions, when authentication is on.
+    pub fn auth(&self) -> Option<&Arc<Auth>> {
+        self.0.auth.as_ref()
     }
 
     /// The server's metrics.

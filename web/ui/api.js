@@ -1,9 +1,18 @@
 // Calls to the HTTP API and the conversion of its JSON answers into the
 // shapes the page draws: stack lists and time series.
 
-/** Fetches JSON; throws an Error carrying the server's `{"error": ...}` text. */
+/** Thrown when the server wants credentials: the page then asks for a token. */
+export class SignInNeeded extends Error {}
+
+/**
+ * Fetches JSON; throws an Error carrying the server's `{"error": ...}`
+ * text, or SignInNeeded on a 401.
+ */
 export async function getJson(path, params) {
-  const response = await fetch(apiUrl(path, params), { headers: { Accept: 'application/json' } });
+  return jsonOf(path, await fetch(apiUrl(path, params), { headers: { Accept: 'application/json' } }));
+}
+
+async function jsonOf(path, response) {
   const text = await response.text();
   let body = null;
   try {
@@ -13,10 +22,37 @@ export async function getJson(path, params) {
   }
   if (!response.ok) {
     const reason = body && typeof body.error === 'string' ? body.error : text.slice(0, 300);
-    throw new Error(`${path}: ${response.status} ${reason}`);
+    const ErrorType = response.status === 401 ? SignInNeeded : Error;
+    throw new ErrorType(`${path}: ${response.status} ${reason}`);
   }
   if (body === null) throw new Error(`${path}: the answer is not JSON`);
   return body;
+}
+
+/**
+ * The session: `{auth, signed_in, scopes}` (`auth` false when the server
+ * has no token file).
+ */
+export async function session() {
+  return getJson('/api/v1/session');
+}
+
+/**
+ * Signs in with a token: the server answers with an HttpOnly session
+ * cookie, so the token is kept nowhere in the page.
+ */
+export async function signIn(token) {
+  const response = await fetch('/api/v1/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  return jsonOf('sign-in', response);
+}
+
+/** Ends the session. */
+export async function signOut() {
+  await fetch('/api/v1/session', { method: 'DELETE' });
 }
 
 /** An API URL with the non-empty parameters of `params`. */

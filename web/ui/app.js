@@ -3,7 +3,8 @@
 // untrusted and reaches the DOM through textContent only.
 
 import {
-  apiUrl, diffProfiles, getJson, labelNames, labelValues, profileTypes, toDiff, toProfile, toSeries,
+  apiUrl, diffProfiles, getJson, labelNames, labelValues, profileTypes, session, signIn, signOut,
+  SignInNeeded, toDiff, toProfile, toSeries,
 } from './api.js';
 import { TimeChart } from './chart.js';
 import { FlameGraph } from './flame.js';
@@ -50,6 +51,8 @@ const page = {
   /** The unit of the chart's values (`cores`, `bytes/s`, `bytes`, ...). */
   chartUnit: '',
   run: 0,
+  /** The pending sign-in, while the dialog is open. */
+  signingIn: null,
 };
 
 /** Uncaught errors and policy violations, shown in the status line and kept for tests. */
@@ -201,8 +204,56 @@ async function run() {
     const ms = Math.round(performance.now() - started);
     setStatus(`${done} in ${ms} ms`, 'ready');
   } catch (error) {
-    if (id === page.run) setStatus(error.message, 'error');
+    if (id !== page.run) return;
+    if (error instanceof SignInNeeded) {
+      // The session ended (expired, or its token was removed): sign in again.
+      setStatus('Signed out: sign in to continue', 'error');
+      await askToSignIn();
+      run();
+      return;
+    }
+    setStatus(error.message, 'error');
   }
+}
+
+// ---------------------------------------------------------------- signing in
+
+/** Signs in first when the server wants a token and the browser has no session. */
+async function ensureSignedIn() {
+  const who = await session().catch(() => ({ auth: false }));
+  $('sign-out').hidden = !who.auth;
+  if (who.auth && !who.signed_in) await askToSignIn();
+}
+
+/** Shows the sign-in dialog until a token is accepted. */
+function askToSignIn() {
+  const dialog = $('sign-in');
+  if (page.signingIn) return page.signingIn;
+  page.signingIn = new Promise((resolve) => {
+    const form = $('sign-in-form');
+    const submit = async (event) => {
+      event.preventDefault();
+      $('sign-in-error').textContent = '';
+      try {
+        await signIn($('sign-in-token').value);
+      } catch (error) {
+        $('sign-in-error').textContent = error instanceof SignInNeeded
+          ? 'That token is not accepted.'
+          : error.message;
+        return;
+      }
+      $('sign-in-token').value = '';
+      form.removeEventListener('submit', submit);
+      dialog.close();
+      $('sign-out').hidden = false;
+      page.signingIn = null;
+      resolve();
+    };
+    form.addEventListener('submit', submit);
+    dialog.showModal();
+    $('sign-in-token').focus();
+  });
+  return page.signingIn;
 }
 
 /** The selectors of a state: the query, or both sides of a diff. */
@@ -647,10 +698,17 @@ function wire() {
     chart.draw();
   });
   attachTooltip(flame);
+  // The page is useless without a session: Escape does not dismiss the sign-in.
+  $('sign-in').addEventListener('cancel', (e) => e.preventDefault());
+  $('sign-out').addEventListener('click', async () => {
+    await signOut();
+    window.location.reload();
+  });
 }
 
 async function start() {
   wire();
+  await ensureSignedIn();
   const state = readUrl();
   setMode(isDiff(state));
   page.state = state;

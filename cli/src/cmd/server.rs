@@ -14,7 +14,9 @@ pub struct Args {
     place: Place,
     #[command(flatten)]
     pull: Pull,
-    /// File with one bearer token per line; when set, every endpoint but /healthz requires one.
+    /// File with one bearer token per line, each optionally followed by its scopes
+    /// (ingest, read, admin; all when none is named); when set, every data endpoint requires
+    /// one, and the web page signs in with one. Re-read when it changes and on SIGHUP.
     #[arg(long, value_name = "F")]
     token_file: Option<PathBuf>,
     /// Delete profiles older than this (e.g. 14d, 36h).

@@ -8,4 +8,5 @@ pub(crate) mod ops;
 pub(crate) mod profile_json;
 pub(crate) mod pyroscope;
 pub(crate) mod query;
+pub(crate) mod session;
 pub(crate) mod targets;

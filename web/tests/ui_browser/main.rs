@@ -6,6 +6,7 @@
 
 mod page;
 mod seed;
+mod sign_in;
 
 use std::{path::Path, time::Instant};
 
@@ -38,6 +39,24 @@ async fn ui_in_headless_chromium() {
             downloads.path().to_owned(),
         );
         async move { steps(&client, &base, &downloads).await }
+    });
+    let outcome = steps.await;
+    let _ = client.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_signs_in_behind_a_token_file() {
+    let server = sign_in::server().await;
+    let driver = start_driver().await;
+    let profile_dir = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let client = open_browser(&driver, profile_dir.path(), downloads.path()).await;
+    let steps = tokio::spawn({
+        let (client, base) = (client.clone(), server.base.clone());
+        async move { sign_in::steps(&client, &base).await }
     });
     let outcome = steps.await;
     let _ = client.close().await;

@@ -51,9 +51,13 @@ pub struct Server {
 }
 
 pub async fn start_server() -> Server {
+    start_server_with(ServerOptions::default()).await
+}
+
+pub async fn start_server_with(options: ServerOptions) -> Server {
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(data.path(), StoreOptions::default()).unwrap();
-    let state = AppState::new(store, ServerOptions::default());
+    let state = AppState::new(store, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, state, std::future::pending()));
@@ -117,10 +121,17 @@ fn add_stacks(
 }
 
 pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
+    ingest_as(base, labels, body, None).await
+}
+
+/// Ingests with `token` as the bearer token, when given.
+pub async fn ingest_as(base: &str, labels: &str, body: Vec<u8>, token: Option<&str>) {
     let client = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = Request::post(format!("{base}/api/v1/ingest?{labels}"))
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
+    let mut request = Request::post(format!("{base}/api/v1/ingest?{labels}"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request.body(Full::new(Bytes::from(body))).unwrap();
     let response = client.request(request).await.unwrap();
     let status = response.status();
     let text = response.into_body().collect().await.unwrap().to_bytes();
@@ -130,12 +141,17 @@ pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
 /// The Go fixture (re-stamped to a few minutes ago, so the default range
 /// shows it), synthetic CPU profiles of two versions over the last hour,
 /// and heap profiles (`__name__="memory"`) of version 1.5.
-pub async fn seed(base: &str) {
+/// The Go fixture, stamped five minutes ago.
+pub fn go_fixture() -> Vec<u8> {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/go/cpu.pb.gz");
     let mut go = codec::decode(&std::fs::read(fixture).unwrap()).unwrap();
+    go.time_nanos = now_nanos() - 5 * 60 * 1_000_000_000;
+    codec::encode(&go)
+}
+
+pub async fn seed(base: &str) {
     let now = now_nanos();
-    go.time_nanos = now - 5 * 60 * 1_000_000_000;
-    ingest(base, "service=cpuwork&version=go", codec::encode(&go)).await;
+    ingest(base, "service=cpuwork&version=go", go_fixture()).await;
     for minutes in [50i64, 40, 30, 20, 10] {
         let time = now - minutes * 60 * 1_000_000_000;
         ingest(base, "service=shop&version=1.4", synthetic(SHARES_14, time)).await;
