@@ -125,7 +125,7 @@ def main():
     workloads.append(subprocess.Popen(["python3.11", "-c", PYTHON_WORKLOAD, str(load_s)]))
     workloads.append(subprocess.Popen(
         ["node", "--perf-basic-prof", os.path.join(ROOT, "testdata/node/busy.js"), str(load_s)],
-        stdout=subprocess.DEVNULL))
+        stdout=subprocess.DEVNULL, cwd=work))  # it leaves a V8 log in its working directory
     try:
         print(f"{SECONDS:.0f} s each after {WARMUP:.0f} s of warm-up, {FREQUENCY} Hz, whole host, "
               f"{os.cpu_count()} CPUs, busy workloads: 2 native, python3.11, node --perf-basic-prof")
