@@ -5,14 +5,23 @@
 use std::{future::Future, time::SystemTime};
 
 use axum::{
-    extract::DefaultBodyLimit,
-    middleware,
+    extract::{DefaultBodyLimit, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
 use tokio::net::TcpListener;
 
-use crate::{auth, routes, scrape::Scrapers, state::AppState, time::nanos, ui};
+use crate::{
+    auth,
+    endpoint_kind::{endpoint_kind, EndpointKind},
+    routes,
+    scrape::Scrapers,
+    state::AppState,
+    time::nanos,
+    ui, Error,
+};
 
 /// Every endpoint of the public contract.
 pub fn router(state: AppState) -> Router {
@@ -34,18 +43,43 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(routes::ops::metrics))
         .route("/healthz", get(routes::ops::healthz))
         .route(
-            auth::SESSION_PATH,
+            crate::endpoint_kind::SESSION_PATH,
             get(routes::session::whoami)
                 .post(routes::session::sign_in)
                 .delete(routes::session::sign_out),
         )
         .merge(ui::routes())
         .fallback(routes::ops::not_found)
+        // Admission runs after authentication: a request without
+        // credentials takes no turn.
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(middleware::from_fn_with_state(auth, auth::require_token))
         // Extractors that buffer (multipart) obey the same limit as the
         // endpoints that read the body themselves.
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// Middleware: ingest and queries wait for a turn in their own gate, or
+/// are refused with 429 and `Retry-After`.
+async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let gate = match endpoint_kind(request.method(), request.uri().path()) {
+        EndpointKind::Ingest => state.ingest_gate(),
+        EndpointKind::Query => state.query_gate(),
+        EndpointKind::Open | EndpointKind::Operations => return next.run(request).await,
+    };
+    match gate.admit().await {
+        Ok(_turn) => next.run(request).await,
+        Err(refusal) => {
+            state.metrics().refused(gate.what(), refusal.reason());
+            crate::body::discard_body(request.into_body(), state.limits().max_body_bytes).await;
+            Error::Busy {
+                what: gate.what(),
+                reason: refusal.reason(),
+            }
+            .into_response()
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then flushes the store. The

@@ -1,7 +1,7 @@
 //! Reading request bodies under the size limit.
 
 use axum::body::{Body, Bytes};
-use http_body_util::LengthLimitError;
+use http_body_util::{BodyExt, LengthLimitError};
 
 use crate::{Error, Result};
 
@@ -19,4 +19,19 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes> {
             Error::BadRequest(format!("could not read the request body: {e}"))
         }
     })
+}
+
+/// Reads and drops the body, up to `limit` bytes, so that a client that
+/// sends its whole body before reading the answer (most do) gets to read
+/// it instead of a reset connection. Stops quietly past the limit or on an
+/// error: the answer is already decided.
+pub(crate) async fn discard_body(body: Body, limit: usize) {
+    let mut body = body;
+    let mut read = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, Bytes::len);
+        if read > limit {
+            break;
+        }
+    }
 }

@@ -58,6 +58,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The server has more of this kind of request than it takes at once:
+    /// answered 429 with `Retry-After`.
+    #[error("the server is busy with {what} requests ({reason}); retry in {} s, as the Retry-After header says", crate::limits::RETRY_AFTER_SECS)]
+    Busy {
+        /// The kind of request (`ingest`, `query`).
+        what: &'static str,
+        /// Why this one was not taken.
+        reason: &'static str,
+    },
     /// A bug or a failed background task.
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,6 +84,7 @@ impl Error {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {
@@ -106,7 +116,14 @@ impl IntoResponse for Error {
             tracing::error!("{report}");
         }
         let body = Json(serde_json::json!({ "error": report }));
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        if matches!(self, Self::Busy { .. }) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::limits::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

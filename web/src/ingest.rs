@@ -4,7 +4,10 @@
 use std::time::SystemTime;
 
 use brasa_profile::{codec, sample_type::profile_name, Profile};
-use brasa_store::labels::{Labels, NAME_LABEL};
+use brasa_store::{
+    labels::{Labels, NAME_LABEL},
+    Written,
+};
 
 use crate::{metrics::timed, state::AppState, time::nanos, Result};
 
@@ -43,12 +46,25 @@ pub(crate) async fn store(
     body_bytes: usize,
     items: Vec<Item>,
 ) -> Result<Stored> {
-    let worker = state.clone();
-    let (result, took) = timed(async move {
-        tokio::task::spawn_blocking(move || store_blocking(&worker, items))
+    let (result, took) = timed(async {
+        // Decoding and encoding hold a CPU permit; waiting for the group
+        // commit does not.
+        let cpu = state.ingest_cpu().acquire().await;
+        let worker = state.clone();
+        let written = tokio::task::spawn_blocking(move || insert_blocking(&worker, items))
             .await
             .map_err(crate::Error::from)
-            .and_then(|r| r)
+            .and_then(|r| r);
+        drop(cpu);
+        let (stored, last) = written?;
+        if let Some(last) = last {
+            let worker = state.clone();
+            tokio::task::spawn_blocking(move || worker.store().commit(&last))
+                .await
+                .map_err(crate::Error::from)?
+                .map_err(crate::Error::from)?;
+        }
+        Ok(stored)
     })
     .await;
     match &result {
@@ -64,7 +80,8 @@ pub(crate) async fn store(
     result
 }
 
-fn store_blocking(state: &AppState, items: Vec<Item>) -> Result<Stored> {
+/// Decodes and writes `items`; what was stored and the write to commit.
+fn insert_blocking(state: &AppState, items: Vec<Item>) -> Result<(Stored, Option<Written>)> {
     let limit = state.limits().max_decompressed_bytes;
     // Decode everything first: a bad profile anywhere refuses the whole
     // request before anything is written.
@@ -103,8 +120,5 @@ fn store_blocking(state: &AppState, items: Vec<Item>) -> Result<Stored> {
         stored.profiles += 1;
         stored.samples += profile.sample.len() as u64;
     }
-    if let Some(last) = last {
-        state.store().commit(&last)?;
-    }
-    Ok(stored)
+    Ok((stored, last))
 }

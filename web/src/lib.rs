@@ -41,10 +41,12 @@
 
 #![warn(missing_docs)]
 
+pub mod admission;
 mod app;
 pub mod auth;
 mod body;
 pub mod client;
+pub mod endpoint_kind;
 mod error;
 mod ingest;
 pub mod limits;

@@ -1,5 +1,8 @@
 //! Limits on what one request may send; over a limit is a 4xx, never a
-//! crash or an unbounded allocation.
+//! crash or an unbounded allocation. And how many requests of each kind
+//! the server takes at once ([`crate::admission`]).
+
+use std::time::Duration;
 
 /// Default largest request body: an agent's 10 s profile of a busy host is
 /// a few hundred KiB gzip, so 16 MiB leaves room for batched pushes.
@@ -20,6 +23,38 @@ pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
 /// labels such as `pid` can take any number, and each line costs memory.
 pub const MAX_GROUPS: usize = 500;
 
+/// Default ingest requests at work at once: enough for group commit to
+/// gather many pushes into one flush, few enough that an accepted push is
+/// answered within about a second at saturation.
+pub const DEFAULT_INGEST_IN_FLIGHT: usize = 16;
+/// Default ingest requests waiting for a turn: a short queue, that
+/// drains well within [`DEFAULT_INGEST_MAX_WAIT`] at saturation, so past
+/// it pushes are refused at once rather than after a wait.
+pub const DEFAULT_INGEST_QUEUED: usize = 32;
+/// Default longest wait of an ingest request for its turn: past it the
+/// agent is better off retrying later from its spool.
+pub const DEFAULT_INGEST_MAX_WAIT: Duration = Duration::from_secs(2);
+/// Default queries at work at once.
+pub const DEFAULT_QUERY_IN_FLIGHT: usize = 8;
+/// Default queries waiting for a turn.
+pub const DEFAULT_QUERY_QUEUED: usize = 64;
+/// Default longest wait of a query for its turn.
+pub const DEFAULT_QUERY_MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// Seconds a refused client is told to wait (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Limits of one class of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane {
+    /// Requests at work at once.
+    pub in_flight: usize,
+    /// Requests waiting for a turn; one more is refused.
+    pub queued: usize,
+    /// Longest wait for a turn before the request is refused.
+    pub max_wait: Duration,
+}
+
 /// See the module docs. Labels are limited by the store
 /// (`brasa_store::labels`).
 #[derive(Debug, Clone)]
@@ -34,6 +69,12 @@ pub struct Limits {
     pub max_series_per_push: usize,
     /// Most profiles in one push. Default: [`DEFAULT_MAX_PROFILES_PER_PUSH`].
     pub max_profiles_per_push: usize,
+    /// Admission of ingest requests. Default: [`DEFAULT_INGEST_IN_FLIGHT`],
+    /// [`DEFAULT_INGEST_QUEUED`], [`DEFAULT_INGEST_MAX_WAIT`].
+    pub ingest: Lane,
+    /// Admission of queries. Default: [`DEFAULT_QUERY_IN_FLIGHT`],
+    /// [`DEFAULT_QUERY_QUEUED`], [`DEFAULT_QUERY_MAX_WAIT`].
+    pub query: Lane,
 }
 
 impl Default for Limits {
@@ -43,6 +84,16 @@ impl Default for Limits {
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
             max_series_per_push: DEFAULT_MAX_SERIES_PER_PUSH,
             max_profiles_per_push: DEFAULT_MAX_PROFILES_PER_PUSH,
+            ingest: Lane {
+                in_flight: DEFAULT_INGEST_IN_FLIGHT,
+                queued: DEFAULT_INGEST_QUEUED,
+                max_wait: DEFAULT_INGEST_MAX_WAIT,
+            },
+            query: Lane {
+                in_flight: DEFAULT_QUERY_IN_FLIGHT,
+                queued: DEFAULT_QUERY_QUEUED,
+                max_wait: DEFAULT_QUERY_MAX_WAIT,
+            },
         }
     }
 }

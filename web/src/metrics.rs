@@ -31,6 +31,15 @@ pub struct ReloadOutcome {
     pub outcome: &'static str,
 }
 
+/// A request refused by admission control.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// `ingest` or `query`.
+    pub lane: &'static str,
+    /// Why: the queue was full, or the wait too long.
+    pub reason: &'static str,
+}
+
 /// Which scrape a measurement belongs to (pull mode).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScrapeLabels {
@@ -70,6 +79,7 @@ pub struct Metrics {
     scrape_failures: Family<ScrapeLabels, Counter>,
     scrape_up: Family<ScrapeLabels, Gauge>,
     token_file_reloads: Family<ReloadOutcome, Counter>,
+    refused: Family<RefusedLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -91,6 +101,7 @@ impl Default for Metrics {
             scrape_failures: Family::default(),
             scrape_up: Family::default(),
             token_file_reloads: Family::default(),
+            refused: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -164,6 +175,11 @@ impl Default for Metrics {
             "Times the token file was re-read, by outcome",
             metrics.token_file_reloads.clone(),
         );
+        registry.register(
+            "requests_refused",
+            "Requests answered 429 by admission control, by lane and reason",
+            metrics.refused.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -195,6 +211,13 @@ impl Metrics {
         let outcome = if ok { "ok" } else { "error" };
         self.token_file_reloads
             .get_or_create(&ReloadOutcome { outcome })
+            .inc();
+    }
+
+    /// Records a request refused by admission control.
+    pub fn refused(&self, lane: &'static str, reason: &'static str) {
+        self.refused
+            .get_or_create(&RefusedLabels { lane, reason })
             .inc();
     }
 

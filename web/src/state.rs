@@ -5,8 +5,10 @@
 use std::{sync::Arc, time::Duration};
 
 use brasa_store::Store;
+use tokio::sync::Semaphore;
 
 use crate::{
+    admission::{ingest_cpu_permits, Gate},
     auth::{Auth, Tokens},
     limits::Limits,
     metrics::Metrics,
@@ -50,6 +52,9 @@ impl Default for ServerOptions {
 
 struct Inner {
     store: Store,
+    ingest_gate: Gate,
+    query_gate: Gate,
+    ingest_cpu: Semaphore,
     auth: Option<Arc<Auth>>,
     options: ServerOptions,
     metrics: Metrics,
@@ -65,6 +70,9 @@ impl AppState {
     pub fn new(store: Store, options: ServerOptions) -> Self {
         Self(Arc::new(Inner {
             store,
+            ingest_gate: Gate::new("ingest", options.limits.ingest),
+            query_gate: Gate::new("query", options.limits.query),
+            ingest_cpu: Semaphore::new(ingest_cpu_permits()),
             auth: options.tokens.clone().map(|t| Arc::new(Auth::new(t))),
             targets: Targets::new(&options.scrape),
             options,
@@ -75,6 +83,22 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The admission gate of ingest requests.
+    pub(crate) fn ingest_gate(&self) -> &Gate {
+        &self.0.ingest_gate
+    }
+
+    /// The admission gate of queries.
+    pub(crate) fn query_gate(&self) -> &Gate {
+        &self.0.query_gate
+    }
+
+    /// Permits for ingest's CPU work (decoding, encoding), one core fewer
+    /// than the machine has, so queries keep one.
+    pub(crate) fn ingest_cpu(&self) -> &Semaphore {
+        &self.0.ingest_cpu
     }
 
     /// The request limits.

@@ -1,4 +1,4 @@
-//! `brasa server [--listen ADDR] [--data DIR] [--config FILE] [--token-file F] [--retention DUR]`
+//! `brasa server [--listen ADDR] [--data DIR] [--config FILE] [--token-file F] [--retention DUR] [--ingest-in-flight N] [--ingest-queue N] [--query-in-flight N] [--query-queue N]`
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, thread::JoinHandle, time::Duration};
 
@@ -22,6 +22,26 @@ pub struct Args {
     /// Delete profiles older than this (e.g. 14d, 36h).
     #[arg(long, default_value = "14d", value_name = "DUR", value_parser = crate::args::parse_duration)]
     retention: Duration,
+    #[command(flatten)]
+    admission: Admission,
+}
+
+/// How many requests of each kind the server takes at once; past the
+/// queue, requests are answered 429 with Retry-After.
+#[derive(clap::Args)]
+struct Admission {
+    /// Ingest requests at work at once.
+    #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_INGEST_IN_FLIGHT)]
+    ingest_in_flight: usize,
+    /// Ingest requests waiting for a turn before more are refused.
+    #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_INGEST_QUEUED)]
+    ingest_queue: usize,
+    /// Queries at work at once.
+    #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_QUERY_IN_FLIGHT)]
+    query_in_flight: usize,
+    /// Queries waiting for a turn before more are refused.
+    #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_QUERY_QUEUED)]
+    query_queue: usize,
 }
 
 /// Where a server listens and keeps its data (shared with `brasa up`).
@@ -62,6 +82,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .init();
     let mut options = ServerOptions::default();
     options.retention = args.retention;
+    let lanes = &mut options.limits;
+    lanes.ingest.in_flight = args.admission.ingest_in_flight;
+    lanes.ingest.queued = args.admission.ingest_queue;
+    lanes.query.in_flight = args.admission.query_in_flight;
+    lanes.query.queued = args.admission.query_queue;
     args.pull.apply(&mut options)?;
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);

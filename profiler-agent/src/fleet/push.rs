@@ -4,8 +4,9 @@
 //! Every profile goes to the spool first and leaves it only once the server
 //! has answered 2xx, so an outage, a server restart or an agent restart
 //! loses nothing that fits in the spool. Transient failures (no connection,
-//! timeouts, 5xx, 429) keep the profile and back off; other 4xx answers mean
-//! the server will never take this profile, so it is dropped and counted.
+//! timeouts, 5xx, 429) keep the profile and back off, at least as long as
+//! the server's `Retry-After` asks; other 4xx answers mean the server will
+//! never take this profile, so it is dropped and counted.
 
 use std::time::{Duration, Instant};
 
@@ -54,8 +55,20 @@ pub struct PushStats {
 
 enum Outcome {
     Delivered,
-    Transient(String),
+    /// Why, and how long the server asked to wait (`Retry-After`).
+    Transient(String, Option<Duration>),
     Rejected(String),
+}
+
+/// Longest `Retry-After` honoured: a server asking for more is waited on
+/// no longer than the backoff's own cap.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The wait a `Retry-After` value asks for, in delay-seconds form (what
+/// Brasa and most servers send; an HTTP date is ignored).
+fn retry_after(value: &str) -> Option<Duration> {
+    let seconds: u64 = value.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// Pushes profiles, spooling them while the server cannot take them.
@@ -133,10 +146,11 @@ impl Pusher {
                     self.stats.rejected += 1;
                     self.last_error = Some(why);
                 }
-                Outcome::Transient(why) => {
+                Outcome::Transient(why, asked) => {
                     self.stats.failures += 1;
                     self.last_error = Some(why);
-                    self.retry_at = Some(Instant::now() + self.backoff.failed());
+                    let wait = self.backoff.failed().max(asked.unwrap_or_default());
+                    self.retry_at = Some(Instant::now() + wait);
                     break;
                 }
             }
@@ -161,14 +175,35 @@ impl Pusher {
                 let status = response.status().as_u16();
                 match status {
                     200..=299 => Outcome::Delivered,
-                    429 | 500..=599 => Outcome::Transient(format!("{url}: HTTP {status}")),
+                    429 | 500..=599 => {
+                        let asked = response
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(retry_after);
+                        Outcome::Transient(format!("{url}: HTTP {status}"), asked)
+                    }
                     _ => {
                         let body = response.into_body().read_to_string().unwrap_or_default();
                         Outcome::Rejected(format!("{url}: HTTP {status}: {}", body.trim()))
                     }
                 }
             }
-            Err(error) => Outcome::Transient(format!("{url}: {error}")),
+            Err(error) => Outcome::Transient(format!("{url}: {error}"), None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_within_a_cap() {
+        assert_eq!(retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(retry_after("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after("-1"), None);
     }
 }
