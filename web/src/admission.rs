@@ -1,5 +1,6 @@
-//! Admission control (applied by the router's middleware): ingest and queries each get a bounded number of
-//! requests at work and a bounded queue in front of it. A request that
+//! Admission control, applied by the router's middleware: ingest and
+//! queries each get a bounded number of requests at work and a bounded
+//! queue in front of it. A request that
 //! finds the queue full, or waits in it past its limit, is answered 429
 //! with `Retry-After` at once (its body read and dropped, not decoded, so
 //! the client gets to read the answer), so an overloaded server stays
