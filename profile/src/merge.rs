@@ -44,6 +44,13 @@ impl Merger {
         self.inputs
     }
 
+    /// Distinct samples (stacks with their labels) merged so far.
+    pub fn samples(&self) -> usize {
+        self.builder
+            .as_ref()
+            .map_or(0, |b| b.profile().sample.len())
+    }
+
     /// True before the first [`Self::add`].
     pub fn is_empty(&self) -> bool {
         self.inputs == 0

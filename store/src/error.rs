@@ -91,6 +91,26 @@ pub enum Error {
         /// The most values listed.
         limit: usize,
     },
+    /// A query reads or builds more than this server allows.
+    #[error(
+        "the query selects more than {limit} {what}, this server's limit; \
+         narrow the selector or the time range"
+    )]
+    QueryLimit {
+        /// What is counted: `series`, `profiles` or `stacks`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A query runs longer than this server allows.
+    #[error(
+        "the query took longer than {limit:?}, this server's limit; \
+         narrow the selector or the time range"
+    )]
+    QueryTimeLimit {
+        /// The limit.
+        limit: std::time::Duration,
+    },
     /// A stored record cannot be decoded: the data directory is damaged.
     #[error("corrupt store record ({0}); restore the data directory from a backup or delete it")]
     Corrupt(String),

@@ -59,6 +59,7 @@ mod keys;
 pub mod labels;
 pub mod matcher;
 pub mod query;
+pub mod query_limits;
 mod records;
 pub mod retention;
 mod sample_labels;
@@ -70,6 +71,7 @@ pub use error::{Error, Result};
 pub use format_version::FORMAT_VERSION;
 pub use index::Series;
 pub use query::{choose, Merged, PresentType};
+pub use query_limits::QueryLimits;
 pub use sample_labels::MAX_SAMPLE_LABEL_VALUES;
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 

@@ -18,9 +18,12 @@ use brasa_profile::{
 use rayon::prelude::*;
 
 use crate::{
-    blob, labels::NAME_LABEL, matcher::Matcher, store::Store, tables::Shared as SharedTable,
-    Result, Series,
+    blob, labels::NAME_LABEL, matcher::Matcher, query_limits::Budget, store::Store,
+    tables::Shared as SharedTable, Result, Series,
 };
+
+/// Series each thread merges per round (see [`Store::merge_type`]).
+const SERIES_PER_THREAD: usize = 4;
 
 /// What a merge found.
 #[derive(Debug, Default)]
@@ -206,19 +209,29 @@ impl Store {
                 Some((s, column, on_samples))
             })
             .collect();
+        let budget = Budget::start(self.options().query);
+        budget.series(series.len())?;
         let averaged = wanted.aggregation() == Aggregation::Average;
-        let per_series = series
-            .par_iter()
-            .map(|(s, column, on_samples)| {
-                self.merge_series(s, *column, on_samples, (from, to), averaged)
-            })
-            .collect::<Result<Vec<_>>>()?;
         let mut merger = Merger::new();
         let (mut profiles, mut merged_series) = (0, 0);
-        for (count, profile) in per_series.into_iter().flatten() {
-            merger.add(&profile)?;
-            profiles += count;
-            merged_series += 1;
+        // A few series per thread at a time: what is held at once is the
+        // merge so far and one chunk of per-series profiles, not one
+        // profile per selected series.
+        let chunk = rayon::current_num_threads().max(1) * SERIES_PER_THREAD;
+        for batch in series.chunks(chunk) {
+            let per_series = batch
+                .par_iter()
+                .map(|(s, column, on_samples)| {
+                    self.merge_series(s, *column, on_samples, (from, to), averaged, &budget)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for (count, profile) in per_series.into_iter().flatten() {
+                merger.add(&profile)?;
+                profiles += count;
+                merged_series += 1;
+            }
+            budget.stacks(merger.samples())?;
+            budget.time()?;
         }
         let profile = merger.finish();
         Ok(Merged {
@@ -243,6 +256,7 @@ impl Store {
         on_samples: &[Matcher],
         (from, to): (u64, u64),
         averaged: bool,
+        budget: &Budget,
     ) -> Result<Option<(usize, Profile)>> {
         let types = series.kind.sample_types.len();
         let table = self.tables().get(series.id)?;
@@ -260,6 +274,7 @@ impl Store {
             {
                 continue;
             }
+            budget.profile()?;
             profiles += 1;
             meta.get_or_insert(reduced.meta);
             if reduced.time_nanos != 0 && (time_nanos == 0 || reduced.time_nanos < time_nanos) {

@@ -12,6 +12,7 @@ use crate::{
     keys::{self, ProfileKey},
     labels::Labels,
     matcher::Matcher,
+    query_limits::QueryLimits,
     sample_labels::SampleLabels,
     tables::Tables,
     Db, Result, Tree,
@@ -27,12 +28,15 @@ pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 pub struct StoreOptions {
     /// sled cache size in bytes. Default: [`DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// What one query may read and build. Default: [`QueryLimits::default`].
+    pub query: QueryLimits,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             cache_bytes: DEFAULT_CACHE_BYTES,
+            query: QueryLimits::default(),
         }
     }
 }

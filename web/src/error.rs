@@ -90,6 +90,9 @@ impl Error {
             Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {
                 StatusCode::BAD_REQUEST
             }
+            Self::Store(S::QueryLimit { .. } | S::QueryTimeLimit { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Store(S::Profile(p)) | Self::Profile(p) => match p.root() {
                 P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 P::Render(_) | P::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -98,3 +98,77 @@ async fn a_saturated_server_says_when_to_retry_and_loses_nothing() {
         .sum();
     assert_eq!(refused as usize, refusals.len(), "{metrics}");
 }
+
+/// A query over more than the store allows is a 422 that names the
+/// limit; the same store answers queries within its limits.
+#[tokio::test]
+async fn queries_over_a_limit_are_refused_naming_it() {
+    let mut store_options = brasa_store::StoreOptions::default();
+    store_options.query.max_profiles = 4;
+    store_options.query.max_stacks = 3;
+    store_options.query.max_series = 2;
+    let app = app_with_store(ServerOptions::default(), store_options);
+    for (series, stacks) in [
+        ("a", "main;x 1\nmain;y 1\n"),
+        ("b", "main;z 1\n"),
+        ("c", "main;w 1\n"),
+    ] {
+        for n in 0..2 {
+            let uri = format!("/api/v1/ingest?service={series}");
+            let reply = app.post(&uri, pprof_gz(stacks, T0 + n)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        }
+    }
+    let query = |selector: &str| {
+        format!(
+            "/api/v1/profile?query={}&from=0&to=now&format=folded",
+            enc(selector)
+        )
+    };
+    // Within every limit: two series, four profiles, three stacks.
+    let ok = app.get(&query(r#"{service=~"a|b"}"#)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    assert_eq!(ok.text().lines().count(), 3);
+    // Three series.
+    let all = app.get(&query(r#"{service=~".+"}"#)).await;
+    assert_eq!(all.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        all.error().contains("more than 2 series"),
+        "{}",
+        all.error()
+    );
+    let chart = app
+        .get(&format!(
+            "/api/v1/series?query={}&from=1699990000&to=1700010000&step=1h",
+            enc(r#"{service=~".+"}"#)
+        ))
+        .await;
+    assert_eq!(chart.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(chart.error().contains("more than 2 series"));
+    // More profiles and stacks than allowed, in few series.
+    for n in 2..5 {
+        app.post("/api/v1/ingest?service=b", pprof_gz("main;z 1\n", T0 + n))
+            .await;
+    }
+    let profiles = app.get(&query(r#"{service=~"b"}"#)).await;
+    assert_eq!(profiles.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        profiles.error().contains("more than 4 profiles"),
+        "{}",
+        profiles.error()
+    );
+    for n in 0..2 {
+        app.post(
+            "/api/v1/ingest?service=d",
+            pprof_gz("main;p 1\nmain;q 1\nmain;r 1\nmain;s 1\n", T0 + n),
+        )
+        .await;
+    }
+    let stacks = app.get(&query(r#"{service="d"}"#)).await;
+    assert_eq!(stacks.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stacks.error().contains("more than 3 stacks"),
+        "{}",
+        stacks.error()
+    );
+}

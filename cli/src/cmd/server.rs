@@ -42,6 +42,31 @@ struct Admission {
     /// Queries waiting for a turn before more are refused.
     #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_QUERY_QUEUED)]
     query_queue: usize,
+    /// Most series one selector may select (over it, a query is a 422).
+    #[arg(long, value_name = "N", default_value_t = brasa_store::query_limits::DEFAULT_MAX_QUERY_SERIES)]
+    max_query_series: usize,
+    /// Most stored profiles one query may read.
+    #[arg(long, value_name = "N", default_value_t = brasa_store::query_limits::DEFAULT_MAX_QUERY_PROFILES)]
+    max_query_profiles: usize,
+    /// Most distinct stacks in one answer.
+    #[arg(long, value_name = "N", default_value_t = brasa_store::query_limits::DEFAULT_MAX_QUERY_STACKS)]
+    max_query_stacks: usize,
+    /// Longest time one query may take.
+    #[arg(long, value_name = "DUR",
+          default_value_t = humantime::Duration::from(brasa_store::query_limits::DEFAULT_MAX_QUERY_TIME),
+          value_parser = |t: &str| crate::args::parse_duration(t).map(humantime::Duration::from))]
+    max_query_time: humantime::Duration,
+}
+
+impl Admission {
+    fn store_options(&self) -> StoreOptions {
+        let mut options = StoreOptions::default();
+        options.query.max_series = self.max_query_series;
+        options.query.max_profiles = self.max_query_profiles;
+        options.query.max_stacks = self.max_query_stacks;
+        options.query.max_time = *self.max_query_time;
+        options
+    }
 }
 
 /// Where a server listens and keeps its data (shared with `brasa up`).
@@ -91,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);
     }
-    let (address, server) = start(&args.place, options, || {})?;
+    let (address, server) = start(&args.place, args.admission.store_options(), options, || {})?;
     // Scripts and tests read this line to find the port.
     println!(
         "brasa server listening on http://{address} (data in {})",
@@ -109,10 +134,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// the moment this returns, so a caller may announce the address at once.
 pub fn start(
     place: &Place,
+    store_options: StoreOptions,
     options: ServerOptions,
     on_stop: impl FnOnce() + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
-    let store = Store::open(&place.data, StoreOptions::default()).map_err(|error| {
+    let store = Store::open(&place.data, store_options).map_err(|error| {
         // These name the directory themselves.
         if matches!(
             error,

@@ -30,8 +30,12 @@ pub struct Args {
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let mut options = ServerOptions::default();
     args.pull.apply(&mut options)?;
-    let (address, server) =
-        start_server(&args.place, options, || STOP.store(true, Ordering::SeqCst))?;
+    let (address, server) = start_server(
+        &args.place,
+        brasa_store::StoreOptions::default(),
+        options,
+        || STOP.store(true, Ordering::SeqCst),
+    )?;
     println!(
         "brasa up: listening on http://{address} (data in {})",
         args.place.data.display()

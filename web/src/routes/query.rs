@@ -180,7 +180,9 @@ fn chart(
         Ok(())
     };
     let range = (selection.from, selection.to);
-    for (series, on_samples) in store.select_samples(&selection.matchers)? {
+    let selected = store.select_samples(&selection.matchers)?;
+    store.options().query.check_series(selected.len())?;
+    for (series, on_samples) in selected {
         let name = series.labels.get(NAME_LABEL).unwrap_or("");
         let Some(column) = series.kind.column(name, &profile_type) else {
             continue;

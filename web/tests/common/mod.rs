@@ -26,8 +26,12 @@ pub fn app() -> App {
 }
 
 pub fn app_with(options: ServerOptions) -> App {
+    app_with_store(options, StoreOptions::default())
+}
+
+pub fn app_with_store(options: ServerOptions, store_options: StoreOptions) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let store = Store::open(dir.path(), store_options).unwrap();
     let state = AppState::new(store, options);
     App {
         router: router(state.clone()),
