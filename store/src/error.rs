@@ -91,6 +91,18 @@ pub enum Error {
         /// The most values listed.
         limit: usize,
     },
+    /// The data directory's filesystem has less free space than the store
+    /// keeps in reserve; nothing was written.
+    #[error(
+        "the data directory's filesystem has {available} bytes free, under the {min_free} bytes \
+         kept in reserve; free up space or move the data directory (writes resume by themselves)"
+    )]
+    DiskFull {
+        /// Bytes available.
+        available: u64,
+        /// The reserve.
+        min_free: u64,
+    },
     /// A query reads or builds more than this server allows.
     #[error(
         "the query selects more than {limit} {what}, this server's limit; \

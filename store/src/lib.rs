@@ -52,6 +52,7 @@ mod blob;
 mod codec;
 mod commit;
 mod dir_lock;
+pub mod disk_space;
 mod error;
 mod format_version;
 mod index;

@@ -7,7 +7,9 @@ use brasa_profile::{profile_type::Kind, top::total, Profile};
 use crate::{
     blob,
     commit::GroupCommit,
-    dir_lock, format_version,
+    dir_lock,
+    disk_space::{FreeSpace, DEFAULT_MIN_FREE_BYTES},
+    format_version,
     index::{Index, Series},
     keys::{self, ProfileKey},
     labels::Labels,
@@ -30,6 +32,10 @@ pub struct StoreOptions {
     pub cache_bytes: usize,
     /// What one query may read and build. Default: [`QueryLimits::default`].
     pub query: QueryLimits,
+    /// Free space kept on the data directory's filesystem: below it,
+    /// writes are refused ([`crate::Error::DiskFull`]); 0 turns the check
+    /// off. Default: [`DEFAULT_MIN_FREE_BYTES`].
+    pub min_free_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -37,6 +43,7 @@ impl Default for StoreOptions {
         Self {
             cache_bytes: DEFAULT_CACHE_BYTES,
             query: QueryLimits::default(),
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
     }
 }
@@ -61,6 +68,7 @@ pub struct Store {
     sample_labels: SampleLabels,
     tables: Tables,
     commit: GroupCommit,
+    free_space: FreeSpace,
     options: StoreOptions,
 }
 
@@ -89,6 +97,7 @@ impl Store {
             tables: Tables::new(db.open_tree(keys::tree::SYMBOLS)?),
             db,
             commit: GroupCommit::default(),
+            free_space: FreeSpace::new(path.to_owned(), options.min_free_bytes),
             options,
         })
     }
@@ -97,6 +106,7 @@ impl Store {
     /// until [`Self::commit`].
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
+        self.free_space.check()?;
         let series = self.index.get_or_create(labels, &Kind::of(profile))?;
         self.sample_labels.record(profile)?;
         let totals: Vec<i64> = (0..profile.sample_type.len())

@@ -93,6 +93,7 @@ impl Error {
             Self::Store(S::QueryLimit { .. } | S::QueryTimeLimit { .. }) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            Self::Store(S::DiskFull { .. }) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Store(S::Profile(p)) | Self::Profile(p) => match p.root() {
                 P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 P::Render(_) | P::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,7 +116,12 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let report = self.report();
-        if status.is_server_error() {
+        if matches!(self, Self::Store(brasa_store::Error::DiskFull { .. })) {
+            // Every push says so while the disk is full: once a minute is enough.
+            if disk_full_log_due() {
+                tracing::error!("{report}");
+            }
+        } else if status.is_server_error() {
             tracing::error!("{report}");
         }
         let body = Json(serde_json::json!({ "error": report }));
@@ -128,6 +134,18 @@ impl IntoResponse for Error {
         }
         response
     }
+}
+
+/// Whether a minute has passed since the last log of a full disk.
+fn disk_full_log_due() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = crate::time::nanos(std::time::SystemTime::now()) / 1_000_000_000;
+    let last = LAST.load(Ordering::Relaxed);
+    now >= last + 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
 impl From<tokio::task::JoinError> for Error {

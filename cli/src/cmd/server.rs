@@ -56,6 +56,10 @@ struct Admission {
           default_value_t = humantime::Duration::from(brasa_store::query_limits::DEFAULT_MAX_QUERY_TIME),
           value_parser = |t: &str| crate::args::parse_duration(t).map(humantime::Duration::from))]
     max_query_time: humantime::Duration,
+    /// Free space (MiB) kept on the data directory's filesystem: below it, ingest is
+    /// refused with 507 while queries keep answering, until space comes back; 0: no reserve.
+    #[arg(long, value_name = "MIB", default_value_t = brasa_store::disk_space::DEFAULT_MIN_FREE_BYTES >> 20)]
+    min_free_mib: u64,
 }
 
 impl Admission {
@@ -65,6 +69,7 @@ impl Admission {
         options.query.max_profiles = self.max_query_profiles;
         options.query.max_stacks = self.max_query_stacks;
         options.query.max_time = *self.max_query_time;
+        options.min_free_bytes = self.min_free_mib << 20;
         options
     }
 }
