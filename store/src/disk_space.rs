@@ -31,7 +31,7 @@ fn available_bytes(path: &std::path::Path) -> std::io::Result<u64> {
     }
     // SAFETY: statvfs succeeded, so it filled `stat`.
     let stat = unsafe { stat.assume_init() };
-    Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
 /// The floor and the last reading.
