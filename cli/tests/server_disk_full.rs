@@ -12,8 +12,12 @@ const MIN_FREE_MIB: &str = "4";
 /// Most pushes tried before the filesystem must be full.
 const MAX_PUSHES: usize = 5_000;
 
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Tmpfs(PathBuf, tempfile::TempDir);
+/// A tmpfs mounted for the test, unmounted when dropped (then its
+/// mount point is removed).
+struct Tmpfs {
+    path: PathBuf,
+    _mount_point: tempfile::TempDir,
+}
 
 impl Tmpfs {
     fn mount(size: &str) -> Self {
@@ -24,13 +28,16 @@ impl Tmpfs {
             .status()
             .expect("run mount");
         assert!(status.success(), "mounting a tmpfs needs root");
-        Self(dir.path().to_owned(), dir)
+        Self {
+            path: dir.path().to_owned(),
+            _mount_point: dir,
+        }
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
 
@@ -67,9 +74,9 @@ fn stored_profiles(agent: &ureq::Agent, url: &str) -> u64 {
 fn a_full_disk_refuses_ingest_keeps_answering_and_recovers() {
     let fs = Tmpfs::mount("24m");
     // Room that the test gives back later.
-    let ballast = fs.0.join("ballast");
+    let ballast = fs.path.join("ballast");
     std::fs::write(&ballast, vec![1u8; 8 << 20]).unwrap();
-    let mut server = Server::start(&fs.0.join("data"), &["--min-free-mib", MIN_FREE_MIB]);
+    let mut server = Server::start(&fs.path.join("data"), &["--min-free-mib", MIN_FREE_MIB]);
     let agent = client();
     let ingest = format!("{}/api/v1/ingest?service=fill", server.url);
 
