@@ -71,6 +71,49 @@ fn pyroscope_io_client_pushes_python_profiles() {
     assert_eq!(status, 401);
 }
 
+/// The client's `tenant_id` (sent as `X-Scope-OrgID`) puts its profiles
+/// in that tenant: that tenant's queries find them, the default tenant's
+/// and another's do not, and its labels are listed for it alone.
+#[test]
+fn tenant_id_keeps_profiles_in_their_tenant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let program = brasa_test_support::testdata("python/busy.py");
+    let status = Command::new("python3")
+        .arg(&program)
+        .args([&server.url, "brasa-tenant", RUN_SECONDS, "", "team-py"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let query = |tenant: Option<&str>| {
+        let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
+        let (status, body) = get(
+            &client(),
+            &format!(
+                "{}/api/v1/profile?query={}&from=now-10m&format=folded",
+                server.url,
+                enc(r#"process_cpu{service_name="brasa-tenant"}"#)
+            ),
+            &headers,
+        );
+        (status, String::from_utf8(body).unwrap())
+    };
+    let (status, folded) = query(Some("team-py"));
+    assert_eq!(status, 200, "{folded}");
+    assert!(folded.contains("brasa_fixture_fib"), "{folded}");
+    assert_eq!(query(None).0, 404);
+    assert_eq!(query(Some("team-other")).0, 404);
+
+    let values = |tenant: Option<&str>| {
+        let headers: Vec<(&str, &str)> = tenant.map(|t| ("X-Scope-OrgID", t)).into_iter().collect();
+        let url = format!("{}/api/v1/labels/service_name/values", server.url);
+        String::from_utf8(get(&client(), &url, &headers).1).unwrap()
+    };
+    assert!(values(Some("team-py")).contains("brasa-tenant"));
+    assert!(!values(None).contains("brasa-tenant"));
+}
+
 /// The sum of a folded text's values.
 fn total(folded: &str) -> u64 {
     folded

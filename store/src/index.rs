@@ -11,7 +11,7 @@ use brasa_profile::profile_type::Kind;
 
 use crate::{
     keys::{self, PostingKey, SeriesKey},
-    labels::Labels,
+    labels::{tenant_of, Labels, DEFAULT_TENANT, TENANT_LABEL},
     matcher::{matches_all, MatchOp, Matcher},
     Error, Result, Tree,
 };
@@ -189,20 +189,44 @@ impl Index {
         Ok(Some(ids))
     }
 
-    /// All label names in use, sorted.
-    pub(crate) fn label_names(&self) -> Vec<String> {
+    /// The label names of `tenant`'s series, sorted; the tenant label
+    /// itself is not one of them.
+    pub(crate) fn label_names(&self, tenant: &str) -> Vec<String> {
         let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
         let names: BTreeSet<&str> = memory
             .by_id
             .values()
+            .filter(|(l, _)| tenant_of(l) == tenant)
             .flat_map(|(l, _)| l.iter().map(|(n, _)| n))
+            .filter(|n| *n != TENANT_LABEL)
             .collect();
         names.into_iter().map(str::to_owned).collect()
     }
 
-    /// All values of label `name`, sorted, from the postings.
-    pub(crate) fn label_values(&self, name: &str) -> Result<Vec<String>> {
+    /// The values label `name` takes on `tenant`'s series, sorted: from
+    /// the postings while no series has a tenant, else from the series.
+    pub(crate) fn label_values(&self, tenant: &str, name: &str) -> Result<Vec<String>> {
         let mut values = BTreeSet::new();
+        if name == TENANT_LABEL {
+            return Ok(Vec::new());
+        }
+        let tenants_used = self
+            .postings
+            .scan_prefix(PostingKey::name_prefix(TENANT_LABEL))
+            .next()
+            .is_some();
+        if tenants_used || tenant != DEFAULT_TENANT {
+            let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
+            values.extend(
+                memory
+                    .by_id
+                    .values()
+                    .filter(|(l, _)| tenant_of(l) == tenant)
+                    .filter_map(|(l, _)| l.get(name))
+                    .map(str::to_owned),
+            );
+            return Ok(values.into_iter().collect());
+        }
         for entry in self.postings.scan_prefix(PostingKey::name_prefix(name)) {
             let (key, _) = entry?;
             values.insert(PostingKey::decode(&key)?.value.to_owned());

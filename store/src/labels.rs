@@ -17,6 +17,18 @@ pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
 /// The label that holds the profile's name (`process_cpu` in
 /// `process_cpu{service="api"}`).
 pub const NAME_LABEL: &str = "__name__";
+/// The label that holds a series' tenant. The server sets it from the
+/// request's credentials or `X-Scope-OrgID`, never from what a client
+/// sends as labels; series without it belong to [`DEFAULT_TENANT`].
+pub const TENANT_LABEL: &str = "__tenant__";
+/// The tenant of series without [`TENANT_LABEL`]: everything stored when
+/// tenants are not used.
+pub const DEFAULT_TENANT: &str = "";
+
+/// The tenant a series with `labels` belongs to.
+pub fn tenant_of(labels: &Labels) -> &str {
+    labels.get(TENANT_LABEL).unwrap_or(DEFAULT_TENANT)
+}
 
 /// A validated label set, sorted by name, names unique, no empty value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

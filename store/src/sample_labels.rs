@@ -11,6 +11,10 @@
 //! [`Error::TooManyValues`] rather than memory that grows with every pid
 //! ever seen. Matching does not need the list, so a matcher on such a
 //! name still works.
+//!
+//! Each tenant has its own names and values: a tenant's entries are keyed
+//! `TENANT/NAME` (a label name holds no `/`), the default tenant's by the
+//! bare name, as before tenants existed.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -21,7 +25,7 @@ use brasa_profile::{strings::string, Profile};
 
 use crate::{
     keys::{self, PostingKey},
-    labels::check_name,
+    labels::{check_name, DEFAULT_TENANT, TENANT_LABEL},
     Error, Result, Tree,
 };
 
@@ -34,6 +38,20 @@ pub(crate) struct SampleLabels {
     /// Name → values; a name with more than the limit holds one value
     /// over it, which marks it as over.
     memory: RwLock<BTreeMap<String, BTreeSet<String>>>,
+}
+
+/// The key of `tenant`'s sample label `name`; see the module docs.
+fn scoped(tenant: &str, name: &str) -> String {
+    if tenant == DEFAULT_TENANT {
+        name.to_owned()
+    } else {
+        format!("{tenant}/{name}")
+    }
+}
+
+/// The tenant and the name of a key made by [`scoped`].
+fn unscoped(key: &str) -> (&str, &str) {
+    key.split_once('/').unwrap_or((DEFAULT_TENANT, key))
 }
 
 /// The value a sample label has: its string, or its number in decimal.
@@ -63,8 +81,10 @@ impl SampleLabels {
         })
     }
 
-    /// Records the sample labels of `profile` that are new.
-    pub(crate) fn record(&self, profile: &Profile) -> Result<()> {
+    /// Records the sample labels of `profile`, a profile of `tenant`, that
+    /// are new. A sample label named like the tenant label is not one: the
+    /// tenant comes from the series alone.
+    pub(crate) fn record(&self, profile: &Profile, tenant: &str) -> Result<()> {
         // Distinct labels by their string indexes first: profiles repeat a
         // few labels on every sample.
         let distinct: rustc_hash::FxHashSet<(i64, i64, i64)> = profile
@@ -73,21 +93,23 @@ impl SampleLabels {
             .flat_map(|s| &s.label)
             .map(|l| (l.key, l.str, l.num))
             .collect();
-        let seen: BTreeSet<(&str, String)> = distinct
+        let seen: BTreeSet<(String, String)> = distinct
             .into_iter()
             .map(|(key, str, num)| (string(profile, key), label_value(string(profile, str), num)))
+            .filter(|(name, _)| *name != TENANT_LABEL && check_name(name).is_ok())
+            .map(|(name, value)| (scoped(tenant, name), value))
             .collect();
         if seen.is_empty() {
             return Ok(());
         }
-        let new: Vec<(&str, String)> = {
+        let new: Vec<(String, String)> = {
             let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
             seen.into_iter()
-                .filter(|(name, value)| match memory.get(*name) {
+                .filter(|(name, value)| match memory.get(name) {
                     Some(values) => {
                         values.len() <= MAX_SAMPLE_LABEL_VALUES && !values.contains(value)
                     }
-                    None => check_name(name).is_ok(),
+                    None => true,
                 })
                 .collect()
         };
@@ -96,39 +118,43 @@ impl SampleLabels {
         }
         let mut memory = self.memory.write().unwrap_or_else(PoisonError::into_inner);
         for (name, value) in new {
-            let values = memory.entry(name.to_owned()).or_default();
+            let values = memory.entry(name.clone()).or_default();
             if values.len() > MAX_SAMPLE_LABEL_VALUES || values.contains(&value) {
                 continue;
             }
             self.tree
-                .insert(PostingKey::value_prefix(name, &value), &[][..])?;
+                .insert(PostingKey::value_prefix(&name, &value), &[][..])?;
             values.insert(value);
         }
         Ok(())
     }
 
-    /// Whether `name` is the name of a sample label.
+    /// Whether `name` is the name of a sample label, of any tenant.
     pub(crate) fn has(&self, name: &str) -> bool {
         self.memory
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains_key(name)
+            .keys()
+            .any(|key| unscoped(key).1 == name)
     }
 
-    /// Every sample label name.
-    pub(crate) fn names(&self) -> Vec<String> {
+    /// Every sample label name of `tenant`.
+    pub(crate) fn names(&self, tenant: &str) -> Vec<String> {
         self.memory
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .keys()
-            .cloned()
+            .map(|key| unscoped(key))
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, name)| name.to_owned())
             .collect()
     }
 
-    /// The values of sample label `name` (none when it is not one).
-    pub(crate) fn values(&self, name: &str) -> Result<Vec<String>> {
+    /// The values of `tenant`'s sample label `name` (none when it is not
+    /// one).
+    pub(crate) fn values(&self, tenant: &str, name: &str) -> Result<Vec<String>> {
         let memory = self.memory.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(values) = memory.get(name) else {
+        let Some(values) = memory.get(&scoped(tenant, name)) else {
             return Ok(Vec::new());
         };
         if values.len() > MAX_SAMPLE_LABEL_VALUES {

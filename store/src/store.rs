@@ -12,7 +12,7 @@ use crate::{
     format_version,
     index::{Index, Series},
     keys::{self, ProfileKey},
-    labels::Labels,
+    labels::{tenant_of, Labels, TENANT_LABEL},
     matcher::Matcher,
     query_limits::QueryLimits,
     sample_labels::SampleLabels,
@@ -108,7 +108,7 @@ impl Store {
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
         self.free_space.check()?;
         let series = self.index.get_or_create(labels, &Kind::of(profile))?;
-        self.sample_labels.record(profile)?;
+        self.sample_labels.record(profile, tenant_of(labels))?;
         let totals: Vec<i64> = (0..profile.sample_type.len())
             .map(|i| total(profile, i))
             .collect();
@@ -167,7 +167,7 @@ impl Store {
     pub fn select_samples(&self, matchers: &[Matcher]) -> Result<Vec<(Series, Vec<Matcher>)>> {
         let (on_samples, on_series): (Vec<&Matcher>, Vec<&Matcher>) = matchers
             .iter()
-            .partition(|m| self.sample_labels.has(&m.name));
+            .partition(|m| m.name != TENANT_LABEL && self.sample_labels.has(&m.name));
         let on_series: Vec<Matcher> = on_series.into_iter().cloned().collect();
         let mut selected = Vec::new();
         'series: for series in self.index.select(&on_series)? {
@@ -186,23 +186,25 @@ impl Store {
         Ok(selected)
     }
 
-    /// All label names, of series and of samples, sorted.
-    pub fn label_names(&self) -> Vec<String> {
-        let mut names = self.index.label_names();
-        names.extend(self.sample_labels.names());
+    /// The label names of `tenant` ([`crate::labels::DEFAULT_TENANT`]
+    /// when tenants are not used), of series and of samples, sorted.
+    pub fn label_names(&self, tenant: &str) -> Vec<String> {
+        let mut names = self.index.label_names(tenant);
+        names.extend(self.sample_labels.names(tenant));
         names.sort_unstable();
         names.dedup();
         names
     }
 
-    /// All values of one label, on series or on samples, sorted.
+    /// The values of one label of `tenant`, on series or on samples,
+    /// sorted.
     ///
     /// # Errors
     /// [`crate::Error::TooManyValues`] when it is a sample label with more
     /// values than [`crate::MAX_SAMPLE_LABEL_VALUES`].
-    pub fn label_values(&self, name: &str) -> Result<Vec<String>> {
-        let mut values = self.index.label_values(name)?;
-        values.extend(self.sample_labels.values(name)?);
+    pub fn label_values(&self, tenant: &str, name: &str) -> Result<Vec<String>> {
+        let mut values = self.index.label_values(tenant, name)?;
+        values.extend(self.sample_labels.values(tenant, name)?);
         values.sort_unstable();
         values.dedup();
         Ok(values)

@@ -6,7 +6,11 @@ use brasa_profile::{
     top::{top, total},
     Profile,
 };
-use brasa_store::{labels::Labels, matcher::Matcher, Error, Store, StoreOptions};
+use brasa_store::{
+    labels::{Labels, DEFAULT_TENANT, TENANT_LABEL},
+    matcher::Matcher,
+    Error, Store, StoreOptions,
+};
 
 mod common;
 
@@ -149,10 +153,19 @@ fn label_index_lists_names_and_values() {
         "x 1\n",
         1,
     );
-    assert_eq!(store.label_names(), ["host", "service", "zone"]);
-    assert_eq!(store.label_values("service").unwrap(), ["api", "db"]);
-    assert_eq!(store.label_values("host").unwrap(), ["b"]);
-    assert!(store.label_values("nope").unwrap().is_empty());
+    assert_eq!(
+        store.label_names(DEFAULT_TENANT),
+        ["host", "service", "zone"]
+    );
+    assert_eq!(
+        store.label_values(DEFAULT_TENANT, "service").unwrap(),
+        ["api", "db"]
+    );
+    assert_eq!(store.label_values(DEFAULT_TENANT, "host").unwrap(), ["b"]);
+    assert!(store
+        .label_values(DEFAULT_TENANT, "nope")
+        .unwrap()
+        .is_empty());
     let selected = store.select(&[Matcher::equal("service", "api")]).unwrap();
     assert_eq!(selected.len(), 2);
     assert_eq!(
@@ -659,14 +672,17 @@ fn sample_labels_select_samples_and_are_listed() {
     );
 
     assert_eq!(
-        store.label_names(),
+        store.label_names(DEFAULT_TENANT),
         ["__name__", "pid", "request", "service"]
     );
     assert_eq!(
-        store.label_values("request").unwrap(),
+        store.label_values(DEFAULT_TENANT, "request").unwrap(),
         ["batch", "fast", "slow"]
     );
-    assert_eq!(store.label_values("pid").unwrap(), ["7", "8"]);
+    assert_eq!(
+        store.label_values(DEFAULT_TENANT, "pid").unwrap(),
+        ["7", "8"]
+    );
 
     // The chart's totals count the matching samples only.
     let (series, on_samples) = store
@@ -687,11 +703,76 @@ fn sample_labels_select_samples_and_are_listed() {
     // Still so once reopened from disk.
     drop(store);
     let store = open(dir.path());
-    assert_eq!(store.label_values("pid").unwrap(), ["7", "8"]);
+    assert_eq!(
+        store.label_values(DEFAULT_TENANT, "pid").unwrap(),
+        ["7", "8"]
+    );
     assert_eq!(
         folded(&store, &[Matcher::equal("request", "fast")], 0, 10),
         "main;fast 3\n"
     );
+}
+
+#[test]
+fn tenants_see_only_their_own_series_and_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // The default tenant's profile carries a sample label that looks like
+    // the tenant label: it must not put samples in tenant acme.
+    let default = labels(&[("__name__", "process_cpu"), ("service", "shop")]);
+    let p = labelled(
+        "main;shop 3\nmain;sneaky 4\n",
+        &[&[("request", "cart")], &[("__tenant__", "acme")]],
+    );
+    store.ingest(&default, &p, 1).unwrap();
+    let acme = labels(&[
+        ("__name__", "process_cpu"),
+        ("__tenant__", "acme"),
+        ("team", "rockets"),
+    ]);
+    let p = labelled("main;launch 2\n", &[&[("stage", "one")]]);
+    store.ingest(&acme, &p, 1).unwrap();
+
+    let of = |tenant: &str| vec![Matcher::equal(TENANT_LABEL, tenant)];
+    assert_eq!(folded(&store, &of("acme"), 0, 10), "main;launch 2\n");
+    assert_eq!(
+        folded(&store, &of(DEFAULT_TENANT), 0, 10),
+        "main;shop 3\nmain;sneaky 4\n"
+    );
+    assert_eq!(folded(&store, &of("other"), 0, 10), "");
+
+    assert_eq!(store.label_names("acme"), ["__name__", "stage", "team"]);
+    assert_eq!(
+        store.label_names(DEFAULT_TENANT),
+        ["__name__", "request", "service"]
+    );
+    assert!(store.label_names("other").is_empty());
+    assert_eq!(store.label_values("acme", "team").unwrap(), ["rockets"]);
+    assert!(store
+        .label_values(DEFAULT_TENANT, "team")
+        .unwrap()
+        .is_empty());
+    assert!(store.label_values("acme", "service").unwrap().is_empty());
+    assert_eq!(store.label_values("acme", "stage").unwrap(), ["one"]);
+    assert!(store
+        .label_values(DEFAULT_TENANT, "stage")
+        .unwrap()
+        .is_empty());
+    assert!(store.label_values("acme", "request").unwrap().is_empty());
+    assert!(store.label_values("acme", TENANT_LABEL).unwrap().is_empty());
+    assert!(store
+        .label_values(DEFAULT_TENANT, TENANT_LABEL)
+        .unwrap()
+        .is_empty());
+
+    // Still so once reopened from disk.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.label_values("acme", "stage").unwrap(), ["one"]);
+    assert!(store
+        .label_values(DEFAULT_TENANT, "stage")
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -705,7 +786,7 @@ fn sample_label_values_are_bounded() {
     let pairs: Vec<[(&str, &str); 1]> = pids.iter().map(|p| [("pid", p.as_str())]).collect();
     let refs: Vec<&[(&str, &str)]> = pairs.iter().map(|p| &p[..]).collect();
     store.ingest(&l, &labelled(&text, &refs), 1).unwrap();
-    let err = store.label_values("pid").unwrap_err();
+    let err = store.label_values(DEFAULT_TENANT, "pid").unwrap_err();
     assert!(matches!(err, Error::TooManyValues { .. }), "{err:?}");
     assert!(err.to_string().contains("select with a matcher"), "{err}");
     // Matching does not need the list: the last pid is still selectable.

@@ -1,6 +1,10 @@
 """A small CPU-bound program profiled by the pyroscope-io client.
 
-Usage: python3 busy.py SERVER_URL SERVICE_NAME SECONDS
+Usage: python3 busy.py SERVER_URL SERVICE_NAME SECONDS [TOKEN [TENANT]]
+
+With TOKEN, the client authenticates with HTTP Basic (the token as
+password); with TENANT, it names its tenant (the client sends it as
+X-Scope-OrgID).
 
 It burns CPU in two functions with distinctive names, brasa_fixture_fib and
 brasa_fixture_sort, so a test can find them in the server's merged profile.
@@ -31,8 +35,9 @@ def main():
         sample_rate=100,
         upload_interval=1,
         tags={"fixture": "busy"},
-        basic_auth_username="brasa" if len(sys.argv) > 4 else "",
+        basic_auth_username="brasa" if len(sys.argv) > 4 and sys.argv[4] else "",
         basic_auth_password=sys.argv[4] if len(sys.argv) > 4 else "",
+        tenant_id=sys.argv[5] if len(sys.argv) > 5 else "",
     )
     deadline = time.time() + seconds
     while time.time() < deadline:

@@ -27,6 +27,14 @@ pub enum Error {
     /// Valid credentials without the scope the endpoint needs.
     #[error("this token lacks the `{0}` scope this endpoint needs; use a token whose line in the server's token file grants it")]
     Forbidden(&'static str),
+    /// A token bound to one tenant, used for another.
+    #[error("this token is bound to tenant {bound:?} and cannot act for tenant {asked:?}; drop the `X-Scope-OrgID` header or use that tenant's token")]
+    WrongTenant {
+        /// The token's tenant.
+        bound: String,
+        /// The tenant the request named.
+        asked: String,
+    },
     /// Nothing matches the request.
     #[error("{0}")]
     NotFound(String),
@@ -83,7 +91,7 @@ impl Error {
             Self::BadRequest(_) | Self::TokenFile { .. } => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::WrongTenant { .. } => StatusCode::FORBIDDEN,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -9,7 +9,7 @@ use brasa_store::{
     Written,
 };
 
-use crate::{metrics::timed, state::AppState, time::nanos, Result};
+use crate::{metrics::timed, state::AppState, tenant::Tenant, time::nanos, Result};
 
 /// One profile to store.
 pub(crate) struct Item {
@@ -39,9 +39,11 @@ pub(crate) struct Stored {
     pub samples: u64,
 }
 
-/// Decodes and stores `items` durably (one group commit for all of them).
+/// Decodes and stores `items` durably (one group commit for all of them),
+/// in `tenant`.
 pub(crate) async fn store(
     state: &AppState,
+    tenant: &Tenant,
     endpoint: &'static str,
     body_bytes: usize,
     items: Vec<Item>,
@@ -51,7 +53,8 @@ pub(crate) async fn store(
         // commit does not.
         let cpu = state.ingest_cpu().acquire().await;
         let worker = state.clone();
-        let written = tokio::task::spawn_blocking(move || insert_blocking(&worker, items))
+        let tenant = tenant.clone();
+        let written = tokio::task::spawn_blocking(move || insert_blocking(&worker, &tenant, items))
             .await
             .map_err(crate::Error::from)
             .and_then(|r| r);
@@ -81,7 +84,11 @@ pub(crate) async fn store(
 }
 
 /// Decodes and writes `items`; what was stored and the write to commit.
-fn insert_blocking(state: &AppState, items: Vec<Item>) -> Result<(Stored, Option<Written>)> {
+fn insert_blocking(
+    state: &AppState,
+    tenant: &Tenant,
+    items: Vec<Item>,
+) -> Result<(Stored, Option<Written>)> {
     let limit = state.limits().max_decompressed_bytes;
     // Decode everything first: a bad profile anywhere refuses the whole
     // request before anything is written.
@@ -101,11 +108,12 @@ fn insert_blocking(state: &AppState, items: Vec<Item>) -> Result<(Stored, Option
                 "the profile has no sample types; send a pprof profile with samples".to_owned()
             }));
         }
-        let labels = if item.labels.get(NAME_LABEL).is_some() {
-            item.labels
+        let labels = tenant.label(item.labels)?;
+        let labels = if labels.get(NAME_LABEL).is_some() {
+            labels
         } else {
             let name = profile_name(&profile);
-            Labels::new(item.labels.iter().chain([(NAME_LABEL, name.as_str())]))?
+            Labels::new(labels.iter().chain([(NAME_LABEL, name.as_str())]))?
         };
         decoded.push((labels, profile, item.time_nanos));
     }

@@ -18,6 +18,10 @@
 //!   their health.
 //! - Operations: `/metrics` (Prometheus text), `/healthz`.
 //!
+//! - Tenants ([`tenant`]): a token may be bound to one, and Pyroscope's
+//!   `X-Scope-OrgID` header names one; a tenant's queries see its own
+//!   series, labels and profiles alone.
+//!
 //! Selectors are parsed in [`selector`], times and durations in [`time`];
 //! errors are `{"error": "..."}` with a 4xx/5xx status ([`Error`]).
 //!
@@ -57,6 +61,7 @@ pub mod scrape;
 mod selection;
 pub mod selector;
 mod state;
+pub mod tenant;
 pub mod time;
 mod ui;
 

@@ -18,6 +18,7 @@ use crate::{
     params::Params,
     selector::parse_selector,
     state::AppState,
+    tenant::Tenant,
     time::{nanos, parse_time, rfc3339},
     Error, Result,
 };
@@ -85,25 +86,26 @@ fn side_names(side: Side) -> Names {
 
 impl Selection {
     /// The selection of `/api/v1/profile` and `/api/v1/series`: `query`,
-    /// `from` and `to`.
-    pub(crate) fn query(params: &Params) -> Result<Self> {
-        Self::parse(params, &QUERY)
+    /// `from` and `to`, within `tenant`.
+    pub(crate) fn query(params: &Params, tenant: &Tenant) -> Result<Self> {
+        Self::parse(params, &QUERY, tenant)
     }
 
     /// One side of `/api/v1/diff`: its selector, which must be given, and
     /// its range (`base_from` or else `from`, ...).
-    pub(crate) fn side(params: &Params, side: Side) -> Result<Self> {
+    pub(crate) fn side(params: &Params, side: Side, tenant: &Tenant) -> Result<Self> {
         if params.get(side.name()).is_none() {
             return Err(Error::BadRequest(format!(
                 "missing `{}`: give both `base` and `head` selectors (`{{}}` selects everything)",
                 side.name()
             )));
         }
-        Self::parse(params, &side_names(side))
+        Self::parse(params, &side_names(side), tenant)
     }
 
-    /// Parses one selection; errors name the parameter at fault.
-    fn parse(params: &Params, names: &Names) -> Result<Self> {
+    /// Parses one selection, limited to `tenant`'s series; errors name
+    /// the parameter at fault.
+    fn parse(params: &Params, names: &Names, tenant: &Tenant) -> Result<Self> {
         let now = SystemTime::now();
         let text = params.get(names.query).unwrap_or("").to_owned();
         let in_query = |e: Error| match e {
@@ -114,6 +116,7 @@ impl Selection {
         };
         let mut matchers = parse_selector(&text).map_err(in_query)?;
         let in_selector = take_profile_type(&mut matchers).map_err(in_query)?;
+        matchers.push(tenant.matcher());
         let given = params.parse(PROFILE_TYPE_PARAM, ProfileType::parse)?;
         let profile_type = match (in_selector, given) {
             (Some(a), Some(b)) if a != b => {

@@ -29,10 +29,11 @@ use axum::{
 };
 use base64::Engine;
 
-pub use tokens::{token_lines, Scope, Scopes, TokenLine, Tokens, MIN_TOKEN_BYTES};
+pub use tokens::{token_lines, Grant, Scope, Scopes, TokenLine, Tokens, MIN_TOKEN_BYTES};
 
 use crate::{
     endpoint_kind::{endpoint_kind, EndpointKind, PYROSCOPE_PATH_PREFIXES},
+    tenant::TokenTenant,
     Error,
 };
 
@@ -73,6 +74,11 @@ impl Auth {
             .clone()
     }
 
+    /// What a token grants, if it is accepted.
+    pub fn grant_of(&self, token: &[u8]) -> Option<Grant> {
+        self.tokens().grant_of(token)
+    }
+
     /// The scopes of a token, if it is accepted.
     pub fn scopes_of(&self, token: &[u8]) -> Option<Scopes> {
         self.tokens().scopes_of(token)
@@ -100,12 +106,12 @@ impl Auth {
         }
     }
 
-    /// The scopes of a live session (those of its token now).
-    pub fn session_scopes(&self, cookie_header: &str) -> Option<Scopes> {
+    /// What a live session grants (what its token grants now).
+    pub fn session_grant(&self, cookie_header: &str) -> Option<Grant> {
         let id = session::session_id(cookie_header)?;
         let sessions = self.lock_sessions();
         let token = sessions.token(id, Instant::now())?;
-        self.scopes_of(token)
+        self.grant_of(token)
     }
 
     fn lock_sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
@@ -192,9 +198,9 @@ fn presented(header: &str, allow_basic: bool) -> Option<Vec<u8>> {
     None
 }
 
-/// The scopes a request's credentials carry: its `Authorization` header,
-/// else its session cookie.
-fn request_scopes(auth: &Auth, request: &Request) -> Option<Scopes> {
+/// What a request's credentials grant: its `Authorization` header, else
+/// its session cookie.
+fn request_grant(auth: &Auth, request: &Request) -> Option<Grant> {
     let path = request.uri().path();
     // Basic is what Pyroscope clients send, so it is for their endpoints only.
     let allow_basic = PYROSCOPE_PATH_PREFIXES.iter().any(|p| path.starts_with(p));
@@ -204,17 +210,18 @@ fn request_scopes(auth: &Auth, request: &Request) -> Option<Scopes> {
             .to_str()
             .ok()
             .and_then(|v| presented(v, allow_basic))?;
-        return auth.scopes_of(&token);
+        return auth.grant_of(&token);
     }
     let cookie = headers.get(COOKIE)?.to_str().ok()?;
-    auth.session_scopes(cookie)
+    auth.session_grant(cookie)
 }
 
 /// Middleware enforcing `auth`, when configured (`None` lets every
-/// request through).
+/// request through). A request whose token is bound to a tenant carries
+/// it on ([`TokenTenant`]).
 pub(crate) async fn require_token(
     State(auth): State<Option<Arc<Auth>>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let Some(auth) = auth else {
@@ -224,8 +231,13 @@ pub(crate) async fn require_token(
     let Some(needed) = required_scope(kind) else {
         return next.run(request).await;
     };
-    match request_scopes(&auth, &request) {
-        Some(scopes) if scopes.allow(needed) => next.run(request).await,
+    match request_grant(&auth, &request) {
+        Some(grant) if grant.scopes.allow(needed) => {
+            if let Some(tenant) = grant.tenant {
+                request.extensions_mut().insert(TokenTenant(tenant));
+            }
+            next.run(request).await
+        }
         Some(_) => Error::Forbidden(needed.name()).into_response(),
         None => Error::Unauthorized.into_response(),
     }

@@ -6,16 +6,22 @@
 //! # people and CI read with this one
 //! 3e8a0b5c7d9f1e2a4b6c read
 //! 7c1d3e5f7a9b0c2d4e6f admin
+//! # one team's agents and people, who see only their own tenant
+//! 5b2e8d1f0c3a6e9b7d4f ingest,read tenant=payments
 //! ```
 //!
 //! A line without scopes grants all of them, as every token did before
-//! tokens had scopes. Blank lines and `#` comments are skipped.
+//! tokens had scopes. `tenant=NAME` binds the token to a tenant: what it
+//! pushes is stored in that tenant, and it reads that tenant alone. A
+//! token without a tenant acts for the tenant a request names in
+//! `X-Scope-OrgID`, or the default one. Blank lines and `#` comments are
+//! skipped.
 
 use std::path::{Path, PathBuf};
 
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::{Error, Result};
+use crate::{tenant::check_tenant, Error, Result};
 
 /// Shortest accepted token: anything shorter is guessable.
 pub const MIN_TOKEN_BYTES: usize = 16;
@@ -75,14 +81,29 @@ impl Scopes {
     }
 }
 
-/// One line of a token file, read: the token and its scopes.
+/// One line of a token file, read: the token, its scopes and its tenant.
 #[derive(Debug, PartialEq, Eq)]
 pub struct TokenLine<'a> {
     /// The secret.
     pub token: &'a str,
     /// What it grants.
     pub scopes: Scopes,
+    /// The tenant it is bound to, if any.
+    pub tenant: Option<&'a str>,
 }
+
+/// What an accepted token grants: its scopes, and the tenant it is bound
+/// to, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// What it may do.
+    pub scopes: Scopes,
+    /// The only tenant it may act for; `None`: any.
+    pub tenant: Option<String>,
+}
+
+/// The word of a token line that binds it to a tenant: `tenant=NAME`.
+const TENANT_WORD: &str = "tenant=";
 
 /// The token lines of a token file's text, each parsed, or why one is
 /// refused (with its line number). The server and the client commands
@@ -104,13 +125,21 @@ fn parse_line(line: &str) -> std::result::Result<TokenLine<'_>, String> {
         ));
     }
     let mut scopes = Scopes::default();
+    let mut tenant = None;
     for word in words {
+        if let Some(name) = word.strip_prefix(TENANT_WORD) {
+            if tenant.replace(name).is_some() {
+                return Err("more than one tenant; a token is bound to one tenant".to_owned());
+            }
+            check_tenant(name)?;
+            continue;
+        }
         for name in word.split(',').filter(|n| !n.is_empty()) {
             let scope = Scope::ALL
                 .into_iter()
                 .find(|s| s.name() == name)
                 .ok_or_else(|| {
-                    format!("unknown scope `{name}`; the scopes are ingest, read and admin")
+                    format!("unknown scope `{name}`; the scopes are ingest, read and admin, and `{TENANT_WORD}NAME` binds a tenant")
                 })?;
             scopes = scopes.with(scope);
         }
@@ -118,14 +147,18 @@ fn parse_line(line: &str) -> std::result::Result<TokenLine<'_>, String> {
     if scopes == Scopes::default() {
         scopes = Scopes::ALL;
     }
-    Ok(TokenLine { token, scopes })
+    Ok(TokenLine {
+        token,
+        scopes,
+        tenant,
+    })
 }
 
 /// The accepted tokens, and the file they were read from (the server
 /// re-reads it when it changes).
 #[derive(Clone)]
 pub struct Tokens {
-    entries: Vec<(Vec<u8>, Scopes)>,
+    entries: Vec<(Vec<u8>, Grant)>,
     source: Option<PathBuf>,
 }
 
@@ -139,7 +172,15 @@ impl Tokens {
     /// Tokens from the text of a token file.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let entries = token_lines(text)
-            .map(|line| line.map(|l| (l.token.as_bytes().to_vec(), l.scopes)))
+            .map(|line| {
+                line.map(|l| {
+                    let grant = Grant {
+                        scopes: l.scopes,
+                        tenant: l.tenant.map(str::to_owned),
+                    };
+                    (l.token.as_bytes().to_vec(), grant)
+                })
+            })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         if entries.is_empty() {
             return Err("no token in it; put one token per line".to_owned());
@@ -171,17 +212,24 @@ impl Tokens {
         self.source.as_deref()
     }
 
-    /// The scopes of `candidate`, if it is one of the tokens. Every token
+    /// What `candidate` grants, if it is one of the tokens. Every token
     /// is compared, each in constant time, so timing says nothing about
     /// which matched.
-    pub fn scopes_of(&self, candidate: &[u8]) -> Option<Scopes> {
-        let mut found = 0u8;
-        for (token, scopes) in &self.entries {
+    pub fn grant_of(&self, candidate: &[u8]) -> Option<Grant> {
+        // 1 + the index of the match; 0 when none matched.
+        let mut found = 0u32;
+        for (i, (token, _)) in self.entries.iter().enumerate() {
             let hit = token.ct_eq(candidate);
-            found |= u8::conditional_select(&0, &scopes.0, hit);
+            let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            found = u32::conditional_select(&found, &position, hit);
         }
-        // A token always has a scope, so 0 means none matched.
-        (found != 0).then_some(Scopes(found))
+        let index = usize::try_from(found.checked_sub(1)?).ok()?;
+        self.entries.get(index).map(|(_, grant)| grant.clone())
+    }
+
+    /// The scopes of `candidate`, if it is one of the tokens.
+    pub fn scopes_of(&self, candidate: &[u8]) -> Option<Scopes> {
+        self.grant_of(candidate).map(|g| g.scopes)
     }
 }
 
@@ -215,5 +263,22 @@ mod tests {
         );
         let scope = Tokens::parse("abcdefghijklmnop write\n").unwrap_err();
         assert!(scope.contains("unknown scope `write`"), "{scope}");
+        let two = Tokens::parse("abcdefghijklmnop tenant=a tenant=b\n").unwrap_err();
+        assert!(two.contains("more than one tenant"), "{two}");
+        let bad = Tokens::parse("abcdefghijklmnop tenant=a/b\n").unwrap_err();
+        assert!(bad.contains("line 1") && bad.contains("tenant"), "{bad}");
+    }
+
+    #[test]
+    fn a_token_may_be_bound_to_a_tenant() {
+        let tokens =
+            Tokens::parse("abcdefghijklmnop read tenant=payments\n0123456789abcdef0 ingest\n")
+                .unwrap();
+        let bound = tokens.grant_of(b"abcdefghijklmnop").unwrap();
+        assert_eq!(bound.tenant.as_deref(), Some("payments"));
+        assert!(bound.scopes.allow(Scope::Read) && !bound.scopes.allow(Scope::Ingest));
+        let free = tokens.grant_of(b"0123456789abcdef0").unwrap();
+        assert_eq!(free.tenant, None);
+        assert_eq!(tokens.grant_of(b"0123456789abcdef"), None);
     }
 }

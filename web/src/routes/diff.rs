@@ -25,6 +25,7 @@ use crate::{
     params::Params,
     selection::{sample_type, Selection},
     state::AppState,
+    tenant::Tenant,
     Error, Result,
 };
 
@@ -42,16 +43,20 @@ enum Format {
 /// the default.
 const FORMATS: &[(&str, Format)] = &[("json", Format::Json), ("svg", Format::Svg)];
 
-pub(crate) async fn diff(State(state): State<AppState>, params: Params) -> Result<Response> {
+pub(crate) async fn diff(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    params: Params,
+) -> Result<Response> {
     state
         .metrics()
-        .time_query("diff", diff_inner(&state, params))
+        .time_query("diff", diff_inner(&state, &tenant, params))
         .await
 }
 
-async fn diff_inner(state: &AppState, params: Params) -> Result<Response> {
-    let mut base = Selection::side(&params, Side::Base)?;
-    let mut head = Selection::side(&params, Side::Head)?;
+async fn diff_inner(state: &AppState, tenant: &Tenant, params: Params) -> Result<Response> {
+    let mut base = Selection::side(&params, Side::Base, tenant)?;
+    let mut head = Selection::side(&params, Side::Head, tenant)?;
     if base.profile_type.is_none() {
         base.profile_type = match head.profile_type.clone() {
             Some(t) => Some(t),

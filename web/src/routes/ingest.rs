@@ -8,6 +8,7 @@ use crate::{
     ingest::{store, Item, Payload, Stored},
     params::Params,
     state::AppState,
+    tenant::Tenant,
     Result,
 };
 
@@ -18,6 +19,7 @@ pub const DEFAULT_PROFILE_NAME: &str = brasa_profile::sample_type::CPU_PROFILE_N
 
 pub(crate) async fn ingest(
     State(state): State<AppState>,
+    tenant: Tenant,
     params: Params,
     body: Body,
 ) -> Result<Json<Stored>> {
@@ -36,7 +38,9 @@ pub(crate) async fn ingest(
         Payload::Pprof(b) => b.len(),
         Payload::Built(_) => 0,
     };
-    store(&state, ENDPOINT, bytes, vec![item]).await.map(Json)
+    store(&state, &tenant, ENDPOINT, bytes, vec![item])
+        .await
+        .map(Json)
 }
 
 const ENDPOINT: &str = "ingest";

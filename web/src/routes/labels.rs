@@ -7,17 +7,18 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use crate::{state::AppState, Error, Result};
+use crate::{state::AppState, tenant::Tenant, Error, Result};
 
-pub(crate) async fn names(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "success", "data": state.store().label_names() }))
+pub(crate) async fn names(State(state): State<AppState>, tenant: Tenant) -> Json<Value> {
+    Json(json!({ "status": "success", "data": state.store().label_names(tenant.name()) }))
 }
 
 pub(crate) async fn values(
     State(state): State<AppState>,
+    tenant: Tenant,
     Path(name): Path<String>,
 ) -> Result<Json<Value>> {
     brasa_store::labels::check_name(&name).map_err(|e| Error::BadRequest(e.to_string()))?;
-    let values = state.store().label_values(&name)?;
+    let values = state.store().label_values(tenant.name(), &name)?;
     Ok(Json(json!({ "status": "success", "data": values })))
 }

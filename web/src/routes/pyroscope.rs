@@ -25,6 +25,7 @@ use crate::{
     ingest::{store, Item, Payload},
     params::Params,
     state::AppState,
+    tenant::Tenant,
     Error, Result,
 };
 
@@ -72,6 +73,7 @@ fn prometheus_name(name: &str) -> String {
 
 pub(crate) async fn push(
     State(state): State<AppState>,
+    tenant: Tenant,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
@@ -87,7 +89,7 @@ pub(crate) async fn push(
         })
         .sum();
     if !items.is_empty() {
-        store(&state, ENDPOINT, bytes, items).await?;
+        store(&state, &tenant, ENDPOINT, bytes, items).await?;
     }
     Ok((
         StatusCode::OK,
@@ -156,6 +158,7 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 
 pub(crate) async fn legacy_ingest(
     State(state): State<AppState>,
+    tenant: Tenant,
     params: Params,
     request: Request,
 ) -> Result<axum::Json<crate::ingest::Stored>> {
@@ -163,7 +166,7 @@ pub(crate) async fn legacy_ingest(
     let (item, bytes) = legacy_item(&state, params, request)
         .await
         .inspect_err(|_| state.metrics().ingest_failed(ENDPOINT))?;
-    store(&state, ENDPOINT, bytes, vec![item])
+    store(&state, &tenant, ENDPOINT, bytes, vec![item])
         .await
         .map(axum::Json)
 }

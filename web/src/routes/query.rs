@@ -25,6 +25,7 @@ use crate::{
     params::Params,
     selection::{sample_type, Selection, Summary},
     state::AppState,
+    tenant::Tenant,
     time::parse_duration,
     Error, Result,
 };
@@ -52,15 +53,19 @@ const FORMATS: &[(&str, Format)] = &[
     ("json", Format::Json),
 ];
 
-pub(crate) async fn profile(State(state): State<AppState>, params: Params) -> Result<Response> {
+pub(crate) async fn profile(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    params: Params,
+) -> Result<Response> {
     state
         .metrics()
-        .time_query("profile", profile_inner(&state, params))
+        .time_query("profile", profile_inner(&state, &tenant, params))
         .await
 }
 
-async fn profile_inner(state: &AppState, params: Params) -> Result<Response> {
-    let selection = Selection::query(&params)?;
+async fn profile_inner(state: &AppState, tenant: &Tenant, params: Params) -> Result<Response> {
+    let selection = Selection::query(&params, tenant)?;
     let format = params.one_of("format", FORMATS)?;
     let sample_type = sample_type(&params);
     let (profile, summary) = selection.merge(state).await?;
@@ -107,15 +112,19 @@ fn respond(
     Ok(response)
 }
 
-pub(crate) async fn series(State(state): State<AppState>, params: Params) -> Result<Json<Value>> {
+pub(crate) async fn series(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    params: Params,
+) -> Result<Json<Value>> {
     state
         .metrics()
-        .time_query("series", series_inner(&state, params))
+        .time_query("series", series_inner(&state, &tenant, params))
         .await
 }
 
-async fn series_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
-    let selection = Selection::query(&params)?;
+async fn series_inner(state: &AppState, tenant: &Tenant, params: Params) -> Result<Json<Value>> {
+    let selection = Selection::query(&params, tenant)?;
     let span = selection.to - selection.from;
     let step = match params.parse("step", parse_duration)? {
         Some(step) => u64::try_from(step.as_nanos()).unwrap_or(u64::MAX),
@@ -277,18 +286,26 @@ fn chart_unit(t: &ProfileType) -> ChartUnit {
 
 pub(crate) async fn profile_types(
     State(state): State<AppState>,
+    tenant: Tenant,
     params: Params,
 ) -> Result<Json<Value>> {
     state
         .metrics()
-        .time_query("profile_types", profile_types_inner(&state, params))
+        .time_query(
+            "profile_types",
+            profile_types_inner(&state, &tenant, params),
+        )
         .await
 }
 
 /// The profile types the selection (default: everything) holds in the
 /// range, CPU first.
-async fn profile_types_inner(state: &AppState, params: Params) -> Result<Json<Value>> {
-    let selection = Selection::query(&params)?;
+async fn profile_types_inner(
+    state: &AppState,
+    tenant: &Tenant,
+    params: Params,
+) -> Result<Json<Value>> {
+    let selection = Selection::query(&params, tenant)?;
     let worker = state.clone();
     let present = tokio::task::spawn_blocking(move || {
         worker

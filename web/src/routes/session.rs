@@ -31,15 +31,24 @@ fn scopes_json(scopes: Option<Scopes>) -> Value {
     json!(scopes.map(Scopes::names).unwrap_or_default())
 }
 
-/// `GET`: `{"auth": bool, "signed_in": bool, "scopes": [...]}`.
+/// `GET`: `{"auth": bool, "signed_in": bool, "scopes": [...], "tenant":
+/// NAME or null}` (the tenant the session's token is bound to).
 pub(crate) async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
     Json(match state.auth() {
-        None => {
-            json!({ "auth": false, "signed_in": false, "scopes": scopes_json(Some(Scopes::ALL)) })
-        }
+        None => json!({
+            "auth": false,
+            "signed_in": false,
+            "scopes": scopes_json(Some(Scopes::ALL)),
+            "tenant": null,
+        }),
         Some(auth) => {
-            let scopes = auth.session_scopes(cookie_header(&headers));
-            json!({ "auth": true, "signed_in": scopes.is_some(), "scopes": scopes_json(scopes) })
+            let grant = auth.session_grant(cookie_header(&headers));
+            json!({
+                "auth": true,
+                "signed_in": grant.is_some(),
+                "scopes": scopes_json(grant.as_ref().map(|g| g.scopes)),
+                "tenant": grant.and_then(|g| g.tenant),
+            })
         }
     })
 }

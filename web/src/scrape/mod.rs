@@ -197,8 +197,15 @@ async fn store(
         payload: Payload::Built(profile),
         time_nanos: None,
     };
-    ingest::store(state, SCRAPE_ENDPOINT, body_bytes, vec![item])
-        .await
-        .map_err(ScrapeError::Store)?;
+    // Scraped targets belong to the default tenant.
+    ingest::store(
+        state,
+        &crate::tenant::Tenant::default(),
+        SCRAPE_ENDPOINT,
+        body_bytes,
+        vec![item],
+    )
+    .await
+    .map_err(ScrapeError::Store)?;
     Ok(())
 }
