@@ -123,6 +123,10 @@ pub enum Error {
         /// The limit.
         limit: std::time::Duration,
     },
+    /// A query was cancelled ([`crate::query_limits::Cancel`]): the
+    /// client that asked went away.
+    #[error("the query was cancelled: its client went away before the answer")]
+    QueryCancelled,
     /// A stored record cannot be decoded: the data directory is damaged.
     #[error("corrupt store record ({0}); restore the data directory from a backup or delete it")]
     Corrupt(String),

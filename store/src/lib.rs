@@ -72,7 +72,7 @@ pub use error::{Error, Result};
 pub use format_version::FORMAT_VERSION;
 pub use index::Series;
 pub use query::{choose, Merged, PresentType};
-pub use query_limits::QueryLimits;
+pub use query_limits::{Cancel, QueryLimits};
 pub use sample_labels::MAX_SAMPLE_LABEL_VALUES;
 pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
 

@@ -18,8 +18,13 @@ use brasa_profile::{
 use rayon::prelude::*;
 
 use crate::{
-    blob, labels::NAME_LABEL, matcher::Matcher, query_limits::Budget, store::Store,
-    tables::Shared as SharedTable, Result, Series,
+    blob,
+    labels::NAME_LABEL,
+    matcher::Matcher,
+    query_limits::{Budget, Cancel},
+    store::Store,
+    tables::Shared as SharedTable,
+    Result, Series,
 };
 
 /// Series each thread merges per round (see [`Store::merge_type`]).
@@ -146,35 +151,39 @@ impl Store {
     /// Merges the profile type [`choose`] picks with no hint among the
     /// series matching `matchers` in `[from, to]` (unix ns).
     pub fn merge(&self, matchers: &[Matcher], from: u64, to: u64) -> Result<Merged> {
-        self.merge_choosing(matchers, from, to, None)
+        self.merge_choosing(matchers, from, to, None, &Cancel::default())
     }
 
     /// Merges the profile type [`choose`] picks with `hint`; nothing
     /// (an empty [`Merged`] naming the types present) when no type fits.
+    /// Stops with [`crate::Error::QueryCancelled`] once `cancel` is.
     pub fn merge_choosing(
         &self,
         matchers: &[Matcher],
         from: u64,
         to: u64,
         hint: Option<&str>,
+        cancel: &Cancel,
     ) -> Result<Merged> {
         let present = self.profile_types(matchers, from, to)?;
         let chosen = choose(&present, hint).cloned();
-        self.merge_among(&present, matchers, (from, to), chosen.as_ref())
+        self.merge_among(&present, matchers, (from, to), chosen.as_ref(), cancel)
     }
 
     /// Merges every profile of type `wanted` of the series matching
     /// `matchers` with a time in `[from, to]` (unix ns), series in
-    /// parallel.
+    /// parallel. Stops with [`crate::Error::QueryCancelled`] once
+    /// `cancel` is.
     pub fn merge_type(
         &self,
         matchers: &[Matcher],
         from: u64,
         to: u64,
         wanted: &ProfileType,
+        cancel: &Cancel,
     ) -> Result<Merged> {
         let present = self.profile_types(matchers, from, to)?;
-        self.merge_among(&present, matchers, (from, to), Some(wanted))
+        self.merge_among(&present, matchers, (from, to), Some(wanted), cancel)
     }
 
     /// The merge of `wanted` (nothing when `None`), naming the other
@@ -185,9 +194,10 @@ impl Store {
         matchers: &[Matcher],
         (from, to): (u64, u64),
         wanted: Option<&ProfileType>,
+        cancel: &Cancel,
     ) -> Result<Merged> {
         let mut merged = match wanted {
-            Some(wanted) => self.merge_one(matchers, from, to, wanted)?,
+            Some(wanted) => self.merge_one(matchers, from, to, wanted, cancel)?,
             None => Merged::default(),
         };
         merged.other_types = others(present, wanted);
@@ -200,6 +210,7 @@ impl Store {
         from: u64,
         to: u64,
         wanted: &ProfileType,
+        cancel: &Cancel,
     ) -> Result<Merged> {
         let series: Vec<(Series, usize, Vec<Matcher>)> = self
             .select_samples(matchers)?
@@ -209,7 +220,7 @@ impl Store {
                 Some((s, column, on_samples))
             })
             .collect();
-        let budget = Budget::start(self.options().query);
+        let budget = Budget::start(self.options().query, cancel);
         budget.series(series.len())?;
         let averaged = wanted.aggregation() == Aggregation::Average;
         let mut merger = Merger::new();

@@ -5,7 +5,10 @@
 //! [`crate::Error::QueryLimit`], naming the limit.
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -57,9 +60,31 @@ impl QueryLimits {
 }
 
 /// One query's use of its limits, shared by the threads that run it.
+/// Tells running queries to stop: the server cancels a query when the
+/// client that asked for it goes away. Clones share one flag; the default
+/// one is never cancelled unless told.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Stops the queries holding this (or a clone) at their next check.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// [`Error::QueryCancelled`] once cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.0.load(Ordering::Relaxed) {
+            return Err(Error::QueryCancelled);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Budget {
     limits: QueryLimits,
+    cancel: Cancel,
     deadline: Instant,
     profiles: AtomicUsize,
 }
@@ -73,9 +98,10 @@ fn over(what: &'static str, limit: usize) -> Error {
 
 impl Budget {
     /// A budget starting now.
-    pub(crate) fn start(limits: QueryLimits) -> Self {
+    pub(crate) fn start(limits: QueryLimits, cancel: &Cancel) -> Self {
         Self {
             limits,
+            cancel: cancel.clone(),
             deadline: Instant::now() + limits.max_time,
             profiles: AtomicUsize::new(0),
         }
@@ -105,6 +131,7 @@ impl Budget {
 
     /// Checks the time spent.
     pub(crate) fn time(&self) -> Result<()> {
+        self.cancel.check()?;
         if Instant::now() > self.deadline {
             return Err(Error::QueryTimeLimit {
                 limit: self.limits.max_time,
@@ -126,7 +153,7 @@ mod tests {
             max_stacks: 4,
             max_time: Duration::from_secs(60),
         };
-        let budget = Budget::start(limits);
+        let budget = Budget::start(limits, &Cancel::default());
         assert!(budget.series(2).is_ok());
         assert!(budget
             .series(3)
@@ -143,11 +170,19 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("4 stacks"));
-        let expired = Budget::start(QueryLimits {
-            max_time: Duration::ZERO,
-            ..limits
-        });
+        let expired = Budget::start(
+            QueryLimits {
+                max_time: Duration::ZERO,
+                ..limits
+            },
+            &Cancel::default(),
+        );
         let error = expired.time().unwrap_err().to_string();
         assert!(error.contains("took longer than 0ns"), "{error}");
+        let cancel = Cancel::default();
+        let budget = Budget::start(limits, &cancel);
+        assert!(budget.time().is_ok());
+        cancel.clone().cancel();
+        assert!(matches!(budget.profile(), Err(Error::QueryCancelled)));
     }
 }

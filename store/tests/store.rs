@@ -9,7 +9,7 @@ use brasa_profile::{
 use brasa_store::{
     labels::{Labels, DEFAULT_TENANT, TENANT_LABEL},
     matcher::Matcher,
-    Error, Store, StoreOptions,
+    Cancel, Error, Store, StoreOptions,
 };
 
 mod common;
@@ -508,7 +508,9 @@ fn one_profile_type_per_merge_and_snapshots_averaged() {
     );
 
     let wanted = ProfileType::parse("process_cpu:inuse_space:bytes:inuse_space:bytes").unwrap();
-    let heap = store.merge_type(&[], 0, 10, &wanted).unwrap();
+    let heap = store
+        .merge_type(&[], 0, 10, &wanted, &Cancel::default())
+        .unwrap();
     // Host a's average (200) plus host b's (50), not the sum of snapshots.
     let text = Folded::from_profile(&heap.profile.unwrap(), 0).to_text();
     assert_eq!(
@@ -522,10 +524,12 @@ fn one_profile_type_per_merge_and_snapshots_averaged() {
         ["process_cpu:cpu:nanoseconds:cpu:nanoseconds"]
     );
     let hinted = store
-        .merge_choosing(&[], 0, 10, Some("inuse_space"))
+        .merge_choosing(&[], 0, 10, Some("inuse_space"), &Cancel::default())
         .unwrap();
     assert_eq!(hinted.profile_type, Some(wanted));
-    let none = store.merge_choosing(&[], 0, 10, Some("wall")).unwrap();
+    let none = store
+        .merge_choosing(&[], 0, 10, Some("wall"), &Cancel::default())
+        .unwrap();
     assert!(none.profile.is_none());
     assert_eq!(none.other_types.len(), 2);
 }
@@ -567,7 +571,9 @@ fn a_profile_with_two_sample_types_is_queryable_per_type() {
     assert_eq!(inuse_profile.sample_type.len(), 1);
     assert_eq!(inuse_profile.sample[0].value, [1024]);
     let alloc = ProfileType::parse("memory:alloc_space:bytes:space:bytes").unwrap();
-    let alloc = store.merge_type(&[], 0, 10, &alloc).unwrap();
+    let alloc = store
+        .merge_type(&[], 0, 10, &alloc, &Cancel::default())
+        .unwrap();
     assert_eq!(alloc.profile.unwrap().sample[0].value, [8192]);
     assert!(!alloc.averaged);
 }
@@ -827,7 +833,9 @@ fn in_a_heap_profile_allocations_are_summed_and_in_use_memory_averaged() {
     }
     let merged = |id: &str| {
         let wanted = ProfileType::parse(id).unwrap();
-        let merged = store.merge_type(&[], 0, 10, &wanted).unwrap();
+        let merged = store
+            .merge_type(&[], 0, 10, &wanted, &Cancel::default())
+            .unwrap();
         (total(&merged.profile.unwrap(), 0), merged.averaged)
     };
     assert_eq!(

@@ -101,6 +101,11 @@ impl Error {
             Self::Store(S::QueryLimit { .. } | S::QueryTimeLimit { .. }) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            // Nobody reads it: the client is gone (nginx's "client closed
+            // request").
+            Self::Store(S::QueryCancelled) => {
+                StatusCode::from_u16(499).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
             Self::Store(S::DiskFull { .. }) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Store(S::Profile(p)) | Self::Profile(p) => match p.root() {
                 P::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

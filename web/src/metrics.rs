@@ -80,6 +80,17 @@ pub struct Metrics {
     scrape_up: Family<ScrapeLabels, Gauge>,
     token_file_reloads: Family<ReloadOutcome, Counter>,
     refused: Family<RefusedLabels, Counter>,
+    queries_cancelled: Counter,
+    queries_running: Gauge,
+}
+
+/// A merge being counted in `brasa_queries_running` while it lives.
+pub(crate) struct RunningQuery<'a>(&'a Gauge);
+
+impl Drop for RunningQuery<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Default for Metrics {
@@ -102,6 +113,8 @@ impl Default for Metrics {
             scrape_up: Family::default(),
             token_file_reloads: Family::default(),
             refused: Family::default(),
+            queries_cancelled: Counter::default(),
+            queries_running: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -180,6 +193,16 @@ impl Default for Metrics {
             "Requests answered 429 by admission control, by lane and reason",
             metrics.refused.clone(),
         );
+        registry.register(
+            "queries_cancelled",
+            "Merges stopped because their client went away",
+            metrics.queries_cancelled.clone(),
+        );
+        registry.register(
+            "queries_running",
+            "Merges and charts running now, off the async runtime",
+            metrics.queries_running.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -219,6 +242,17 @@ impl Metrics {
         self.refused
             .get_or_create(&RefusedLabels { lane, reason })
             .inc();
+    }
+
+    /// Counts a merge or chart as running until the guard is dropped.
+    pub(crate) fn running_query(&self) -> RunningQuery<'_> {
+        self.queries_running.inc();
+        RunningQuery(&self.queries_running)
+    }
+
+    /// Records a merge stopped because its client went away.
+    pub fn query_cancelled(&self) {
+        self.queries_cancelled.inc();
     }
 
     /// Records a failed ingest.

@@ -11,8 +11,17 @@ use std::time::{Duration, SystemTime};
 use brasa_profile::{diff::Side, profile_type::ProfileType, Profile};
 use brasa_store::{
     matcher::{MatchOp, Matcher},
-    Merged,
+    Cancel, Merged,
 };
+
+/// Cancels its query when dropped, finished or not.
+pub(crate) struct CancelOnDrop(pub(crate) Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
 
 use crate::{
     params::Params,
@@ -158,14 +167,20 @@ impl Selection {
     }
 
     /// Runs the store's merge for this selection: of its profile type, or
-    /// of the one the store chooses with the `sample_type` hint.
-    fn merge_blocking(&self, state: &AppState) -> Result<Merged> {
+    /// of the one the store chooses with the `sample_type` hint. Stops
+    /// early once `cancel` is.
+    fn merge_blocking(&self, state: &AppState, cancel: &Cancel) -> Result<Merged> {
+        let _running = state.metrics().running_query();
         let store = state.store();
         let (matchers, from, to) = (&self.matchers, self.from, self.to);
-        Ok(match &self.profile_type {
-            Some(wanted) => store.merge_type(matchers, from, to, wanted)?,
-            None => store.merge_choosing(matchers, from, to, self.sample_type.as_deref())?,
-        })
+        let merged = match &self.profile_type {
+            Some(wanted) => store.merge_type(matchers, from, to, wanted, cancel),
+            None => store.merge_choosing(matchers, from, to, self.sample_type.as_deref(), cancel),
+        };
+        if let Err(brasa_store::Error::QueryCancelled) = merged {
+            state.metrics().query_cancelled();
+        }
+        Ok(merged?)
     }
 
     /// The profile type this selection answers: its own, else the one the
@@ -195,8 +210,15 @@ impl Selection {
     pub(crate) async fn merge(&self, state: &AppState) -> Result<(Profile, Summary)> {
         let worker = state.clone();
         let selection = self.clone();
+        // The merge runs on a blocking thread, which goes on when this
+        // future is dropped (the client went away): dropping the guard
+        // tells it to stop.
+        let guard = CancelOnDrop(Cancel::default());
+        let cancel = guard.0.clone();
         let merged =
-            tokio::task::spawn_blocking(move || selection.merge_blocking(&worker)).await??;
+            tokio::task::spawn_blocking(move || selection.merge_blocking(&worker, &cancel))
+                .await??;
+        drop(guard);
         let (Some(profile), Some(profile_type)) = (merged.profile, merged.profile_type) else {
             let what = match (&self.profile_type, &self.sample_type) {
                 (Some(t), _) => format!("no profiles of type {t}"),

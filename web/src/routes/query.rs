@@ -15,7 +15,7 @@ use brasa_profile::{
     render::FlameGraphOptions,
     Profile,
 };
-use brasa_store::labels::NAME_LABEL;
+use brasa_store::{labels::NAME_LABEL, Cancel};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ use super::profile_json::profile_json;
 use crate::{
     limits::{MAX_GROUPS, MAX_POINTS_PER_SERIES},
     params::Params,
-    selection::{sample_type, Selection, Summary},
+    selection::{sample_type, CancelOnDrop, Selection, Summary},
     state::AppState,
     tenant::Tenant,
     time::parse_duration,
@@ -144,9 +144,14 @@ async fn series_inner(state: &AppState, tenant: &Tenant, params: Params) -> Resu
         .filter(|g| !g.is_empty())
         .map(str::to_owned);
     let worker = state.clone();
-    let data =
-        tokio::task::spawn_blocking(move || chart(&worker, &selection, step, group_by.as_deref()))
-            .await??;
+    // Dropped when the client goes away: the chart stops at its next series.
+    let guard = CancelOnDrop(Cancel::default());
+    let cancel = guard.0.clone();
+    let data = tokio::task::spawn_blocking(move || {
+        chart(&worker, &selection, step, group_by.as_deref(), &cancel)
+    })
+    .await??;
+    drop(guard);
     Ok(Json(data))
 }
 
@@ -159,7 +164,9 @@ fn chart(
     selection: &Selection,
     step: u64,
     group_by: Option<&str>,
+    cancel: &Cancel,
 ) -> Result<Value> {
+    let _running = state.metrics().running_query();
     let store = state.store();
     let Some(profile_type) = selection.resolve_type(state)? else {
         return Ok(json!({ "status": "success", "data": [] }));
@@ -192,6 +199,10 @@ fn chart(
     let selected = store.select_samples(&selection.matchers)?;
     store.options().query.check_series(selected.len())?;
     for (series, on_samples) in selected {
+        if let Err(e) = cancel.check() {
+            state.metrics().query_cancelled();
+            return Err(e.into());
+        }
         let name = series.labels.get(NAME_LABEL).unwrap_or("");
         let Some(column) = series.kind.column(name, &profile_type) else {
             continue;
