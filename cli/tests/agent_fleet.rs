@@ -5,9 +5,14 @@
 //! Needs root (or CAP_BPF + CAP_PERFMON); CI runs as root.
 
 use std::{
-    net::TcpListener,
+    io::Read,
+    net::{TcpListener, TcpStream},
     path::Path,
     process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -36,19 +41,41 @@ struct Agent {
 }
 
 impl Agent {
-    /// Delivery attempts that failed so far.
-    fn push_failures(&mut self) -> f64 {
+    /// Its metrics now; panics when it has exited.
+    fn metrics(&mut self) -> std::collections::HashMap<String, f64> {
         if let Some(status) = self.child.try_wait().unwrap() {
             panic!("the agent exited with {status}: {:?}", self._stderr.all());
         }
         scrape(&client(), &self.metrics)
-            .get("brasa_agent_push_failures_total")
-            .copied()
-            .unwrap_or(0.0)
+    }
+
+    /// Delivery attempts that failed so far.
+    fn push_failures(&mut self) -> f64 {
+        metric(&self.metrics(), "brasa_agent_push_failures_total")
+    }
+
+    /// Its resident memory, MiB.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status");
+        kib / 1024.0
     }
 }
 
+/// One sample of a scraped page, 0 when absent.
+fn metric(page: &std::collections::HashMap<String, f64>, name: &str) -> f64 {
+    page.get(name).copied().unwrap_or(0.0)
+}
+
 fn start_agent(server: &str, spool: &Path) -> Agent {
+    start_agent_with(server, spool, &[])
+}
+
+fn start_agent_with(server: &str, spool: &Path, extra: &[&str]) -> Agent {
     let mut child = brasa()
         .args([
             "agent",
@@ -61,6 +88,7 @@ fn start_agent(server: &str, spool: &Path) -> Agent {
         ])
         .args(["--metrics-listen", "127.0.0.1:0", "--spool"])
         .arg(spool)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -210,5 +238,145 @@ fn spool_outlives_an_agent_restart_while_the_server_is_down() {
         Duration::from_secs(60),
     );
     assert_within_10_percent(got, expected, "across an agent restart");
+    terminate(&mut agent);
+}
+
+/// A server that accepts connections and reads what comes, but never
+/// answers, until dropped.
+struct HangingServer {
+    addr: String,
+    stop: Arc<AtomicBool>,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HangingServer {
+    fn start(addr: &str) -> Self {
+        let listener = TcpListener::bind(addr).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let (s, h) = (Arc::clone(&stop), Arc::clone(&held));
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let mut reader = stream.try_clone().unwrap();
+                h.lock().unwrap().push(stream);
+                // Drain the request so the client is left waiting for an
+                // answer, not for room to send.
+                std::thread::spawn(move || {
+                    let mut sink = [0; 1 << 16];
+                    while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+                });
+            }
+        });
+        Self {
+            addr: addr.to_owned(),
+            stop,
+            held,
+            thread: Some(thread),
+        }
+    }
+
+    /// Connections it holds.
+    fn connections(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+}
+
+impl Drop for HangingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag and lets go of the port.
+        let _ = TcpStream::connect(&self.addr);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        for stream in self.held.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn two_minutes_of_a_hanging_server_cost_no_samples_and_no_profiles() {
+    /// How long the server hangs.
+    const HANG: Duration = Duration::from_secs(120);
+    /// How often the agent is looked at meanwhile.
+    const LOOK_EVERY: Duration = Duration::from_secs(5);
+    const CPU_MS: u64 = 20_000;
+    /// The agent's memory bound: what it holds is its program, the unwind
+    /// tables being built and one interval's stacks, never the backlog.
+    /// Its peak on a quiet host is 27-37 MiB (benches/agent/overhead.py);
+    /// on this 2-core host while it compiled, 72 MiB in one run.
+    const AGENT_RSS_BOUND_MIB: f64 = 128.0;
+    let data = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let hanging = HangingServer::start(&addr);
+    let url = format!("http://{addr}");
+    let mut agent = start_agent_with(
+        &url,
+        spool.path(),
+        &["--push-timeout", "5s", "--retry-max", "5s"],
+    );
+    let mut workload = start_workload("fleet-hang", CPU_MS);
+
+    // The agent keeps sampling and draining every interval while each
+    // delivery attempt hangs until its timeout.
+    let started = Instant::now();
+    let mut looks = Vec::new();
+    while started.elapsed() < HANG {
+        std::thread::sleep(LOOK_EVERY);
+        let page = agent.metrics();
+        looks.push((
+            metric(&page, "brasa_agent_intervals_total"),
+            metric(&page, "brasa_agent_samples_total"),
+            agent.rss_mib(),
+        ));
+    }
+    let page = agent.metrics();
+    assert!(hanging.connections() >= 2, "the agent kept trying");
+    assert_eq!(metric(&page, "brasa_agent_pushes_total"), 0.0);
+    assert!(metric(&page, "brasa_agent_push_failures_total") >= 2.0);
+    // From its first interval on (before it, the agent loads its program
+    // and the unwind tables of the host's binaries), one interval a
+    // second: at least 3 in every 5 s, with room for a loaded machine.
+    let running = looks.iter().position(|l| l.0 >= 1.0).expect("an interval drained");
+    for pair in looks[running..].windows(2) {
+        let ((i0, s0, _), (i1, s1, _)) = (pair[0], pair[1]);
+        assert!(i1 - i0 >= 3.0, "drained {} intervals in {LOOK_EVERY:?}: {looks:?}", i1 - i0);
+        assert!(s1 > s0, "sampling paused: {looks:?}");
+    }
+    // Profiles wait on disk, not in memory.
+    let peak = looks.iter().map(|l| l.2).fold(0.0, f64::max);
+    eprintln!("agent RSS peak over two minutes of a hanging server: {peak:.1} MiB");
+    assert!(peak <= AGENT_RSS_BOUND_MIB, "RSS reached {peak:.1} MiB: {looks:?}");
+    assert!(spooled(spool.path()) >= 100, "two minutes of profiles wait in the spool");
+
+    // A healthy server takes the hanging one's place: everything spooled
+    // arrives, and so does the workload's CPU time.
+    drop(hanging);
+    let server = Server::start_at(&addr, data.path(), &[]);
+    assert!(workload.wait().unwrap().success());
+    let expected = CPU_MS as i64 * 1_000_000;
+    let got = wait_for_cpu(
+        &server.url,
+        "fleet-hang",
+        expected * 95 / 100,
+        Duration::from_secs(60),
+    );
+    assert_within_10_percent(got, expected, "through two minutes of a hanging server");
+    wait_until("the spool is delivered", Duration::from_secs(60), || {
+        let page = agent.metrics();
+        metric(&page, "brasa_agent_spool_bytes") == 0.0
+            && metric(&page, "brasa_agent_pushes_total")
+                == metric(&page, "brasa_agent_profiles_spooled_total")
+    });
+    let page = agent.metrics();
+    assert_eq!(metric(&page, "brasa_agent_spool_dropped_total"), 0.0);
+    assert_eq!(metric(&page, "brasa_agent_profiles_lost_total"), 0.0);
     terminate(&mut agent);
 }

@@ -5,8 +5,8 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpListener,
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{Arc, Condvar, Mutex},
+    time::{Duration, Instant},
 };
 
 use brasa_agent::fleet::{
@@ -22,12 +22,38 @@ struct Received {
     body: Vec<u8>,
 }
 
+/// Status that makes [`FakeServer`] read the request and then never
+/// answer, holding the connection until the statuses change.
+const HANG: u16 = 0;
+
 /// A server answering each request with the next status of `statuses`
 /// (the last one repeats), recording what it received.
 struct FakeServer {
     url: String,
     received: Arc<Mutex<Vec<Received>>>,
-    statuses: Arc<Mutex<Vec<u16>>>,
+    statuses: Arc<Statuses>,
+}
+
+#[derive(Default)]
+struct Statuses {
+    next: Mutex<Vec<u16>>,
+    changed: Condvar,
+}
+
+impl Statuses {
+    /// The status for the next request; a [`HANG`] waits for a change.
+    fn take(&self) -> u16 {
+        let mut next = self.next.lock().unwrap();
+        let status = if next.len() > 1 {
+            next.remove(0)
+        } else {
+            next[0]
+        };
+        if status == HANG {
+            drop(self.changed.wait_while(next, |n| n == &[HANG]).unwrap());
+        }
+        status
+    }
 }
 
 impl FakeServer {
@@ -35,7 +61,10 @@ impl FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
-        let statuses = Arc::new(Mutex::new(statuses.to_vec()));
+        let statuses = Arc::new(Statuses {
+            next: Mutex::new(statuses.to_vec()),
+            changed: Condvar::new(),
+        });
         let (r, s) = (received.clone(), statuses.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -52,7 +81,8 @@ impl FakeServer {
     }
 
     fn set_statuses(&self, statuses: &[u16]) {
-        *self.statuses.lock().unwrap() = statuses.to_vec();
+        *self.statuses.next.lock().unwrap() = statuses.to_vec();
+        self.statuses.changed.notify_all();
     }
 
     fn received(&self) -> Vec<Received> {
@@ -60,7 +90,7 @@ impl FakeServer {
     }
 }
 
-fn serve(stream: std::net::TcpStream, received: &Mutex<Vec<Received>>, statuses: &Mutex<Vec<u16>>) {
+fn serve(stream: std::net::TcpStream, received: &Mutex<Vec<Received>>, statuses: &Statuses) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
@@ -90,19 +120,16 @@ fn serve(stream: std::net::TcpStream, received: &Mutex<Vec<Received>>, statuses:
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        let status = {
-            let mut statuses = statuses.lock().unwrap();
-            if statuses.len() > 1 {
-                statuses.remove(0)
-            } else {
-                statuses[0]
-            }
-        };
         received.lock().unwrap().push(Received {
             target,
             authorization,
             body,
         });
+        let status = statuses.take();
+        if status == HANG {
+            // Released: the connection closes without an answer.
+            return;
+        }
         let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nno");
         stream.write_all(reply.as_bytes()).unwrap();
     }
@@ -230,4 +257,73 @@ fn unreachable_server_keeps_memory_and_disk_bounded() {
     assert!(pusher.spool().bytes() <= limit);
     assert!(pusher.spool().dropped() > 100);
     assert_eq!(pusher.stats().pushed, 0);
+}
+
+#[test]
+fn a_hanging_server_costs_one_timeout_per_attempt() {
+    let server = FakeServer::start(&[HANG]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&server.url);
+    options.timeout = Duration::from_millis(300);
+    let mut pusher = Pusher::new(options, Spool::open(dir.path(), 1 << 20).unwrap());
+    let started = Instant::now();
+    pusher.submit(&profile(1)).unwrap();
+    // The attempt gave up on its own: the server never answers.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(pusher.stats().failures, 1);
+    assert_eq!(pusher.spool().len(), 1);
+    assert!(pusher.last_error().unwrap().contains("timeout"), "{:?}", pusher.last_error());
+    server.set_statuses(&[200]);
+}
+
+#[test]
+fn queueing_never_waits_for_a_request_on_the_wire() {
+    let server = FakeServer::start(&[HANG]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&server.url);
+    // Long enough that a queue waiting on the request would see it fail.
+    options.timeout = Duration::from_secs(60);
+    let delivery = Pusher::new(options, Spool::open(dir.path(), 1 << 20).unwrap())
+        .start()
+        .unwrap();
+    let outbox = delivery.outbox().clone();
+    outbox.submit(&profile(0)).unwrap();
+    brasa_test_support::wait_until("the server holds a request", Duration::from_secs(10), || {
+        !server.received().is_empty()
+    });
+    for i in 1..6 {
+        outbox.submit(&profile(i)).unwrap();
+    }
+    assert_eq!(outbox.spool().len(), 6);
+    assert_eq!(outbox.stats().failures, 0, "the request is still on the wire");
+
+    // The server lets go and recovers: everything arrives, in order.
+    server.set_statuses(&[200]);
+    brasa_test_support::wait_until("the spool is delivered", Duration::from_secs(10), || {
+        outbox.spool().is_empty()
+    });
+    assert_eq!(outbox.stats().pushed, 6);
+    assert_eq!(outbox.stats().failures, 1);
+    let received = server.received();
+    let bodies: Vec<u8> = received[1..].iter().map(|r| r.body[0]).collect();
+    assert_eq!(bodies, vec![0, 1, 2, 3, 4, 5]);
+    delivery.finish();
+}
+
+#[test]
+fn stopping_delivery_while_the_server_hangs_keeps_the_spool() {
+    let server = FakeServer::start(&[HANG]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(&server.url);
+    options.timeout = Duration::from_millis(500);
+    let delivery = Pusher::new(options, Spool::open(dir.path(), 1 << 20).unwrap())
+        .start()
+        .unwrap();
+    delivery.outbox().submit(&profile(0)).unwrap();
+    brasa_test_support::wait_until("the server holds a request", Duration::from_secs(10), || {
+        !server.received().is_empty()
+    });
+    delivery.finish();
+    server.set_statuses(&[200]);
+    assert_eq!(Spool::open(dir.path(), 1 << 20).unwrap().len(), 1);
 }

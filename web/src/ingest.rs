@@ -11,8 +11,8 @@ use brasa_store::{
 
 use crate::{metrics::timed, state::AppState, tenant::Tenant, time::nanos, Result};
 
-/// One profile to store.
-pub(crate) struct Item {
+/// One profile to store, as an ingest endpoint decoded it from a request.
+pub struct Item {
     /// Series labels; without `__name__`, the profile is named from its
     /// sample types.
     pub labels: Labels,
@@ -23,11 +23,41 @@ pub(crate) struct Item {
 }
 
 /// A profile as received.
-pub(crate) enum Payload {
+pub enum Payload {
     /// pprof bytes, gzip or raw, not yet decoded.
     Pprof(Vec<u8>),
     /// A profile built by the endpoint (e.g. from folded stacks).
     Built(Box<Profile>),
+}
+
+impl Item {
+    /// The series labels (named from the sample types when the client gave
+    /// no `__name__`), the decoded and validated profile, and the key time
+    /// the client asked for: what is stored. pprof bytes are decompressed
+    /// up to `max_decompressed_bytes`.
+    pub fn decode(self, max_decompressed_bytes: usize) -> Result<(Labels, Profile, Option<u64>)> {
+        let (profile, empty) = match self.payload {
+            Payload::Pprof(bytes) => {
+                let raw = codec::maybe_gunzip(&bytes, max_decompressed_bytes)?;
+                (codec::decode_raw(&raw)?, raw.is_empty())
+            }
+            Payload::Built(profile) => (*profile, false),
+        };
+        if profile.sample_type.is_empty() {
+            return Err(crate::Error::BadRequest(if empty {
+                "the body is empty; send a pprof profile (gzip or raw)".to_owned()
+            } else {
+                "the profile has no sample types; send a pprof profile with samples".to_owned()
+            }));
+        }
+        let labels = if self.labels.get(NAME_LABEL).is_some() {
+            self.labels
+        } else {
+            let name = profile_name(&profile);
+            Labels::new(self.labels.iter().chain([(NAME_LABEL, name.as_str())]))?
+        };
+        Ok((labels, profile, self.time_nanos))
+    }
 }
 
 /// What was stored.
@@ -94,28 +124,8 @@ fn insert_blocking(
     // request before anything is written.
     let mut decoded = Vec::with_capacity(items.len());
     for item in items {
-        let (profile, empty) = match item.payload {
-            Payload::Pprof(bytes) => {
-                let raw = codec::maybe_gunzip(&bytes, limit)?;
-                (codec::decode_raw(&raw)?, raw.is_empty())
-            }
-            Payload::Built(profile) => (*profile, false),
-        };
-        if profile.sample_type.is_empty() {
-            return Err(crate::Error::BadRequest(if empty {
-                "the body is empty; send a pprof profile (gzip or raw)".to_owned()
-            } else {
-                "the profile has no sample types; send a pprof profile with samples".to_owned()
-            }));
-        }
-        let labels = tenant.label(item.labels)?;
-        let labels = if labels.get(NAME_LABEL).is_some() {
-            labels
-        } else {
-            let name = profile_name(&profile);
-            Labels::new(labels.iter().chain([(NAME_LABEL, name.as_str())]))?
-        };
-        decoded.push((labels, profile, item.time_nanos));
+        let (labels, profile, time) = item.decode(limit)?;
+        decoded.push((tenant.label(labels)?, profile, time));
     }
     let now = nanos(SystemTime::now());
     let mut stored = Stored::default();

@@ -6,7 +6,7 @@ use std::fmt::Display;
 
 use axum::{
     extract::{FromRequestParts, Query},
-    http::request::Parts,
+    http::{request::Parts, Uri},
 };
 
 use crate::{Error, Result};
@@ -20,13 +20,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
-        let Query(pairs) = Query::try_from_uri(&parts.uri)
-            .map_err(|e| Error::BadRequest(format!("malformed query string: {}", e.body_text())))?;
-        Ok(Self(pairs))
+        Self::from_uri(&parts.uri)
     }
 }
 
 impl Params {
+    /// The parameters of `uri`'s query string.
+    pub(crate) fn from_uri(uri: &Uri) -> Result<Self> {
+        let Query(pairs) = Query::try_from_uri(uri)
+            .map_err(|e| Error::BadRequest(format!("malformed query string: {}", e.body_text())))?;
+        Ok(Self(pairs))
+    }
+
     /// The last value of parameter `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0

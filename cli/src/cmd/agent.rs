@@ -68,6 +68,18 @@ pub struct AgentArgs {
     /// -XX:+PreserveFramePointer for whole stacks.
     #[arg(long)]
     jvm_perfmap: bool,
+    /// Time limit of one delivery attempt (connecting, sending, the
+    /// server's answer); a server that hangs costs no more than this.
+    #[arg(long, value_name = "DUR",
+          default_value_t = humantime::Duration::from(brasa_agent::fleet::push::DEFAULT_PUSH_TIMEOUT),
+          value_parser = |t: &str| crate::args::parse_duration(t).map(humantime::Duration::from))]
+    push_timeout: humantime::Duration,
+    /// Longest wait between delivery attempts while the server fails; the
+    /// wait doubles up to this, with jitter.
+    #[arg(long, value_name = "DUR",
+          default_value_t = humantime::Duration::from(brasa_agent::fleet::backoff::DEFAULT_RETRY_MAX),
+          value_parser = |t: &str| crate::args::parse_duration(t).map(humantime::Duration::from))]
+    retry_max: humantime::Duration,
     /// Where the agent serves its own /metrics.
     #[arg(long, default_value = "127.0.0.1:7172", value_name = "ADDR")]
     metrics_listen: SocketAddr,
@@ -100,6 +112,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Runs the agent against `server` until `stop` is set.
 pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Result<()> {
     let mut push = PushOptions::new(server);
+    push.timeout = *args.push_timeout;
+    push.backoff.max = *args.retry_max;
     if let Some(path) = &args.token_file {
         push.token = Some(read_token_file(path)?);
     }
@@ -107,7 +121,7 @@ pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Res
         .spool
         .unwrap_or_else(|| PathBuf::from("./brasa-agent-spool"));
     let spool = Spool::open(&spool_dir, args.spool_size)?;
-    let mut pusher = Pusher::new(push, spool);
+    let delivery = Pusher::new(push, spool).start()?;
 
     let mut static_labels = vec![("host".to_owned(), hostname())];
     for (k, v) in args.labels {
@@ -130,7 +144,9 @@ pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Res
         "brasa agent: sampling at {} Hz, pushing to {server} every {:?}, metrics on http://{address}/metrics",
         options.sampling.frequency, options.interval
     );
-    run_agent(&options, &mut pusher, stop, &metrics)?;
+    let sampled = run_agent(&options, delivery.outbox(), stop, &metrics);
+    delivery.finish();
+    sampled?;
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use brasa_profile::codec;
 
 use super::{
     labels::{LabelRules, ProcessLabels},
-    metrics::AgentMetrics,
-    push::Pusher,
+    metrics::{AgentMetrics, SpoolStats},
+    push::Outbox,
     spool::SpooledProfile,
 };
 use crate::{
@@ -68,11 +68,13 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// Samples the host and pushes through `pusher` until `stop` is set; the
-/// last partial interval is pushed too. Fails when the sampler cannot start.
+/// Samples the host and queues its profiles in `outbox` until `stop` is
+/// set; the last partial interval is queued too. Delivery runs elsewhere
+/// ([`super::push::Pusher::start`]), so sampling never waits on the
+/// network. Fails when the sampler cannot start.
 pub fn run(
     options: &AgentOptions,
-    pusher: &mut Pusher,
+    outbox: &Outbox,
     stop: &AtomicBool,
     metrics: &AgentMetrics,
 ) -> Result<()> {
@@ -97,7 +99,7 @@ pub fn run(
         frequency: options.sampling.frequency,
         interval_start: Instant::now(),
         interval_time: unix_nanos(),
-        pusher,
+        outbox,
         stop,
         metrics,
     };
@@ -111,7 +113,7 @@ struct AgentState<'a> {
     /// When the interval being sampled began.
     interval_start: Instant,
     interval_time: i64,
-    pusher: &'a mut Pusher,
+    outbox: &'a Outbox,
     stop: &'a AtomicBool,
     metrics: &'a AgentMetrics,
 }
@@ -128,7 +130,7 @@ impl Consumer for AgentState<'_> {
         Ok(self.stop.load(Ordering::SeqCst))
     }
 
-    /// Pushes one interval's profiles and brings the metrics up to date.
+    /// Queues one interval's profiles and brings the metrics up to date.
     fn drained(
         &mut self,
         samples: Vec<RawSample>,
@@ -139,21 +141,25 @@ impl Consumer for AgentState<'_> {
         self.interval_start = Instant::now();
         let entries = samples.len();
         for profile in self.profiles(samples, self.interval_time, duration) {
-            if let Err(error) = self.pusher.submit(&profile) {
+            if let Err(error) = self.outbox.submit(&profile) {
                 // A full or vanished spool disk must not stop sampling.
                 self.metrics.profile_lost();
                 eprintln!("brasa agent: profile lost: {error}");
             }
         }
         self.interval_time = unix_nanos();
-        self.pusher.flush();
-        let spool = self.pusher.spool();
+        let spool = self.outbox.spool();
+        let spool_stats = SpoolStats {
+            bytes: spool.bytes(),
+            spooled: spool.spooled(),
+            dropped: spool.dropped(),
+        };
+        drop(spool);
         self.metrics.update(
             &sampler.stats()?,
             sampler.unwind_stats().as_ref(),
-            &self.pusher.stats(),
-            spool.bytes(),
-            spool.dropped(),
+            &self.outbox.stats(),
+            &spool_stats,
             entries,
             self.resolver.processes.len(),
         );

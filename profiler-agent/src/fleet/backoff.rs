@@ -3,13 +3,16 @@
 
 use std::time::Duration;
 
+/// Default upper bound of the delay between attempts.
+pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(300);
+
 /// Backoff settings.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct BackoffOptions {
     /// Delay after the first failure. Default: 1 s.
     pub initial: Duration,
-    /// Upper bound of the delay. Default: 5 minutes.
+    /// Upper bound of the delay. Default: [`DEFAULT_RETRY_MAX`].
     pub max: Duration,
 }
 
@@ -17,7 +20,7 @@ impl Default for BackoffOptions {
     fn default() -> Self {
         Self {
             initial: Duration::from_secs(1),
-            max: Duration::from_secs(300),
+            max: DEFAULT_RETRY_MAX,
         }
     }
 }

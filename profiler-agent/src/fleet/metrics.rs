@@ -34,6 +34,17 @@ struct Stop {
     stop: &'static str,
 }
 
+/// The spool's state after an interval, for [`AgentMetrics::update`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpoolStats {
+    /// Bytes waiting on disk.
+    pub bytes: u64,
+    /// Profiles written since the agent started.
+    pub spooled: u64,
+    /// Profiles dropped since the agent started (oldest first).
+    pub dropped: u64,
+}
+
 /// Everything the agent reports about itself.
 #[derive(Debug, Clone, Default)]
 pub struct AgentMetrics {
@@ -44,6 +55,8 @@ pub struct AgentMetrics {
     pushes: Counter,
     push_failures: Counter,
     rejected: Counter,
+    intervals: Counter,
+    spooled: Counter,
     spool_bytes: Gauge,
     spool_dropped: Counter,
     lost: Counter,
@@ -54,7 +67,7 @@ pub struct AgentMetrics {
     unwind_tables: Gauge,
     unwind_table_bytes: Gauge,
     frames_unsymbolized: Family<Reason, Counter>,
-    last_sampler: Arc<std::sync::Mutex<(SamplerStats, PushStats, u64)>>,
+    last_sampler: Arc<std::sync::Mutex<(SamplerStats, PushStats, SpoolStats)>>,
 }
 
 impl AgentMetrics {
@@ -97,13 +110,23 @@ impl AgentMetrics {
             self.rejected.clone(),
         );
         r.register(
+            "intervals",
+            "Intervals sampled and drained into profiles; it grows every interval whatever the server does",
+            self.intervals.clone(),
+        );
+        r.register(
+            "profiles_spooled",
+            "Profiles written to the disk spool, each delivered, dropped or still waiting",
+            self.spooled.clone(),
+        );
+        r.register(
             "spool_bytes",
             "Bytes of profiles waiting in the disk spool",
             self.spool_bytes.clone(),
         );
         r.register(
             "spool_dropped",
-            "Profiles dropped from a full spool",
+            "Profiles dropped from a full spool (its size limit or its disk), oldest first",
             self.spool_dropped.clone(),
         );
         r.register(
@@ -172,13 +195,13 @@ impl AgentMetrics {
         sampler: &SamplerStats,
         unwind: Option<&UnwindStats>,
         push: &PushStats,
-        spool_bytes: u64,
-        spool_dropped: u64,
+        spool: &SpoolStats,
         map_entries: usize,
         processes: usize,
     ) {
         let mut last = self.last_sampler.lock().unwrap_or_else(|p| p.into_inner());
-        let (prev, prev_push, prev_spool_dropped) = *last;
+        let (prev, prev_push, prev_spool) = *last;
+        self.intervals.inc();
         let grown_since = sampler.since(&prev);
         for (counter, grown) in grown_since.entries() {
             match counter.meaning {
@@ -218,12 +241,14 @@ impl AgentMetrics {
             .inc_by(push.failures.saturating_sub(prev_push.failures));
         self.rejected
             .inc_by(push.rejected.saturating_sub(prev_push.rejected));
+        self.spooled
+            .inc_by(spool.spooled.saturating_sub(prev_spool.spooled));
         self.spool_dropped
-            .inc_by(spool_dropped.saturating_sub(prev_spool_dropped));
-        self.spool_bytes.set(spool_bytes as i64);
+            .inc_by(spool.dropped.saturating_sub(prev_spool.dropped));
+        self.spool_bytes.set(spool.bytes as i64);
         self.map_entries.set(map_entries as i64);
         self.processes.set(processes as i64);
-        *last = (*sampler, *push, spool_dropped);
+        *last = (*sampler, *push, *spool);
     }
 }
 
@@ -301,5 +326,33 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
         }
         assert!(!text.contains("reason=\"no_symbol\""), "{text}");
+    }
+
+    #[test]
+    fn intervals_spooled_and_dropped_profiles_are_counted() {
+        let metrics = AgentMetrics::default();
+        let sampler = SamplerStats::default();
+        let push = PushStats::default();
+        let mut spool = SpoolStats {
+            bytes: 900,
+            spooled: 3,
+            dropped: 0,
+        };
+        metrics.update(&sampler, None, &push, &spool, 0, 0);
+        spool = SpoolStats {
+            bytes: 1_000,
+            spooled: 7,
+            dropped: 2,
+        };
+        metrics.update(&sampler, None, &push, &spool, 0, 0);
+        let text = encoded(&metrics);
+        for line in [
+            "brasa_agent_intervals_total 2",
+            "brasa_agent_profiles_spooled_total 7",
+            "brasa_agent_spool_dropped_total 2",
+            "brasa_agent_spool_bytes 1000",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
     }
 }

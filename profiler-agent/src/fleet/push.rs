@@ -8,13 +8,23 @@
 //! the server's `Retry-After` asks; other 4xx answers mean the server will
 //! never take this profile, so it is dropped and counted.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Condvar, Mutex, MutexGuard,
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
 
 use super::{
     backoff::{Backoff, BackoffOptions},
     spool::{Spool, SpooledProfile},
 };
-use crate::Result;
+use crate::{Error, Result};
+
+/// Default time limit of one delivery attempt.
+pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how to push.
 #[derive(Debug, Clone)]
@@ -24,7 +34,7 @@ pub struct PushOptions {
     pub server: String,
     /// Bearer token, when the server wants one.
     pub token: Option<String>,
-    /// Time limit of one request. Default: 10 s.
+    /// Time limit of one request. Default: [`DEFAULT_PUSH_TIMEOUT`].
     pub timeout: Duration,
     /// Backoff between attempts after failures.
     pub backoff: BackoffOptions,
@@ -36,7 +46,7 @@ impl PushOptions {
         Self {
             server: server.trim_end_matches('/').to_owned(),
             token: None,
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_PUSH_TIMEOUT,
             backoff: BackoffOptions::default(),
         }
     }
@@ -71,14 +81,72 @@ fn retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
+/// How long the delivery thread sleeps when nothing waits, at most: a
+/// submit or a stop wakes it at once.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// What the sampling side and the delivery side share.
+#[derive(Debug)]
+struct Shared {
+    spool: Mutex<Spool>,
+    /// Signalled when a profile is spooled or delivery should stop.
+    wake: Condvar,
+    stats: Mutex<PushStats>,
+    stopping: AtomicBool,
+}
+
+/// The spool as the sampling side sees it: queueing a profile touches the
+/// disk, never the network, so a server that hangs cannot hold up
+/// sampling.
+#[derive(Debug, Clone)]
+pub struct Outbox(Arc<Shared>);
+
+impl Outbox {
+    fn new(spool: Spool) -> Self {
+        Self(Arc::new(Shared {
+            spool: Mutex::new(spool),
+            wake: Condvar::new(),
+            stats: Mutex::new(PushStats::default()),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// Queues `profile` for delivery. Fails only when the spool itself
+    /// cannot be written.
+    pub fn submit(&self, profile: &SpooledProfile) -> Result<()> {
+        self.spool().push(profile)?;
+        self.0.wake.notify_all();
+        Ok(())
+    }
+
+    /// The spool, for its size and counters; held only for disk work.
+    pub fn spool(&self) -> MutexGuard<'_, Spool> {
+        self.0.spool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Delivery counters.
+    pub fn stats(&self) -> PushStats {
+        *self.0.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self, count: impl FnOnce(&mut PushStats)) {
+        count(&mut self.0.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn stopping(&self) -> bool {
+        self.0.stopping.load(Ordering::SeqCst)
+    }
+}
+
 /// Pushes profiles, spooling them while the server cannot take them.
+/// [`Pusher::flush`] delivers on the caller's thread; [`Pusher::start`]
+/// moves delivery to a thread of its own, as the agent runs it.
 pub struct Pusher {
     options: PushOptions,
     agent: ureq::Agent,
-    spool: Spool,
+    outbox: Outbox,
     backoff: Backoff,
     retry_at: Option<Instant>,
-    stats: PushStats,
     last_error: Option<String>,
 }
 
@@ -95,21 +163,20 @@ impl Pusher {
             backoff: Backoff::new(options.backoff, seed),
             options,
             agent,
-            spool,
+            outbox: Outbox::new(spool),
             retry_at: None,
-            stats: PushStats::default(),
             last_error: None,
         }
     }
 
     /// Delivery counters.
     pub fn stats(&self) -> PushStats {
-        self.stats
+        self.outbox.stats()
     }
 
     /// The spool, for its size and drop counters.
-    pub fn spool(&self) -> &Spool {
-        &self.spool
+    pub fn spool(&self) -> MutexGuard<'_, Spool> {
+        self.outbox.spool()
     }
 
     /// The most recent failure, for logs.
@@ -117,37 +184,53 @@ impl Pusher {
         self.last_error.as_deref()
     }
 
-    /// Queues `profile` and delivers whatever is due. Fails only when the
-    /// spool itself cannot be written.
+    /// Queues `profile` and delivers whatever is due, on this thread. Fails
+    /// only when the spool itself cannot be written.
     pub fn submit(&mut self, profile: &SpooledProfile) -> Result<()> {
-        self.spool.push(profile)?;
+        self.outbox.submit(profile)?;
         self.flush();
         Ok(())
     }
 
+    /// Whether the backoff lets the next attempt go now.
+    fn due(&self) -> bool {
+        self.retry_at.is_none_or(|at| Instant::now() >= at)
+    }
+
     /// Delivers spooled profiles, oldest first, unless backing off. Stops at
-    /// the first transient failure. Returns how many were delivered.
+    /// the first transient failure, and once delivery is stopping and the
+    /// last request timeout has passed. Returns how many were delivered.
+    /// The spool is not locked while a request is on the wire.
     pub fn flush(&mut self) -> usize {
-        if self.retry_at.is_some_and(|at| Instant::now() < at) {
+        if !self.due() {
             return 0;
         }
         let mut delivered = 0;
-        while let Some(profile) = self.spool.oldest() {
+        let mut give_up_at = None;
+        loop {
+            if self.outbox.stopping()
+                && Instant::now() >= *give_up_at.get_or_insert(Instant::now() + self.options.timeout)
+            {
+                break;
+            }
+            let Some((id, profile)) = self.outbox.spool().oldest() else {
+                break;
+            };
             match self.send(&profile) {
                 Outcome::Delivered => {
-                    self.spool.remove_oldest();
-                    self.stats.pushed += 1;
+                    self.outbox.spool().remove(id);
+                    self.outbox.count(|s| s.pushed += 1);
                     delivered += 1;
                     self.backoff.succeeded();
                     self.retry_at = None;
                 }
                 Outcome::Rejected(why) => {
-                    self.spool.remove_oldest();
-                    self.stats.rejected += 1;
+                    self.outbox.spool().remove(id);
+                    self.outbox.count(|s| s.rejected += 1);
                     self.last_error = Some(why);
                 }
                 Outcome::Transient(why, asked) => {
-                    self.stats.failures += 1;
+                    self.outbox.count(|s| s.failures += 1);
                     self.last_error = Some(why);
                     let wait = self.backoff.failed().max(asked.unwrap_or_default());
                     self.retry_at = Some(Instant::now() + wait);
@@ -156,6 +239,54 @@ impl Pusher {
             }
         }
         delivered
+    }
+
+    /// Moves delivery to a thread of its own; the returned handle queues
+    /// profiles and stops the thread.
+    pub fn start(self) -> Result<Delivery> {
+        let outbox = self.outbox.clone();
+        let thread = std::thread::Builder::new()
+            .name("brasa-push".into())
+            .spawn(move || self.deliver())
+            .map_err(|source| Error::Io {
+                action: "starting the delivery thread".into(),
+                source,
+            })?;
+        Ok(Delivery {
+            outbox,
+            thread: Some(thread),
+        })
+    }
+
+    /// The delivery thread: flush whenever something waits and the
+    /// backoff allows, sleep otherwise; on stop, one last attempt bounded
+    /// by the request timeout, then return. What is left stays spooled for
+    /// the next run.
+    fn deliver(mut self) {
+        loop {
+            if self.outbox.stopping() {
+                if self.due() {
+                    self.flush();
+                }
+                return;
+            }
+            let shared = Arc::clone(&self.outbox.0);
+            let spool = shared.spool.lock().unwrap_or_else(|p| p.into_inner());
+            let wait = match self.retry_at {
+                _ if spool.is_empty() => IDLE_WAIT,
+                Some(at) => at.saturating_duration_since(Instant::now()),
+                None => Duration::ZERO,
+            };
+            if wait.is_zero() && !self.outbox.stopping() {
+                drop(spool);
+                self.flush();
+                if let Some(error) = self.last_error.take() {
+                    eprintln!("brasa agent: delivery failed, will retry: {error}");
+                }
+            } else if !self.outbox.stopping() {
+                drop(shared.wake.wait_timeout(spool, wait));
+            }
+        }
     }
 
     fn send(&self, profile: &SpooledProfile) -> Outcome {
@@ -191,6 +322,44 @@ impl Pusher {
             }
             Err(error) => Outcome::Transient(format!("{url}: {error}"), None),
         }
+    }
+}
+
+/// The delivery thread of [`Pusher::start`] and the agent's [`Outbox`].
+pub struct Delivery {
+    outbox: Outbox,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Delivery {
+    /// Where the agent queues its profiles.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Stops the thread after one last attempt at what is due (bounded by
+    /// the request timeout) and waits for it.
+    pub fn finish(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        {
+            // Under the lock: the thread is either before its check or
+            // waiting, never in between, so the wake-up is not missed.
+            let _spool = self.outbox.spool();
+            self.outbox.0.stopping.store(true, Ordering::SeqCst);
+            self.outbox.0.wake.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

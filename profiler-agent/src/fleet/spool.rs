@@ -3,13 +3,14 @@
 //! One file per profile, named by a sequence number so the directory order
 //! is the delivery order; written to a temporary name and renamed, so a crash
 //! never leaves half a profile behind. The spool survives agent restarts.
-//! When it would grow past its byte limit the oldest profiles are dropped,
-//! and counted: newer data is worth more to someone looking at a dashboard.
+//! When it would grow past its byte limit, or the disk under it is full,
+//! the oldest profiles are dropped, and counted: newer data is worth more to
+//! someone looking at a dashboard.
 
 use std::{
     collections::VecDeque,
     fs,
-    io::{BufRead, Read},
+    io::{BufRead, ErrorKind, Read},
     path::{Path, PathBuf},
 };
 
@@ -29,6 +30,11 @@ pub struct SpooledProfile {
     pub body: Vec<u8>,
 }
 
+/// Which spooled profile: handed out by [`Spool::oldest`], so that the one
+/// delivered is the one removed even if eviction dropped it meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpoolId(u64);
+
 /// The queue. See the module docs.
 #[derive(Debug)]
 pub struct Spool {
@@ -38,6 +44,7 @@ pub struct Spool {
     bytes: u64,
     next_seq: u64,
     dropped: u64,
+    spooled: u64,
 }
 
 impl Spool {
@@ -69,6 +76,7 @@ impl Spool {
             next_seq: files.last().map_or(0, |(seq, _)| seq + 1),
             files: files.into(),
             dropped: 0,
+            spooled: 0,
         };
         spool.evict();
         Ok(spool)
@@ -89,17 +97,25 @@ impl Spool {
         self.bytes
     }
 
-    /// Profiles dropped since open: oldest evicted to respect the limit, or
-    /// unreadable files found in the directory.
+    /// Profiles dropped since open: oldest evicted to respect the limit or
+    /// to make room on a full disk, or unreadable files found in the
+    /// directory.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Profiles written since open.
+    pub fn spooled(&self) -> u64 {
+        self.spooled
     }
 
     fn path(&self, seq: u64) -> PathBuf {
         self.dir.join(format!("{seq:020}{SUFFIX}"))
     }
 
-    /// Appends a profile, evicting the oldest ones if the limit is exceeded.
+    /// Appends a profile, evicting the oldest ones if the limit is exceeded
+    /// or the disk has no room for it. Fails when the profile cannot be
+    /// written even with the spool empty.
     pub fn push(&mut self, profile: &SpooledProfile) -> Result<()> {
         let header = serde_json::to_string(&profile.labels).expect("strings serialize");
         let mut contents = Vec::with_capacity(header.len() + 1 + profile.body.len());
@@ -109,14 +125,20 @@ impl Spool {
 
         let seq = self.next_seq;
         let path = self.path(seq);
-        let tmp = path.with_extension(&TMP_SUFFIX[1..]);
-        fs::write(&tmp, &contents)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .map_err(|source| Error::Io {
-                action: format!("writing spool file {}", path.display()),
-                source,
-            })?;
+        loop {
+            match write_atomically(&path, &contents) {
+                Ok(()) => break,
+                Err(error) if error.kind() == ErrorKind::StorageFull && self.drop_oldest() => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        action: format!("writing spool file {}", path.display()),
+                        source,
+                    })
+                }
+            }
+        }
         self.next_seq += 1;
+        self.spooled += 1;
         self.files.push_back((seq, contents.len() as u64));
         self.bytes += contents.len() as u64;
         self.evict();
@@ -124,38 +146,54 @@ impl Spool {
     }
 
     fn evict(&mut self) {
-        while self.bytes > self.max_bytes {
-            let Some((seq, len)) = self.files.pop_front() else {
-                break;
-            };
-            let _ = fs::remove_file(self.path(seq));
-            self.bytes -= len;
-            self.dropped += 1;
-        }
+        while self.bytes > self.max_bytes && self.drop_oldest() {}
+    }
+
+    /// Drops the oldest profile, counted; false when there is none.
+    fn drop_oldest(&mut self) -> bool {
+        let Some((seq, len)) = self.files.pop_front() else {
+            return false;
+        };
+        let _ = fs::remove_file(self.path(seq));
+        self.bytes -= len;
+        self.dropped += 1;
+        true
     }
 
     /// The oldest profile, if any. An unreadable file is dropped (and
     /// counted) and the next one is tried.
-    pub fn oldest(&mut self) -> Option<SpooledProfile> {
+    pub fn oldest(&mut self) -> Option<(SpoolId, SpooledProfile)> {
         while let Some(&(seq, _)) = self.files.front() {
             match read_file(&self.path(seq)) {
-                Some(profile) => return Some(profile),
+                Some(profile) => return Some((SpoolId(seq), profile)),
                 None => {
-                    self.remove_oldest();
-                    self.dropped += 1;
+                    self.drop_oldest();
                 }
             }
         }
         None
     }
 
-    /// Removes the oldest profile, once the server has taken it.
-    pub fn remove_oldest(&mut self) {
-        if let Some((seq, len)) = self.files.pop_front() {
+    /// Removes profile `id`, once the server has taken it; nothing when
+    /// it was evicted in the meantime.
+    pub fn remove(&mut self, id: SpoolId) {
+        if let Some(at) = self.files.iter().position(|&(seq, _)| seq == id.0) {
+            let (seq, len) = self.files.remove(at).expect("position is in range");
             let _ = fs::remove_file(self.path(seq));
             self.bytes -= len;
         }
     }
+}
+
+/// Writes `contents` to a temporary name and renames it to `path`; a failed
+/// write leaves nothing behind, so it takes no room on a full disk.
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(&TMP_SUFFIX[1..]);
+    let written = fs::write(&tmp, contents).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn read_file(path: &Path) -> Option<SpooledProfile> {
@@ -189,23 +227,25 @@ mod tests {
         for i in 0..3 {
             spool.push(&profile(i, 100)).unwrap();
         }
-        assert_eq!(spool.oldest(), Some(profile(0, 100)));
-        spool.remove_oldest();
+        let (id, first) = spool.oldest().unwrap();
+        assert_eq!(first, profile(0, 100));
+        spool.remove(id);
         drop(spool);
 
         let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
         assert_eq!(spool.len(), 2);
         spool.push(&profile(3, 100)).unwrap();
         let mut seen = Vec::new();
-        while let Some(p) = spool.oldest() {
+        while let Some((id, p)) = spool.oldest() {
             seen.push(p);
-            spool.remove_oldest();
+            spool.remove(id);
         }
         assert_eq!(
             seen,
             vec![profile(1, 100), profile(2, 100), profile(3, 100)]
         );
         assert_eq!((spool.bytes(), spool.dropped()), (0, 0));
+        assert_eq!(spool.spooled(), 1);
     }
 
     #[test]
@@ -218,9 +258,25 @@ mod tests {
         assert!(spool.bytes() <= 5_000);
         assert_eq!(spool.len(), 4);
         assert_eq!(spool.dropped(), 16);
-        assert_eq!(spool.oldest(), Some(profile(16, 1_000)));
+        assert_eq!(spool.oldest().unwrap().1, profile(16, 1_000));
+        assert_eq!(spool.spooled(), 20);
         let on_disk = fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(on_disk, 4);
+    }
+
+    #[test]
+    fn removing_a_profile_evicted_during_its_delivery_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), 2_500).unwrap();
+        spool.push(&profile(0, 1_000)).unwrap();
+        let (sending, _) = spool.oldest().unwrap();
+        // While profile 0 is on the wire, two more arrive and evict it.
+        spool.push(&profile(1, 1_000)).unwrap();
+        spool.push(&profile(2, 1_000)).unwrap();
+        assert_eq!(spool.dropped(), 1);
+        spool.remove(sending);
+        assert_eq!(spool.len(), 2);
+        assert_eq!(spool.oldest().unwrap().1, profile(1, 1_000));
     }
 
     #[test]
@@ -233,7 +289,7 @@ mod tests {
         fs::write(dir.path().join("00000000000000000009.spool.tmp"), b"half").unwrap();
         drop(spool);
         let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
-        assert_eq!(spool.oldest(), Some(profile(1, 10)));
+        assert_eq!(spool.oldest().unwrap().1, profile(1, 10));
         assert_eq!(spool.dropped(), 1);
         assert!(!dir.path().join("00000000000000000009.spool.tmp").exists());
     }

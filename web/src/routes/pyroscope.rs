@@ -6,7 +6,7 @@ use axum::{
     extract::{FromRequest, Multipart, Request, State},
     http::{
         header::{CONTENT_ENCODING, CONTENT_TYPE},
-        HeaderMap, StatusCode,
+        HeaderMap, StatusCode, Uri,
     },
     response::{IntoResponse, Response},
 };
@@ -23,6 +23,7 @@ use prost::Message;
 use crate::{
     body::read_body,
     ingest::{store, Item, Payload},
+    limits::Limits,
     params::Params,
     state::AppState,
     tenant::Tenant,
@@ -113,10 +114,17 @@ async fn push_items(state: &AppState, headers: &HeaderMap, body: Body) -> Result
             "content encoding {encoding:?} is not supported; use gzip or none"
         )));
     }
-    let limits = state.limits().clone();
+    let limits = state.limits();
     let body = read_body(body, limits.max_body_bytes).await?;
+    decode_push(&body, limits)
+}
+
+/// The profiles of a Connect push body (a `push.v1.PushRequest`, gzip or
+/// raw), each with its series labels, within `limits`; each profile's
+/// pprof bytes are decoded by [`Item::decode`] when stored.
+pub fn decode_push(body: &[u8], limits: &Limits) -> Result<Vec<Item>> {
     // gzip is recognised by its magic bytes whether or not the header says so.
-    let raw = codec::maybe_gunzip(&body, limits.max_decompressed_bytes)?;
+    let raw = codec::maybe_gunzip(body, limits.max_decompressed_bytes)?;
     let request = PushRequest::decode(raw.as_ref())
         .map_err(|e| Error::BadRequest(format!("body is not a push.v1.PushRequest: {e}")))?;
     if request.series.len() > limits.max_series_per_push {
@@ -172,54 +180,94 @@ pub(crate) async fn legacy_ingest(
 }
 
 async fn legacy_item(state: &AppState, params: Params, request: Request) -> Result<(Item, usize)> {
-    let name = params.get("name").ok_or_else(|| {
-        Error::BadRequest("missing `name` (e.g. name=app.cpu{env=prod})".to_owned())
-    })?;
-    let (labels, suffix) = parse_legacy_name(name)?;
-    let labels = series_labels(labels)?;
-    let seconds = |v: &str| {
-        v.trim()
-            .parse::<u64>()
-            .map_err(|_| format!("must be unix seconds, got {v:?}"))
-    };
-    let from = params.parse("from", seconds)?;
-    let until = params.parse("until", seconds)?;
-    let rate = params
-        .parse("sampleRate", |r| {
-            r.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|&r| r > 0)
-                .ok_or_else(|| format!("must be a positive integer (Hz), got {r:?}"))
-        })?
-        .unwrap_or(DEFAULT_SAMPLE_RATE);
-    let format = params.get("format").unwrap_or("folded").to_owned();
+    let legacy = LegacyRequest::new(&params)?;
     let body = legacy_body(state, request).await?;
     let bytes = body.len();
-    let limit = state.limits().max_decompressed_bytes;
-    let payload = match format.as_str() {
-        "pprof" => Payload::Pprof(body),
-        "folded" | "lines" => {
-            let raw = codec::maybe_gunzip(&body, limit)?;
-            let text = std::str::from_utf8(&raw)
-                .map_err(|_| Error::BadRequest("folded body is not UTF-8 text".to_owned()))?;
-            let folded = Folded::parse(text)?;
-            let profile =
-                legacy_profile(&folded, &suffix.unwrap_or(LEGACY_CPU), rate, (from, until));
-            Payload::Built(Box::new(profile))
-        }
-        other => {
-            return Err(Error::BadRequest(format!(
-                "format {other:?} is not supported; use format=pprof or format=folded"
-            )))
-        }
-    };
-    let item = Item {
-        labels,
-        payload,
-        time_nanos: from.map(|s| s.saturating_mul(1_000_000_000)),
-    };
+    let item = legacy.item(body, state.limits().max_decompressed_bytes)?;
     Ok((item, bytes))
+}
+
+/// The profile a legacy `/ingest` request sends: the query parameters of
+/// `uri` (`name=app.cpu{k=v}`, `from`, `until`, `format`, `sampleRate`)
+/// applied to the profile bytes of its `body` (multipart already
+/// unwrapped), decompressed up to `max_decompressed_bytes`.
+pub fn decode_legacy_ingest(
+    uri: &Uri,
+    body: Vec<u8>,
+    max_decompressed_bytes: usize,
+) -> Result<Item> {
+    LegacyRequest::new(&Params::from_uri(uri)?)?.item(body, max_decompressed_bytes)
+}
+
+/// What the query parameters of a legacy `/ingest` say.
+struct LegacyRequest {
+    labels: Labels,
+    suffix: Option<LegacySuffix>,
+    /// `from` and `until`, unix seconds.
+    range: (Option<u64>, Option<u64>),
+    /// `sampleRate`, Hz.
+    rate: u64,
+    format: String,
+}
+
+impl LegacyRequest {
+    fn new(params: &Params) -> Result<Self> {
+        let name = params.get("name").ok_or_else(|| {
+            Error::BadRequest("missing `name` (e.g. name=app.cpu{env=prod})".to_owned())
+        })?;
+        let (labels, suffix) = parse_legacy_name(name)?;
+        let labels = series_labels(labels)?;
+        let seconds = |v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("must be unix seconds, got {v:?}"))
+        };
+        let from = params.parse("from", seconds)?;
+        let until = params.parse("until", seconds)?;
+        let rate = params
+            .parse("sampleRate", |r| {
+                r.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&r| r > 0)
+                    .ok_or_else(|| format!("must be a positive integer (Hz), got {r:?}"))
+            })?
+            .unwrap_or(DEFAULT_SAMPLE_RATE);
+        let format = params.get("format").unwrap_or("folded").to_owned();
+        Ok(Self {
+            labels,
+            suffix,
+            range: (from, until),
+            rate,
+            format,
+        })
+    }
+
+    /// The item to store from the profile bytes `body`.
+    fn item(self, body: Vec<u8>, max_decompressed_bytes: usize) -> Result<Item> {
+        let payload = match self.format.as_str() {
+            "pprof" => Payload::Pprof(body),
+            "folded" | "lines" => {
+                let raw = codec::maybe_gunzip(&body, max_decompressed_bytes)?;
+                let text = std::str::from_utf8(&raw)
+                    .map_err(|_| Error::BadRequest("folded body is not UTF-8 text".to_owned()))?;
+                let folded = Folded::parse(text)?;
+                let suffix = self.suffix.unwrap_or(LEGACY_CPU);
+                let profile = legacy_profile(&folded, &suffix, self.rate, self.range);
+                Payload::Built(Box::new(profile))
+            }
+            other => {
+                return Err(Error::BadRequest(format!(
+                    "format {other:?} is not supported; use format=pprof or format=folded"
+                )))
+            }
+        };
+        Ok(Item {
+            labels: self.labels,
+            payload,
+            time_nanos: self.range.0.map(|s| s.saturating_mul(1_000_000_000)),
+        })
+    }
 }
 
 /// The profile bytes: the body itself, or the `profile` part of a
