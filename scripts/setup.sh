@@ -32,3 +32,9 @@ if grep -qv '^\s*\(#\|$\)' scripts/pip-requirements.txt; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust from rustup first" >&2; exit 1; }
+
+# scripts/fuzz.sh runs the fuzz targets of fuzz/ through cargo-fuzz.
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "setup: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi

@@ -14,3 +14,5 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== fuzz (${FUZZ_SECONDS:-15} s per target)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
