@@ -12,9 +12,6 @@
 //! `BRASA_SERVER_ARGS` (e.g. to compare admission settings).
 
 use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Command, Stdio},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -22,8 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use brasa_benches::agent_like::Rng;
-use brasa_profile::{codec, folded::Folded};
+use brasa_benches::server::{fleet_profile, Server};
 
 /// Samples (distinct stacks) per profile.
 const SAMPLES: usize = 6_000;
@@ -33,41 +29,6 @@ const BODIES: usize = 16;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between two queries.
 const QUERY_EVERY: Duration = Duration::from_millis(500);
-
-fn brasa_bin() -> PathBuf {
-    std::env::var_os("BRASA_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/brasa"),
-        PathBuf::from,
-    )
-}
-
-/// A CPU profile of `SAMPLES` stacks 8-40 frames deep: walks down a call
-/// tree with 3 callees per function, so stacks share their callers as a
-/// program's do, over a few hundred functions.
-fn body(seed: u64) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
-    let mut text = String::new();
-    for _ in 0..SAMPLES {
-        let depth = 8 + rng.below(32);
-        let frames: Vec<String> = (0..depth)
-            .map(|level| format!("pkg{}.func{}", level % 40, rng.below(3)))
-            .collect();
-        text.push_str(&frames.join(";"));
-        text.push_str(&format!(" {}\n", 1 + rng.below(4)));
-    }
-    let mut profile = Folded::parse(&text).unwrap().to_profile();
-    profile.time_nanos = 0;
-    codec::encode(&profile)
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> String {
     if sorted.is_empty() {
@@ -104,33 +65,15 @@ fn main() {
     } else {
         vec![100, 300, 600, 1000]
     };
-    let bin = brasa_bin();
-    assert!(
-        bin.exists(),
-        "{} missing: run benches/server/fleet.sh",
-        bin.display()
-    );
     let data = tempfile::tempdir().unwrap();
     let extra = std::env::var("BRASA_SERVER_ARGS").unwrap_or_default();
-    let mut server = Command::new(&bin)
-        .args(["server", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .args(extra.split_whitespace())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    let pid = server.id();
-    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..BODIES as u64).map(body).collect());
+    let server = Server::start(data.path(), &extra.split_whitespace().collect::<Vec<_>>());
+    let url = server.url.clone();
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..BODIES as u64)
+            .map(|seed| fleet_profile(seed, SAMPLES))
+            .collect(),
+    );
     println!(
         "fleet: {SAMPLES}-sample profiles ({} KiB gzip), one push per agent per second, {seconds} s per step, \
          a 5-minute one-service query every {} ms; {} CPUs; server args: {:?}",
@@ -210,7 +153,7 @@ fn main() {
         let mut peak = 0.0f64;
         while started.elapsed() < Duration::from_secs(seconds) {
             std::thread::sleep(Duration::from_millis(250));
-            peak = peak.max(rss_mib(pid));
+            peak = peak.max(server.rss_mib());
         }
         stop.store(true, Ordering::Relaxed);
         for t in threads {
@@ -237,9 +180,7 @@ fn main() {
             q.len(),
             q_failed,
             peak,
-            rss_mib(pid),
+            server.rss_mib(),
         );
     }
-    let _ = server.kill();
-    let _ = server.wait();
 }

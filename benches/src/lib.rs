@@ -7,3 +7,4 @@
 #![warn(missing_docs)]
 
 pub mod agent_like;
+pub mod server;

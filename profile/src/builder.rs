@@ -77,6 +77,24 @@ pub struct ProfileBuilder {
     mappings: HashMap<MappingKey, u64>,
     locations: HashMap<LocationKey, u64>,
     samples: HashMap<SampleKey, usize>,
+    /// See [`Self::heap_bytes`].
+    heap_bytes: usize,
+}
+
+/// What one hash-map entry costs beyond its key and value: its control
+/// byte, the unused share of the table, and the allocator's rounding.
+const ENTRY_OVERHEAD: usize = 16;
+/// What one `Vec`'s own allocation costs beyond its elements.
+const ALLOCATION_OVERHEAD: usize = 16;
+
+/// Heap bytes of a `Vec` of `len` elements of `T` (its header counted by
+/// whatever holds it).
+fn vec_bytes<T>(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len * std::mem::size_of::<T>() + ALLOCATION_OVERHEAD
+    }
 }
 
 impl ProfileBuilder {
@@ -101,6 +119,11 @@ impl ProfileBuilder {
         let index = self.profile.string_table.len() as i64;
         self.profile.string_table.push(s.to_owned());
         self.strings.insert(s.to_owned(), index);
+        // The string twice (table and map), its table slot and its entry.
+        self.heap_bytes += 2 * (s.len() + ALLOCATION_OVERHEAD)
+            + 2 * std::mem::size_of::<String>()
+            + std::mem::size_of::<i64>()
+            + ENTRY_OVERHEAD;
         index
     }
 
@@ -154,7 +177,11 @@ impl ProfileBuilder {
     /// `[name, system_name, filename, start_line]`.
     pub(crate) fn function_by_strings(&mut self, key: [i64; 4]) -> u64 {
         let functions = &mut self.profile.function;
+        let heap_bytes = &mut self.heap_bytes;
         *self.functions.entry(FunctionKey(key)).or_insert_with(|| {
+            *heap_bytes += std::mem::size_of::<Function>()
+                + std::mem::size_of::<(FunctionKey, u64)>()
+                + ENTRY_OVERHEAD;
             let id = functions.len() as u64 + 1;
             functions.push(Function {
                 id,
@@ -192,7 +219,11 @@ impl ProfileBuilder {
             names: [m.filename, m.build_id],
         };
         let mappings = &mut self.profile.mapping;
+        let heap_bytes = &mut self.heap_bytes;
         *self.mappings.entry(key).or_insert_with(|| {
+            *heap_bytes += std::mem::size_of::<Mapping>()
+                + std::mem::size_of::<(MappingKey, u64)>()
+                + ENTRY_OVERHEAD;
             m.id = mappings.len() as u64 + 1;
             mappings.push(m);
             m.id
@@ -222,7 +253,13 @@ impl ProfileBuilder {
                 .collect(),
         };
         let locations = &mut self.profile.location;
+        let heap_bytes = &mut self.heap_bytes;
         *self.locations.entry(key).or_insert_with(|| {
+            *heap_bytes += std::mem::size_of::<Location>()
+                + vec_bytes::<Line>(lines.len())
+                + std::mem::size_of::<(LocationKey, u64)>()
+                + vec_bytes::<[i64; 3]>(lines.len())
+                + ENTRY_OVERHEAD;
             let id = locations.len() as u64 + 1;
             locations.push(Location {
                 id,
@@ -283,6 +320,13 @@ impl ProfileBuilder {
                 }
             }
             None => {
+                self.heap_bytes += std::mem::size_of::<Sample>()
+                    + 2 * vec_bytes::<u64>(locations.len())
+                    + vec_bytes::<i64>(values.len())
+                    + vec_bytes::<Label>(labels.len())
+                    + std::mem::size_of::<(SampleKey, usize)>()
+                    + vec_bytes::<[i64; 4]>(labels.len())
+                    + ENTRY_OVERHEAD;
                 self.samples.insert(key, samples.len());
                 samples.push(Sample {
                     location_id: locations.to_vec(),
@@ -291,6 +335,14 @@ impl ProfileBuilder {
                 });
             }
         }
+    }
+
+    /// About how many heap bytes the builder holds: the profile so far and
+    /// the maps that intern it, counted as entries are added (an estimate
+    /// of what the allocator hands out, not a measurement). Queries bound
+    /// their memory with it.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap_bytes
     }
 
     /// Read access to what has been built so far.

@@ -51,6 +51,12 @@ impl Merger {
             .map_or(0, |b| b.profile().sample.len())
     }
 
+    /// About how many heap bytes the merge holds so far
+    /// ([`ProfileBuilder::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.builder.as_ref().map_or(0, ProfileBuilder::heap_bytes)
+    }
+
     /// True before the first [`Self::add`].
     pub fn is_empty(&self) -> bool {
         self.inputs == 0

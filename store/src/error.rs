@@ -109,9 +109,19 @@ pub enum Error {
          narrow the selector or the time range"
     )]
     QueryLimit {
-        /// What is counted: `series`, `profiles` or `stacks`.
+        /// What is counted: `series`, `profiles`, `stacks` or `bytes of
+        /// memory`.
         what: &'static str,
         /// The limit.
+        limit: u64,
+    },
+    /// Running queries hold all of the memory this server gives queries.
+    #[error(
+        "other queries hold the {limit} bytes of memory this server gives queries; \
+         retry in a moment, or narrow the selector or the time range"
+    )]
+    QueryMemoryBusy {
+        /// The query share of the memory budget.
         limit: u64,
     },
     /// A query runs longer than this server allows.

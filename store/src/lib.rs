@@ -59,6 +59,7 @@ mod index;
 mod keys;
 pub mod labels;
 pub mod matcher;
+pub mod memory;
 pub mod query;
 pub mod query_limits;
 mod records;
@@ -74,7 +75,7 @@ pub use index::Series;
 pub use query::{choose, Merged, PresentType};
 pub use query_limits::{Cancel, QueryLimits};
 pub use sample_labels::MAX_SAMPLE_LABEL_VALUES;
-pub use store::{Store, StoreOptions, Written, DEFAULT_CACHE_BYTES};
+pub use store::{Store, StoreOptions, Written};
 
 /// The sled database type used throughout.
 pub(crate) type Db = sled::Db;

@@ -21,6 +21,7 @@ use crate::{
     blob,
     labels::NAME_LABEL,
     matcher::Matcher,
+    memory::MemoryHold,
     query_limits::{Budget, Cancel},
     store::Store,
     tables::Shared as SharedTable,
@@ -48,6 +49,9 @@ pub struct Merged {
     /// goroutines: snapshots, averaged per series, then added across
     /// series) rather than sums.
     pub averaged: bool,
+    /// The memory the merge holds, of the queries' share of the memory
+    /// budget, until this is dropped (after the answer is written).
+    pub memory: MemoryHold,
 }
 
 /// A profile type that a selection holds in a time range.
@@ -224,6 +228,7 @@ impl Store {
         budget.series(series.len())?;
         let averaged = wanted.aggregation() == Aggregation::Average;
         let mut merger = Merger::new();
+        let mut memory = MemoryHold::new(self.query_memory());
         let (mut profiles, mut merged_series) = (0, 0);
         // A few series per thread at a time: what is held at once is the
         // merge so far and one chunk of per-series profiles, not one
@@ -236,11 +241,19 @@ impl Store {
                     self.merge_series(s, *column, on_samples, (from, to), averaged, &budget)
                 })
                 .collect::<Result<Vec<_>>>()?;
+            // The batch is held beside the merge until it is added.
+            let batch_bytes: usize = per_series
+                .iter()
+                .flatten()
+                .map(|(_, p)| profile_heap_bytes(p))
+                .sum();
+            memory.resize(merger.heap_bytes() + batch_bytes)?;
             for (count, profile) in per_series.into_iter().flatten() {
                 merger.add(&profile)?;
                 profiles += count;
                 merged_series += 1;
             }
+            memory.resize(merger.heap_bytes())?;
             budget.stacks(merger.samples())?;
             budget.time()?;
         }
@@ -252,6 +265,7 @@ impl Store {
             series: merged_series,
             other_types: Vec::new(),
             averaged,
+            memory,
         })
     }
 
@@ -414,6 +428,18 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// About how many heap bytes `profile` holds: its encoded size, which
+/// counts every id and string once, times what decoded structs add
+/// (each sample's and location's own allocations, 8-byte ids).
+fn profile_heap_bytes(profile: &Profile) -> usize {
+    use prost::Message;
+    /// Decoded size over encoded size, an estimate: an id is 8 bytes
+    /// decoded against 1-3 encoded, and every sample and location is an
+    /// allocation of its own.
+    const DECODED_PER_ENCODED: usize = 4;
+    profile.encoded_len() * DECODED_PER_ENCODED
 }
 
 /// The profile name of a series: its `__name__`.

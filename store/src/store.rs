@@ -1,6 +1,6 @@
 //! [`Store`]: writing profiles durably and reading them back.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use brasa_profile::{profile_type::Kind, top::total, Profile};
 
@@ -14,22 +14,21 @@ use crate::{
     keys::{self, ProfileKey},
     labels::{tenant_of, Labels, TENANT_LABEL},
     matcher::Matcher,
+    memory::{MemoryPool, MemoryShares, DEFAULT_MEMORY_BUDGET},
     query_limits::QueryLimits,
     sample_labels::SampleLabels,
     tables::Tables,
     Db, Result, Tree,
 };
 
-/// Default sled cache: enough for the index and recent leaves of a
-/// modest fleet without making a small server hungry.
-pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
-
 /// How to open a [`Store`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StoreOptions {
-    /// sled cache size in bytes. Default: [`DEFAULT_CACHE_BYTES`].
-    pub cache_bytes: usize,
+    /// Bytes the server may hold on purpose, divided as
+    /// [`MemoryShares::of`] says (sled's cache, running queries, ingest).
+    /// Default: [`DEFAULT_MEMORY_BUDGET`].
+    pub memory_budget: u64,
     /// What one query may read and build. Default: [`QueryLimits::default`].
     pub query: QueryLimits,
     /// Free space kept on the data directory's filesystem: below it,
@@ -41,7 +40,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            cache_bytes: DEFAULT_CACHE_BYTES,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
             query: QueryLimits::default(),
             min_free_bytes: DEFAULT_MIN_FREE_BYTES,
         }
@@ -69,6 +68,7 @@ pub struct Store {
     tables: Tables,
     commit: GroupCommit,
     free_space: FreeSpace,
+    query_memory: Arc<MemoryPool>,
     options: StoreOptions,
 }
 
@@ -87,7 +87,7 @@ impl Store {
         format_version::check(path)?;
         let db: Db = sled::Config::new()
             .path(path)
-            .cache_capacity(options.cache_bytes as u64)
+            .cache_capacity(MemoryShares::of(options.memory_budget).cache)
             .open()
             .map_err(|e| dir_lock::open_error(path, e))?;
         Ok(Self {
@@ -98,6 +98,7 @@ impl Store {
             db,
             commit: GroupCommit::default(),
             free_space: FreeSpace::new(path.to_owned(), options.min_free_bytes),
+            query_memory: MemoryPool::new(MemoryShares::of(options.memory_budget).queries),
             options,
         })
     }
@@ -300,6 +301,12 @@ impl Store {
 
     pub(crate) fn profiles_tree(&self) -> &Tree {
         &self.profiles
+    }
+
+    /// What running queries' merges hold, of their share of the memory
+    /// budget.
+    pub fn query_memory(&self) -> &Arc<MemoryPool> {
+        &self.query_memory
     }
 
     pub(crate) fn tables(&self) -> &Tables {

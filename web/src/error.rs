@@ -93,6 +93,7 @@ impl Error {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::WrongTenant { .. } => StatusCode::FORBIDDEN,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Store(S::QueryMemoryBusy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {
@@ -139,7 +140,10 @@ impl IntoResponse for Error {
         }
         let body = Json(serde_json::json!({ "error": report }));
         let mut response = (status, body).into_response();
-        if matches!(self, Self::Busy { .. }) {
+        if matches!(
+            self,
+            Self::Busy { .. } | Self::Store(brasa_store::Error::QueryMemoryBusy { .. })
+        ) {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(crate::limits::RETRY_AFTER_SECS),

@@ -172,3 +172,33 @@ async fn queries_over_a_limit_are_refused_naming_it() {
         stacks.error()
     );
 }
+
+/// A query whose merge would hold more than the queries' share of the
+/// memory budget is a 422 naming it.
+#[tokio::test]
+async fn a_query_over_the_memory_budget_is_refused_naming_it() {
+    let mut store_options = brasa_store::StoreOptions::default();
+    // 256 KiB for queries.
+    store_options.memory_budget = 512 << 10;
+    let app = app_with_store(ServerOptions::default(), store_options);
+    let stacks: String = (0..3_000).map(|i| format!("main;f{i} 1\n")).collect();
+    let reply = app.post("/api/v1/ingest?service=big", pprof_gz(&stacks, T0)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let reply = app.post("/api/v1/ingest?service=small", pprof_gz("main;x 1\n", T0)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let query = |service: &str| {
+        format!(
+            "/api/v1/profile?query={}&from=0&to=now&format=folded",
+            enc(&format!("{{service=\"{service}\"}}"))
+        )
+    };
+    let big = app.get(&query("big")).await;
+    assert_eq!(big.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        big.error().contains("262144 bytes of memory"),
+        "{}",
+        big.error()
+    );
+    let small = app.get(&query("small")).await;
+    assert_eq!(small.status, StatusCode::OK, "{}", small.text());
+}

@@ -60,6 +60,11 @@ struct Admission {
     /// refused with 507 while queries keep answering, until space comes back; 0: no reserve.
     #[arg(long, value_name = "MIB", default_value_t = brasa_store::disk_space::DEFAULT_MIN_FREE_BYTES >> 20)]
     min_free_mib: u64,
+    /// Memory (MiB) the server holds on purpose: sled's cache, running queries' merges and
+    /// ingest bodies being decoded share it; a query that would need more than its share
+    /// fails (422, or 503 with Retry-After while other queries hold it).
+    #[arg(long, value_name = "MIB", default_value_t = brasa_store::memory::DEFAULT_MEMORY_BUDGET >> 20)]
+    memory_budget_mib: u64,
 }
 
 impl Admission {
@@ -70,6 +75,7 @@ impl Admission {
         options.query.max_stacks = self.max_query_stacks;
         options.query.max_time = *self.max_query_time;
         options.min_free_bytes = self.min_free_mib << 20;
+        options.memory_budget = self.memory_budget_mib << 20;
         options
     }
 }
