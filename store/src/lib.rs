@@ -51,6 +51,7 @@
 mod blob;
 mod codec;
 mod commit;
+mod commits;
 mod dir_lock;
 pub mod disk_space;
 mod error;
@@ -64,6 +65,7 @@ pub mod query_limits;
 mod records;
 pub mod retention;
 mod sample_labels;
+mod sled_open;
 mod store;
 mod symbols;
 mod tables;
