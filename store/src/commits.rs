@@ -12,8 +12,8 @@
 //! has lost acknowledged profiles: [`Error::Damaged`].
 //!
 //! The file is written after the flush, by a rename, without a flush of
-//! its own: a crash can leave it behind the database (which is not taken
-//! for damage), never ahead. Damage that sled recovers past, or that
+//! its own: a crash, or a failure to write it, can leave it behind the
+//! database (which is not taken for damage), never ahead. Damage that sled recovers past, or that
 //! leaves the last commit intact (a garbled record whose page a later one
 //! replaced), is not seen here; `brasa store check` reads every record.
 //! A directory without `COMMITS` (written before it existed) is not
@@ -104,7 +104,10 @@ impl Commits {
             .map_err(std::io::Error::from)?;
         db.flush().map_err(std::io::Error::from)?;
         self.last.store(next, Ordering::SeqCst);
-        write_file(&self.dir, next)
+        // The commit is durable whether or not the file follows: a file
+        // left behind (a full disk) only checks less, and is never ahead.
+        let _ = write_file(&self.dir, next);
+        Ok(())
     }
 }
 
