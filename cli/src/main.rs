@@ -28,6 +28,7 @@ enum Command {
     Merge(cmd::merge::Args),
     Record(cmd::record::Args),
     Server(cmd::server::Args),
+    Store(cmd::store::Args),
     Up(cmd::up::Args),
 }
 
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cmd::merge::run(args),
         Command::Record(args) => cmd::record::run(args),
         Command::Server(args) => cmd::server::run(args),
+        Command::Store(args) => cmd::store::run(args),
         Command::Up(args) => cmd::up::run(args),
     };
     match result {

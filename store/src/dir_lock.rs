@@ -40,7 +40,7 @@ fn is_lock_failure(io: &std::io::Error) -> bool {
 /// The pid holding a `flock` on `file`, when `/proc/locks` names exactly
 /// one.
 #[cfg(target_os = "linux")]
-fn holder_pid(file: &Path) -> Option<u32> {
+pub(crate) fn holder_pid(file: &Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
 
     let metadata = std::fs::metadata(file).ok()?;
@@ -61,7 +61,7 @@ fn holder_pid(file: &Path) -> Option<u32> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn holder_pid(_file: &Path) -> Option<u32> {
+pub(crate) fn holder_pid(_file: &Path) -> Option<u32> {
     None
 }
 

@@ -69,6 +69,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A directory given as a data directory holds no store.
+    #[error(
+        "{} holds no Brasa store (neither a FORMAT nor a db file); check the --data directory",
+        .path.display()
+    )]
+    NotAStore {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A label set breaks a rule (syntax, length, count).
     #[error("invalid labels: {0}")]
     Labels(String),
@@ -138,8 +147,25 @@ pub enum Error {
     #[error("the query was cancelled: its client went away before the answer")]
     QueryCancelled,
     /// A stored record cannot be decoded: the data directory is damaged.
-    #[error("corrupt store record ({0}); restore the data directory from a backup or delete it")]
+    #[error(
+        "corrupt store record ({0}); run `brasa store check` on the data directory to see what \
+         is damaged, and restore it from a backup"
+    )]
     Corrupt(String),
+    /// A file of the data directory is damaged: found when the store is
+    /// opened, before anything is served from it.
+    #[error(
+        "{} is damaged: {what}; run `brasa store check {}` to see what is damaged, and \
+         restore the data directory from a backup",
+        .path.display(),
+        .path.parent().unwrap_or(.path).display()
+    )]
+    Damaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
     /// A stored profile or an input profile is not valid pprof, or profiles
     /// cannot be merged.
     #[error(transparent)]

@@ -13,6 +13,11 @@
 //! `tests/format_golden.rs` pins those bytes. It gets its `FORMAT` file
 //! the first time it is opened. An empty or missing directory is new and
 //! gets the current format.
+//!
+//! An entry that earlier builds of the same format ignore, and that later
+//! ones do without, is not a change of format: the commit count in `meta`
+//! (`crate::commits`) came that way, and a directory written before it
+//! opens as ever.
 
 use std::{io::ErrorKind, path::Path};
 
@@ -26,10 +31,10 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// The format of a data directory written before the version was
 /// recorded (see the module docs).
-const UNVERSIONED_FORMAT: u32 = 1;
+pub(crate) const UNVERSIONED_FORMAT: u32 = 1;
 
 /// The file, in the data directory, that holds the version.
-const FORMAT_FILE: &str = "FORMAT";
+pub(crate) const FORMAT_FILE: &str = "FORMAT";
 
 /// sled's data file: its presence means the directory holds data.
 const SLED_DB_FILE: &str = "db";
@@ -67,7 +72,7 @@ pub(crate) fn check(dir: &Path) -> Result<()> {
 }
 
 /// The version in the text of a `FORMAT` file.
-fn parse(text: &str) -> Option<u32> {
+pub(crate) fn parse(text: &str) -> Option<u32> {
     text.strip_suffix('\n')?.parse().ok()
 }
 

@@ -11,6 +11,7 @@
 //! | `symbols` | [`ChunkKey`]: series id u64 BE + chunk number u32 BE | symbol records first seen by one ingest (`crate::records`) |
 //! | `sample_labels` | sample label `name 0 value 0` | empty |
 //! | `meta` | `next_series_id` | u64 BE |
+//! | `meta` | `commits`: the last commit's number (`crate::commits`) | u64 BE |
 //!
 //! Big-endian integers make sled's byte order the numeric order, so a
 //! series' profiles are one contiguous, time-ordered key range.
@@ -45,6 +46,19 @@ pub(crate) mod tree {
 
 /// Key in [`tree::META`] of the next series id to hand out.
 pub(crate) const NEXT_SERIES_ID: &[u8] = b"next_series_id";
+
+/// Key in [`tree::META`] of the number of the last commit.
+pub(crate) const COMMITS: &[u8] = b"commits";
+
+/// A count (the last commit's number) as a value.
+pub(crate) fn count(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+/// Parses a count stored by [`count`].
+pub(crate) fn parse_count(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
 
 /// A series id as a key or value.
 pub(crate) fn series_id(id: u64) -> [u8; 8] {

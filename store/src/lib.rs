@@ -19,7 +19,10 @@
 //! them public. A data directory records the format it was written in
 //! ([`FORMAT_VERSION`]); [`Store::open`] refuses another format
 //! ([`Error::FormatMismatch`]) and a directory that another process holds
-//! ([`Error::Locked`]) with a message that says what to do.
+//! ([`Error::Locked`]) with a message that says what to do, and a damaged
+//! directory ([`Error::Damaged`], naming the file) rather than serve what
+//! the database could recover; [`check`] reads a directory without
+//! changing it and reports each damaged item (`brasa store check`).
 //!
 //! Why symbol tables rather than one compressed pprof per profile: on an
 //! hour of agent-like data (`benches/benches/store.rs`) a whole pprof costs
@@ -49,8 +52,10 @@
 #![warn(missing_docs)]
 
 mod blob;
+pub mod check;
 mod codec;
 mod commit;
+mod commits;
 mod dir_lock;
 pub mod disk_space;
 mod error;
@@ -65,6 +70,7 @@ pub mod query_limits;
 mod records;
 pub mod retention;
 mod sample_labels;
+mod sled_open;
 mod store;
 mod symbols;
 mod tables;

@@ -7,7 +7,7 @@ use brasa_profile::{profile_type::Kind, top::total, Profile};
 use crate::{
     blob,
     commit::GroupCommit,
-    dir_lock,
+    commits::Commits,
     disk_space::{FreeSpace, DEFAULT_MIN_FREE_BYTES},
     format_version,
     index::{Index, Series},
@@ -17,6 +17,7 @@ use crate::{
     memory::{MemoryPool, MemoryShares, DEFAULT_MEMORY_BUDGET},
     query_limits::QueryLimits,
     sample_labels::SampleLabels,
+    sled_open,
     tables::Tables,
     Db, Result, Tree,
 };
@@ -67,6 +68,7 @@ pub struct Store {
     sample_labels: SampleLabels,
     tables: Tables,
     commit: GroupCommit,
+    commits: Commits,
     free_space: FreeSpace,
     query_memory: Arc<MemoryPool>,
     options: StoreOptions,
@@ -78,23 +80,37 @@ impl Store {
     /// # Errors
     /// [`Error::FormatMismatch`] when the directory holds another store
     /// format than [`FORMAT_VERSION`], [`Error::Locked`] when another
-    /// process has it open, and I/O or database errors otherwise.
+    /// process has it open, [`Error::Damaged`] naming the file when the
+    /// directory is damaged (a truncated or garbled database, one that
+    /// lost acknowledged commits, a garbled `FORMAT` or sled `conf`: see
+    /// `brasa store check`), and I/O or database errors otherwise. A panic
+    /// of the database while it reads damaged files is such an error too.
     ///
     /// [`Error::FormatMismatch`]: crate::Error::FormatMismatch
     /// [`Error::Locked`]: crate::Error::Locked
+    /// [`Error::Damaged`]: crate::Error::Damaged
     /// [`FORMAT_VERSION`]: crate::FORMAT_VERSION
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self> {
         format_version::check(path)?;
-        let db: Db = sled::Config::new()
-            .path(path)
-            .cache_capacity(MemoryShares::of(options.memory_budget).cache)
-            .open()
-            .map_err(|e| dir_lock::open_error(path, e))?;
+        let db = sled_open::open(path, MemoryShares::of(options.memory_budget).cache)?;
+        sled_open::catch_quietly(|| Self::open_trees(path, db, options))
+            .unwrap_or_else(|panic| Err(sled_open::unrecoverable(path, &panic)))
+    }
+
+    /// The rest of [`Self::open`]: the trees, and what is loaded from them.
+    fn open_trees(path: &Path, db: Db, options: StoreOptions) -> Result<Self> {
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| sled_open::in_tree(path, name, e.into()))
+        };
+        let commits = Commits::open(path, &db)?;
         Ok(Self {
-            profiles: db.open_tree(keys::tree::PROFILES)?,
-            index: Index::open(&db)?,
-            sample_labels: SampleLabels::open(&db)?,
-            tables: Tables::new(db.open_tree(keys::tree::SYMBOLS)?),
+            profiles: tree(keys::tree::PROFILES)?,
+            index: Index::open(&db).map_err(|e| sled_open::in_tree(path, "series", e))?,
+            sample_labels: SampleLabels::open(&db)
+                .map_err(|e| sled_open::in_tree(path, keys::tree::SAMPLE_LABELS, e))?,
+            tables: Tables::new(tree(keys::tree::SYMBOLS)?),
+            commits,
             db,
             commit: GroupCommit::default(),
             free_space: FreeSpace::new(path.to_owned(), options.min_free_bytes),
@@ -142,9 +158,8 @@ impl Store {
     /// Makes `written` (and everything inserted before it) durable: one
     /// disk flush serves all concurrent callers.
     pub fn commit(&self, written: &Written) -> Result<()> {
-        self.commit.wait(written.ticket, || {
-            self.db.flush().map(drop).map_err(std::io::Error::from)
-        })?;
+        self.commit
+            .wait(written.ticket, || self.commits.flush(&self.db))?;
         Ok(())
     }
 
@@ -293,9 +308,10 @@ impl Store {
         self.commit.flushes()
     }
 
-    /// Flushes everything written so far to disk.
+    /// Flushes everything written so far to disk, as one commit.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+        let ticket = self.commit.wrote();
+        self.commit.wait(ticket, || self.commits.flush(&self.db))?;
         Ok(())
     }
 

@@ -7,4 +7,5 @@ pub mod flamegraph;
 pub mod merge;
 pub mod record;
 pub mod server;
+pub mod store;
 pub mod up;

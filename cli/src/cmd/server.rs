@@ -153,7 +153,10 @@ pub fn start(
         // These name the directory themselves.
         if matches!(
             error,
-            brasa_store::Error::Locked { .. } | brasa_store::Error::FormatMismatch { .. }
+            brasa_store::Error::Locked { .. }
+                | brasa_store::Error::FormatMismatch { .. }
+                | brasa_store::Error::FormatUnreadable { .. }
+                | brasa_store::Error::Damaged { .. }
         ) {
             anyhow::Error::from(error)
         } else {
