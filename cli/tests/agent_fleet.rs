@@ -310,7 +310,7 @@ fn two_minutes_of_a_hanging_server_cost_no_samples_and_no_profiles() {
     /// The agent's memory bound: what it holds is its program, the unwind
     /// tables being built and one interval's stacks, never the backlog.
     /// Its peak on a quiet host is 27-37 MiB (benches/agent/overhead.py);
-    /// on this 2-core host while it compiled, 72 MiB in one run.
+    /// on this 2-core host while it compiled, 72-81 MiB in two runs.
     const AGENT_RSS_BOUND_MIB: f64 = 128.0;
     let data = tempfile::tempdir().unwrap();
     let spool = tempfile::tempdir().unwrap();
@@ -344,39 +344,65 @@ fn two_minutes_of_a_hanging_server_cost_no_samples_and_no_profiles() {
     // From its first interval on (before it, the agent loads its program
     // and the unwind tables of the host's binaries), one interval a
     // second: at least 3 in every 5 s, with room for a loaded machine.
-    let running = looks.iter().position(|l| l.0 >= 1.0).expect("an interval drained");
+    let running = looks
+        .iter()
+        .position(|l| l.0 >= 1.0)
+        .expect("an interval drained");
     for pair in looks[running..].windows(2) {
         let ((i0, s0, _), (i1, s1, _)) = (pair[0], pair[1]);
-        assert!(i1 - i0 >= 3.0, "drained {} intervals in {LOOK_EVERY:?}: {looks:?}", i1 - i0);
+        assert!(
+            i1 - i0 >= 3.0,
+            "drained {} intervals in {LOOK_EVERY:?}: {looks:?}",
+            i1 - i0
+        );
         assert!(s1 > s0, "sampling paused: {looks:?}");
     }
     // Profiles wait on disk, not in memory.
     let peak = looks.iter().map(|l| l.2).fold(0.0, f64::max);
     eprintln!("agent RSS peak over two minutes of a hanging server: {peak:.1} MiB");
-    assert!(peak <= AGENT_RSS_BOUND_MIB, "RSS reached {peak:.1} MiB: {looks:?}");
-    assert!(spooled(spool.path()) >= 100, "two minutes of profiles wait in the spool");
+    assert!(
+        peak <= AGENT_RSS_BOUND_MIB,
+        "RSS reached {peak:.1} MiB: {looks:?}"
+    );
+    assert!(
+        spooled(spool.path()) >= 100,
+        "two minutes of profiles wait in the spool"
+    );
 
     // A healthy server takes the hanging one's place: everything spooled
     // arrives, and so does the workload's CPU time.
+    let backlog = metric(&page, "brasa_agent_profiles_spooled_total");
     drop(hanging);
     let server = Server::start_at(&addr, data.path(), &[]);
+    let healthy = Instant::now();
+    wait_until("the backlog is delivered", Duration::from_secs(300), || {
+        metric(&agent.metrics(), "brasa_agent_pushes_total") >= backlog
+    });
+    eprintln!(
+        "{backlog} profiles spooled while the server hung, delivered in {:.1} s",
+        healthy.elapsed().as_secs_f64()
+    );
+    let page = agent.metrics();
+    for lost in [
+        "brasa_agent_spool_dropped_total",
+        "brasa_agent_profiles_lost_total",
+        "brasa_agent_profiles_rejected_total",
+    ] {
+        assert_eq!(metric(&page, lost), 0.0, "{lost}");
+    }
+    let lost: Vec<_> = page
+        .iter()
+        .filter(|(name, _)| name.starts_with("brasa_agent_samples_lost_total"))
+        .collect();
+    eprintln!("samples lost (host-wide): {lost:?}");
     assert!(workload.wait().unwrap().success());
     let expected = CPU_MS as i64 * 1_000_000;
     let got = wait_for_cpu(
         &server.url,
         "fleet-hang",
         expected * 95 / 100,
-        Duration::from_secs(60),
+        Duration::from_secs(30),
     );
     assert_within_10_percent(got, expected, "through two minutes of a hanging server");
-    wait_until("the spool is delivered", Duration::from_secs(60), || {
-        let page = agent.metrics();
-        metric(&page, "brasa_agent_spool_bytes") == 0.0
-            && metric(&page, "brasa_agent_pushes_total")
-                == metric(&page, "brasa_agent_profiles_spooled_total")
-    });
-    let page = agent.metrics();
-    assert_eq!(metric(&page, "brasa_agent_spool_dropped_total"), 0.0);
-    assert_eq!(metric(&page, "brasa_agent_profiles_lost_total"), 0.0);
     terminate(&mut agent);
 }

@@ -19,7 +19,7 @@ use std::{
 
 use super::{
     backoff::{Backoff, BackoffOptions},
-    spool::{Spool, SpooledProfile},
+    spool::{Spool, SpoolId, SpooledProfile},
 };
 use crate::{Error, Result};
 
@@ -80,6 +80,12 @@ fn retry_after(value: &str) -> Option<Duration> {
     let seconds: u64 = value.trim().parse().ok()?;
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
+
+/// Profiles sent at once while a backlog waits: the server makes one
+/// commit to disk serve concurrent pushes, so a spool filled during an
+/// outage drains several times faster than one push at a time, while a
+/// fleet coming back all at once still asks little of each server.
+pub const DELIVERY_CONCURRENCY: usize = 4;
 
 /// How long the delivery thread sleeps when nothing waits, at most: a
 /// submit or a stop wakes it at once.
@@ -209,36 +215,75 @@ impl Pusher {
         let mut give_up_at = None;
         loop {
             if self.outbox.stopping()
-                && Instant::now() >= *give_up_at.get_or_insert(Instant::now() + self.options.timeout)
+                && Instant::now()
+                    >= *give_up_at.get_or_insert(Instant::now() + self.options.timeout)
             {
                 break;
             }
-            let Some((id, profile)) = self.outbox.spool().oldest() else {
-                break;
+            // One at a time until the server has taken one: a server that
+            // is down costs a single attempt, not one per waiting profile.
+            let at_once = if self.retry_at.is_none() && delivered > 0 {
+                DELIVERY_CONCURRENCY
+            } else {
+                1
             };
-            match self.send(&profile) {
-                Outcome::Delivered => {
-                    self.outbox.spool().remove(id);
-                    self.outbox.count(|s| s.pushed += 1);
-                    delivered += 1;
-                    self.backoff.succeeded();
-                    self.retry_at = None;
-                }
-                Outcome::Rejected(why) => {
-                    self.outbox.spool().remove(id);
-                    self.outbox.count(|s| s.rejected += 1);
-                    self.last_error = Some(why);
-                }
-                Outcome::Transient(why, asked) => {
-                    self.outbox.count(|s| s.failures += 1);
-                    self.last_error = Some(why);
-                    let wait = self.backoff.failed().max(asked.unwrap_or_default());
-                    self.retry_at = Some(Instant::now() + wait);
-                    break;
+            let batch = self.outbox.spool().oldest_n(at_once);
+            if batch.is_empty() {
+                break;
+            }
+            let outcomes = self.send_all(&batch);
+            let mut failed = false;
+            for ((id, _), outcome) in batch.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Delivered => {
+                        self.outbox.spool().remove(*id);
+                        self.outbox.count(|s| s.pushed += 1);
+                        delivered += 1;
+                        self.backoff.succeeded();
+                    }
+                    Outcome::Rejected(why) => {
+                        self.outbox.spool().remove(*id);
+                        self.outbox.count(|s| s.rejected += 1);
+                        self.last_error = Some(why);
+                    }
+                    Outcome::Transient(why, asked) => {
+                        self.outbox.count(|s| s.failures += 1);
+                        self.last_error = Some(why);
+                        if !failed {
+                            let wait = self.backoff.failed().max(asked.unwrap_or_default());
+                            self.retry_at = Some(Instant::now() + wait);
+                        }
+                        failed = true;
+                    }
                 }
             }
+            if failed {
+                break;
+            }
+            self.retry_at = None;
         }
         delivered
+    }
+
+    /// Sends `batch` (one thread per profile past the first) and returns
+    /// each one's outcome, in order.
+    fn send_all(&self, batch: &[(SpoolId, SpooledProfile)]) -> Vec<Outcome> {
+        if let [(_, profile)] = batch {
+            return vec![self.send(profile)];
+        }
+        std::thread::scope(|scope| {
+            let sending: Vec<_> = batch
+                .iter()
+                .map(|(_, profile)| scope.spawn(move || self.send(profile)))
+                .collect();
+            sending
+                .into_iter()
+                .map(|s| {
+                    s.join()
+                        .unwrap_or_else(|_| Outcome::Transient("the send panicked".into(), None))
+                })
+                .collect()
+        })
     }
 
     /// Moves delivery to a thread of its own; the returned handle queues

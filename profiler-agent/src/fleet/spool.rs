@@ -163,15 +163,32 @@ impl Spool {
     /// The oldest profile, if any. An unreadable file is dropped (and
     /// counted) and the next one is tried.
     pub fn oldest(&mut self) -> Option<(SpoolId, SpooledProfile)> {
-        while let Some(&(seq, _)) = self.files.front() {
+        self.oldest_n(1).pop()
+    }
+
+    /// The `n` oldest profiles (fewer when fewer wait), oldest first;
+    /// unreadable files are dropped (and counted) on the way.
+    pub fn oldest_n(&mut self, n: usize) -> Vec<(SpoolId, SpooledProfile)> {
+        let mut found = Vec::with_capacity(n.min(self.files.len()));
+        let mut at = 0;
+        while found.len() < n {
+            let Some(&(seq, len)) = self.files.get(at) else {
+                break;
+            };
             match read_file(&self.path(seq)) {
-                Some(profile) => return Some((SpoolId(seq), profile)),
+                Some(profile) => {
+                    found.push((SpoolId(seq), profile));
+                    at += 1;
+                }
                 None => {
-                    self.drop_oldest();
+                    self.files.remove(at);
+                    let _ = fs::remove_file(self.path(seq));
+                    self.bytes -= len;
+                    self.dropped += 1;
                 }
             }
         }
-        None
+        found
     }
 
     /// Removes profile `id`, once the server has taken it; nothing when
