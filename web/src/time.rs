@@ -44,7 +44,9 @@ pub fn parse_time(input: &str, now: SystemTime) -> Result<u64, TimeError> {
         if rest.is_empty() {
             return Ok(now);
         }
-        let (sign, duration) = rest.split_at(1);
+        // The sign may be any character: split after it, not after a byte.
+        let sign_len = rest.chars().next().map_or(0, char::len_utf8);
+        let (sign, duration) = rest.split_at(sign_len);
         let offset = u64::try_from(
             parse_duration(duration)
                 .map_err(|e| error(e.reason))?
@@ -95,6 +97,14 @@ mod tests {
 
     fn now() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(NOW_S)
+    }
+
+    #[test]
+    fn a_multi_byte_character_after_now_is_an_error() {
+        // Found by the `time` fuzz target: it used to split inside "µ".
+        assert!(parse_time("nowµ", now()).is_err());
+        assert!(parse_time("nowµ1s", now()).is_err());
+        assert_eq!(parse_time("now+1s", now()), Ok((NOW_S + 1) * 1_000_000_000));
     }
 
     #[test]
