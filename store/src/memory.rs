@@ -167,7 +167,10 @@ mod tests {
         let mut a = MemoryHold::new(&pool);
         let mut b = MemoryHold::new(&pool);
         a.resize(60).unwrap();
-        assert!(matches!(b.resize(50), Err(Error::QueryMemoryBusy { limit: 100 })));
+        assert!(matches!(
+            b.resize(50),
+            Err(Error::QueryMemoryBusy { limit: 100 })
+        ));
         assert_eq!(b.bytes(), 0);
         let error = b.resize(101).unwrap_err().to_string();
         assert!(error.contains("100 bytes of memory"), "{error}");

@@ -862,11 +862,11 @@ fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
     // Half of it, 2 MiB, is for queries.
     options.memory_budget = 4 << 20;
     let store = Store::open(dir.path(), options).unwrap();
-    // Each series brings 2,000 stacks of its own: the merge grows with
+    // Each series brings 500 stacks of its own: the merge grows with
     // every series until it needs more than the share.
     for s in 0..40 {
         let l = labels(&[("__name__", "process_cpu"), ("host", &format!("h{s}"))]);
-        put(&store, &l, &distinct_stacks(s * 2_000, 2_000), 1_000);
+        put(&store, &l, &distinct_stacks(s * 500, 500), 1_000);
     }
     let pool = store.query_memory();
     assert_eq!(pool.limit(), 2 << 20);
@@ -879,12 +879,14 @@ fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
     // A merge that fits holds its memory until its answer is dropped.
     let one = [Matcher::equal("host", "h0")];
     let merged = store.merge(&one, 0, 2_000).unwrap();
-    assert_eq!(merged.profile.as_ref().unwrap().sample.len(), 2_000);
+    assert_eq!(merged.profile.as_ref().unwrap().sample.len(), 500);
     assert!(merged.memory.bytes() > 0);
     assert_eq!(pool.used(), merged.memory.bytes());
     // Another query cannot have what it holds.
     let mut others = brasa_store::memory::MemoryHold::new(pool);
-    let error = others.resize(pool.limit() - merged.memory.bytes() + 1).unwrap_err();
+    let error = others
+        .resize(pool.limit() - merged.memory.bytes() + 1)
+        .unwrap_err();
     assert!(matches!(error, Error::QueryMemoryBusy { .. }), "{error}");
     drop(merged);
     assert_eq!(pool.used(), 0);

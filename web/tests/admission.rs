@@ -182,9 +182,13 @@ async fn a_query_over_the_memory_budget_is_refused_naming_it() {
     store_options.memory_budget = 512 << 10;
     let app = app_with_store(ServerOptions::default(), store_options);
     let stacks: String = (0..3_000).map(|i| format!("main;f{i} 1\n")).collect();
-    let reply = app.post("/api/v1/ingest?service=big", pprof_gz(&stacks, T0)).await;
+    let reply = app
+        .post("/api/v1/ingest?service=big", pprof_gz(&stacks, T0))
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let reply = app.post("/api/v1/ingest?service=small", pprof_gz("main;x 1\n", T0)).await;
+    let reply = app
+        .post("/api/v1/ingest?service=small", pprof_gz("main;x 1\n", T0))
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let query = |service: &str| {
         format!(
