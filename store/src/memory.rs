@@ -1,10 +1,13 @@
 //! The server's memory budget, and the share of it each consumer gets.
 //!
 //! One number, [`StoreOptions::memory_budget`], bounds what the server
-//! holds on purpose: an eighth for sled's cache, half for the merges of
-//! running queries. The rest is headroom: the program, its threads'
-//! stacks, the allocator's slack, and ingest requests being decoded
-//! (which `brasa-web` bounds by count and size, not by this budget). A
+//! holds on purpose: an eighth for sled's cache, a quarter for the symbol
+//! tables of the series last ingested or queried, three eighths for the
+//! merges of running queries. The rest is headroom: the program, its
+//! threads' stacks, the allocator's slack, and ingest requests being
+//! decoded (which `brasa-web` bounds by count and size, not by this
+//! budget). Tables past their share are dropped, least recently used
+//! first, once nothing uses them, and read from disk again when needed. A
 //! query whose merge would take more than the query share fails
 //! ([`crate::Error::QueryLimit`] when it alone is too big,
 //! [`crate::Error::QueryMemoryBusy`] while other queries hold the rest)
@@ -24,16 +27,19 @@ use crate::{Error, Result};
 /// Default memory budget of a server: 1 GiB.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 
-/// The shares of a budget, in eighths: sled's cache and running queries;
-/// the remaining three eighths are headroom.
+/// The shares of a budget, in eighths: sled's cache, symbol tables,
+/// running queries; the remaining quarter is headroom.
 const CACHE_EIGHTHS: u64 = 1;
-const QUERY_EIGHTHS: u64 = 4;
+const TABLE_EIGHTHS: u64 = 2;
+const QUERY_EIGHTHS: u64 = 3;
 
 /// How a memory budget is divided. See the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryShares {
     /// sled's page cache.
     pub cache: u64,
+    /// The symbol tables kept loaded.
+    pub tables: u64,
     /// What all running queries' merges may hold together.
     pub queries: u64,
 }
@@ -43,6 +49,7 @@ impl MemoryShares {
     pub fn of(budget: u64) -> Self {
         Self {
             cache: budget / 8 * CACHE_EIGHTHS,
+            tables: budget / 8 * TABLE_EIGHTHS,
             queries: budget / 8 * QUERY_EIGHTHS,
         }
     }
@@ -185,7 +192,10 @@ mod tests {
     #[test]
     fn shares_stay_within_the_budget() {
         let s = MemoryShares::of(DEFAULT_MEMORY_BUDGET);
-        assert!(s.cache + s.queries < DEFAULT_MEMORY_BUDGET);
-        assert_eq!((s.cache, s.queries), (128 << 20, 512 << 20));
+        assert!(s.cache + s.tables + s.queries < DEFAULT_MEMORY_BUDGET);
+        assert_eq!(
+            (s.cache, s.tables, s.queries),
+            (128 << 20, 256 << 20, 384 << 20)
+        );
     }
 }

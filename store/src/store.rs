@@ -109,7 +109,10 @@ impl Store {
             index: Index::open(&db).map_err(|e| sled_open::in_tree(path, "series", e))?,
             sample_labels: SampleLabels::open(&db)
                 .map_err(|e| sled_open::in_tree(path, keys::tree::SAMPLE_LABELS, e))?,
-            tables: Tables::new(tree(keys::tree::SYMBOLS)?),
+            tables: Tables::new(
+                tree(keys::tree::SYMBOLS)?,
+                MemoryShares::of(options.memory_budget).tables,
+            ),
             commits,
             db,
             commit: GroupCommit::default(),
@@ -323,6 +326,12 @@ impl Store {
     /// budget.
     pub fn query_memory(&self) -> &Arc<MemoryPool> {
         &self.query_memory
+    }
+
+    /// Estimated heap bytes of the symbol tables loaded now, within their
+    /// share of the memory budget while no merge or ingest holds them.
+    pub fn loaded_table_bytes(&self) -> usize {
+        self.tables.loaded_bytes()
     }
 
     pub(crate) fn tables(&self) -> &Tables {

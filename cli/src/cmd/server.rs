@@ -60,8 +60,8 @@ struct Admission {
     /// refused with 507 while queries keep answering, until space comes back; 0: no reserve.
     #[arg(long, value_name = "MIB", default_value_t = brasa_store::disk_space::DEFAULT_MIN_FREE_BYTES >> 20)]
     min_free_mib: u64,
-    /// Memory (MiB) the server holds on purpose: sled's cache, running queries' merges and
-    /// ingest bodies being decoded share it; a query that would need more than its share
+    /// Memory (MiB) the server holds on purpose: sled's cache, the symbol tables kept loaded
+    /// and running queries' merges share it; a query that would need more than its share
     /// fails (422, or 503 with Retry-After while other queries hold it).
     #[arg(long, value_name = "MIB", default_value_t = brasa_store::memory::DEFAULT_MEMORY_BUDGET >> 20)]
     memory_budget_mib: u64,
