@@ -8,14 +8,15 @@
 //! time (read from /proc), which is the per-core figure.
 
 use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    process::{Command, Stdio},
+    process::Command,
     sync::atomic::{AtomicUsize, Ordering},
     time::Instant,
 };
 
-use brasa_benches::agent_like::{events, Program, INTERVAL_NANOS};
+use brasa_benches::{
+    agent_like::{events, Program, INTERVAL_NANOS},
+    server::Server,
+};
 use brasa_profile::codec;
 
 /// Series (processes across hosts) the generator impersonates.
@@ -26,13 +27,6 @@ const INTERVALS: u64 = 5;
 const CONNECTIONS: usize = 8;
 /// Requests sent in total.
 const REQUESTS: usize = 6_000;
-
-fn brasa_bin() -> PathBuf {
-    std::env::var_os("BRASA_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/brasa"),
-        PathBuf::from,
-    )
-}
 
 /// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: &str) -> f64 {
@@ -53,29 +47,10 @@ fn cpu_seconds(pid: &str) -> f64 {
 }
 
 fn main() {
-    let bin = brasa_bin();
-    assert!(
-        bin.exists(),
-        "{} missing: run benches/server/ingest.sh (it builds it) or set BRASA_BIN",
-        bin.display()
-    );
     let data = tempfile::tempdir().unwrap();
-    let mut server = Command::new(&bin)
-        .args(["server", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    let pid = server.id().to_string();
+    let server = Server::start(data.path(), &[]);
+    let url = server.url.clone();
+    let pid = server.child.id().to_string();
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -142,8 +117,7 @@ fn main() {
         .find(|l| l.starts_with("brasa_store_flushes "))
         .unwrap_or("brasa_store_flushes ?")
         .to_owned();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     println!(
         "ingest: {REQUESTS} durable requests over {CONNECTIONS} connections in {wall:.2} s ({:.0} req/s, {:.1} MB/s of gzip pprof)",
