@@ -859,7 +859,7 @@ fn distinct_stacks(first: usize, stacks: usize) -> String {
 fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = StoreOptions::default();
-    // Three eighths of it, 1.5 MiB, are for queries; a quarter for tables.
+    // A quarter of it, 1 MiB, is for queries; an eighth for tables.
     options.memory_budget = 4 << 20;
     let store = Store::open(dir.path(), options).unwrap();
     // Each series brings 500 stacks of its own: the merge grows with
@@ -869,14 +869,14 @@ fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
         put(&store, &l, &distinct_stacks(s * 500, 500), 1_000);
     }
     let pool = store.query_memory();
-    assert_eq!(pool.limit(), 1_572_864);
+    assert_eq!(pool.limit(), 1 << 20);
     let error = store.merge(&[], 0, 2_000).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, Error::QueryLimit { .. }), "{message}");
-    assert!(message.contains("1572864 bytes of memory"), "{message}");
+    assert!(message.contains("1048576 bytes of memory"), "{message}");
     // The tables the merge loaded stay within their share once it is over.
     assert!(
-        store.loaded_table_bytes() <= 1 << 20,
+        store.loaded_table_bytes() <= 512 << 10,
         "{}",
         store.loaded_table_bytes()
     );

@@ -178,7 +178,7 @@ async fn queries_over_a_limit_are_refused_naming_it() {
 #[tokio::test]
 async fn a_query_over_the_memory_budget_is_refused_naming_it() {
     let mut store_options = brasa_store::StoreOptions::default();
-    // 192 KiB for queries.
+    // 128 KiB for queries.
     store_options.memory_budget = 512 << 10;
     let app = app_with_store(ServerOptions::default(), store_options);
     let stacks: String = (0..3_000).map(|i| format!("main;f{i} 1\n")).collect();
@@ -199,7 +199,7 @@ async fn a_query_over_the_memory_budget_is_refused_naming_it() {
     let big = app.get(&query("big")).await;
     assert_eq!(big.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        big.error().contains("196608 bytes of memory"),
+        big.error().contains("131072 bytes of memory"),
         "{}",
         big.error()
     );
