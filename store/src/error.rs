@@ -118,10 +118,19 @@ pub enum Error {
          narrow the selector or the time range"
     )]
     QueryLimit {
-        /// What is counted: `series`, `profiles`, `stacks` or `bytes of
-        /// memory`.
+        /// What is counted: `series`, `profiles` or `stacks`.
         what: &'static str,
         /// The limit.
+        limit: u64,
+    },
+    /// A query's merge needs more than all of the memory this server
+    /// gives queries.
+    #[error(
+        "the query needs more than {limit} bytes of memory, this server's share for queries \
+         (a part of --memory-budget-mib); narrow the selector or the time range"
+    )]
+    QueryMemory {
+        /// The query share of the memory budget.
         limit: u64,
     },
     /// Running queries hold all of the memory this server gives queries.

@@ -10,7 +10,7 @@
 //! size, not by this budget). Tables past their share are dropped, least recently used
 //! first, once nothing uses them, and read from disk again when needed. A
 //! query whose merge would take more than the query share fails
-//! ([`crate::Error::QueryLimit`] when it alone is too big,
+//! ([`crate::Error::QueryMemory`] when it alone is too big,
 //! [`crate::Error::QueryMemoryBusy`] while other queries hold the rest)
 //! instead of growing the process. When the last query gives its memory
 //! back, the allocator is asked to return freed pages to the system, so
@@ -135,7 +135,7 @@ impl MemoryHold {
 
     /// Holds `bytes` from now on, taking or giving back the difference.
     /// Fails, holding what it held, when the pool cannot give that much:
-    /// with [`Error::QueryLimit`] when `bytes` exceeds the whole pool,
+    /// with [`Error::QueryMemory`] when `bytes` exceeds the whole pool,
     /// [`Error::QueryMemoryBusy`] when other holders have the rest.
     pub fn resize(&mut self, bytes: usize) -> Result<()> {
         let Some(pool) = &self.pool else {
@@ -145,8 +145,7 @@ impl MemoryHold {
             pool.give_back(self.bytes - bytes);
         } else if !pool.take(bytes - self.bytes) {
             if bytes > pool.limit {
-                return Err(Error::QueryLimit {
-                    what: "bytes of memory",
+                return Err(Error::QueryMemory {
                     limit: pool.limit as u64,
                 });
             }

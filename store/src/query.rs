@@ -226,6 +226,7 @@ impl Store {
             .collect();
         let budget = Budget::start(self.options().query, cancel);
         budget.series(series.len())?;
+        let _trim = TrimTables(self.tables());
         let averaged = wanted.aggregation() == Aggregation::Average;
         let mut merger = Merger::new();
         let mut memory = MemoryHold::new(self.query_memory());
@@ -427,6 +428,16 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// Trims the loaded symbol tables when dropped: at the end of a merge,
+/// when it no longer holds the tables it loaded.
+struct TrimTables<'a>(&'a crate::tables::Tables);
+
+impl Drop for TrimTables<'_> {
+    fn drop(&mut self) {
+        self.0.trim();
     }
 }
 

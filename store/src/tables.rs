@@ -122,6 +122,12 @@ impl Tables {
         Ok(shared)
     }
 
+    /// Drops unused tables until the loaded ones fit the limit: for when
+    /// a merge let go of the tables it held.
+    pub(crate) fn trim(&self) {
+        self.evict(&mut self.lock());
+    }
+
     /// Drops unused tables, least recently used first, until the loaded
     /// ones fit the limit or every one left is in use.
     fn evict(&self, loaded: &mut Loaded) {

@@ -872,8 +872,11 @@ fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
     assert_eq!(pool.limit(), 1 << 20);
     let error = store.merge(&[], 0, 2_000).unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, Error::QueryLimit { .. }), "{message}");
-    assert!(message.contains("1048576 bytes of memory"), "{message}");
+    assert!(matches!(error, Error::QueryMemory { .. }), "{message}");
+    assert!(
+        message.contains("more than 1048576 bytes of memory"),
+        "{message}"
+    );
     // The tables the merge loaded stay within their share once it is over.
     assert!(
         store.loaded_table_bytes() <= 512 << 10,

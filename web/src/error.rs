@@ -99,9 +99,9 @@ impl Error {
             Self::Store(S::Labels(_) | S::Regex { .. } | S::TooManyValues { .. }) => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Store(S::QueryLimit { .. } | S::QueryTimeLimit { .. }) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Store(
+                S::QueryLimit { .. } | S::QueryMemory { .. } | S::QueryTimeLimit { .. },
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
             // Nobody reads it: the client is gone (nginx's "client closed
             // request").
             Self::Store(S::QueryCancelled) => {
