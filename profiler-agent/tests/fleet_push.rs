@@ -20,6 +20,8 @@ struct Received {
     target: String,
     authorization: Option<String>,
     body: Vec<u8>,
+    /// What it was answered; `None` while unanswered.
+    status: Option<u16>,
 }
 
 /// Status that makes [`FakeServer`] read the request and then never
@@ -120,12 +122,18 @@ fn serve(stream: std::net::TcpStream, received: &Mutex<Vec<Received>>, statuses:
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        received.lock().unwrap().push(Received {
-            target,
-            authorization,
-            body,
-        });
+        let at = {
+            let mut received = received.lock().unwrap();
+            received.push(Received {
+                target,
+                authorization,
+                body,
+                status: None,
+            });
+            received.len() - 1
+        };
         let status = statuses.take();
+        received.lock().unwrap()[at].status = Some(status);
         if status == HANG {
             // Released: the connection closes without an answer.
             return;
@@ -344,4 +352,45 @@ fn stopping_delivery_while_the_server_hangs_keeps_the_spool() {
     delivery.finish();
     server.set_statuses(&[200]);
     assert_eq!(Spool::open(dir.path(), 1 << 20).unwrap().len(), 1);
+}
+
+#[test]
+fn a_flapping_server_gets_every_profile_exactly_once() {
+    // Up, down (503), up, down (500), up, over and over.
+    let flapping: Vec<u16> = (0..200)
+        .map(|i| match i % 5 {
+            1 => 503,
+            3 => 500,
+            _ => 200,
+        })
+        .collect();
+    let server = FakeServer::start(&flapping);
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = Pusher::new(
+        options(&server.url),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    )
+    .start()
+    .unwrap();
+    let outbox = delivery.outbox().clone();
+    for i in 0..30 {
+        outbox.submit(&profile(i)).unwrap();
+    }
+    brasa_test_support::wait_until("the spool is delivered", Duration::from_secs(60), || {
+        outbox.spool().is_empty()
+    });
+    delivery.finish();
+    let stats = outbox.stats();
+    assert_eq!((stats.pushed, stats.rejected), (30, 0));
+    assert!(stats.failures >= 5, "{stats:?}");
+    // Each profile was taken (answered 200) once: what failed was sent
+    // again, what was taken never was.
+    let mut taken: Vec<u8> = server
+        .received()
+        .iter()
+        .filter(|r| r.status == Some(200))
+        .map(|r| r.body[0])
+        .collect();
+    taken.sort_unstable();
+    assert_eq!(taken, (0..30).collect::<Vec<u8>>());
 }
