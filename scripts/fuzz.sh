@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-15}
+# One input taking longer than this is a failure (a request that slow is a
+# denial of service), and keeps a stuck target from outliving its time.
+UNIT_TIMEOUT=10
 export RUSTC_BOOTSTRAP=1
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 fuzz=(cargo fuzz)
@@ -23,10 +26,10 @@ for target in $("${fuzz[@]}" list); do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   if ! "${fuzz[@]}" run --target-dir "$target_dir" "$target" "corpus/$target" "seeds/$target" -- \
-    -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+    -max_total_time="$seconds" -timeout="$UNIT_TIMEOUT" -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     artifact=$(grep -o 'artifacts/[^ ]*' "$log" | tail -n 1 || true)
-    echo "fuzz: $target crashed${artifact:+ on fuzz/$artifact}" >&2
+    echo "fuzz: $target crashed or took over ${UNIT_TIMEOUT} s${artifact:+ on fuzz/$artifact}" >&2
     echo "fuzz: reproduce with: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $target ${artifact:-}" >&2
     exit 1
   fi
