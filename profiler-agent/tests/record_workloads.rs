@@ -177,8 +177,13 @@ fn assert_kernel_under_user(profile: &Profile, user_chain: &[&str]) {
         .map(|s| s.count)
         .sum();
     assert!(total > 200, "too few samples under {user_chain:?}: {total}");
+    // The workload is all system calls, yet on a VM the timer interrupt
+    // that lands in one is often taken on the way back to user space, so
+    // the kernel's share of the samples varies by host: 37% on one, more
+    // than half on another. What must hold is that kernel frames do come
+    // under the user ones, from the syscall entry.
     assert!(
-        with_kernel * 2 > total,
+        with_kernel * 5 > total,
         "only {with_kernel} of {total} samples under {user_chain:?} have kernel frames"
     );
     let syscall_entry = in_leaf

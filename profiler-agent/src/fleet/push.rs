@@ -6,7 +6,11 @@
 //! loses nothing that fits in the spool. Transient failures (no connection,
 //! timeouts, 5xx, 429) keep the profile and back off, at least as long as
 //! the server's `Retry-After` asks; other 4xx answers mean the server will
-//! never take this profile, so it is dropped and counted.
+//! never take this profile, so it is dropped and counted. The agent
+//! delivers on a thread of its own ([`Pusher::start`]): the sampling side
+//! only writes to the spool, so a server that hangs never holds it up.
+//! Once the server takes a profile, a backlog goes
+//! [`DELIVERY_CONCURRENCY`] at a time.
 
 use std::{
     sync::{
