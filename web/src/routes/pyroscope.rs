@@ -47,8 +47,10 @@ const DEFAULT_SAMPLE_RATE: u64 = 100;
 fn series_labels(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Labels> {
     let pairs: Vec<(String, String)> = pairs
         .into_iter()
-        .filter(|(n, _)| n == NAME_LABEL || !(n.starts_with("__") && n.ends_with("__")))
+        // Renamed first: a name that only becomes `__…__` once renamed
+        // (found by the push fuzz target) is a protocol label too.
         .map(|(n, v)| (prometheus_name(&n), v))
+        .filter(|(n, _)| n == NAME_LABEL || !(n.starts_with("__") && n.ends_with("__")))
         .collect();
     Ok(Labels::new(pairs)?)
 }
