@@ -54,6 +54,7 @@ pub mod live_resolver;
 mod perf_event;
 mod pod;
 pub mod processes;
+pub mod python;
 pub mod raw;
 pub mod record;
 pub mod sampler;

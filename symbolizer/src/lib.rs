@@ -40,6 +40,7 @@
 
 pub mod addr;
 pub mod elf;
+pub mod exported;
 mod error;
 pub mod frame;
 pub mod hex;

@@ -1,0 +1,36 @@
+"""Threads parked in known Python stacks, for reading their frames.
+
+The main thread blocks reading stdin inside Parker.wait_here, called from a
+function with a non-ASCII name; a second thread blocks on an event. Once
+both are parked the program prints "ready"; it exits when stdin closes.
+Lines marked `# mark: NAME` are looked up by the tests.
+"""
+
+import sys
+import threading
+
+parked = threading.Event()
+release = threading.Event()
+
+
+def worker_loop():
+    parked.set()
+    release.wait()  # mark: worker-wait
+
+
+class Parker:
+    def wait_here(self):
+        print("ready", flush=True)
+        sys.stdin.readline()  # mark: main-wait
+
+
+def überall_名前():
+    Parker().wait_here()  # mark: unicode-call
+
+
+worker = threading.Thread(target=worker_loop, name="parked-worker")
+worker.start()
+parked.wait()
+überall_名前()  # mark: module-call
+release.set()
+worker.join()
