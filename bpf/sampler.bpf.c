@@ -67,6 +67,10 @@ enum stat_id stat_id_layout = STAT_SAMPLES;
 struct unwind_chunk unwind_chunk_layout = {};
 struct unwind_process unwind_process_layout = {};
 struct unwound_stack unwound_stack_layout = {};
+struct python_process python_process_layout = {};
+struct python_thread python_thread_layout = {};
+struct python_stack python_stack_layout = {};
+enum python_frame_flag python_frame_flag_layout = PYTHON_FRAME_ENTRY;
 /* The rule codes of unwind rows, checked against the symbolizer's. */
 enum cfa_kind cfa_kind_layout = CFA_NONE;
 enum fp_kind fp_kind_layout = FP_UNCHANGED;
@@ -103,12 +107,51 @@ enum ra_kind ra_kind_layout = RA_UNDEFINED;
 		__type(value, struct unwound_stack);                                               \
 	} name SEC(".maps")
 
+/* Python frames: stack hash -> struct python_stack. */
+#define PYTHON_STACKS_MAP(name)                                                                    \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, MAX_PYTHON_STACKS);                                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, __u64);                                                                \
+		__type(value, struct python_stack);                                                \
+	} name SEC(".maps")
+
 STACK_MAP(stacks_0);
 STACK_MAP(stacks_1);
 COUNTS_MAP(counts_0);
 COUNTS_MAP(counts_1);
 UNWOUND_MAP(unwound_0);
 UNWOUND_MAP(unwound_1);
+PYTHON_STACKS_MAP(python_stacks_0);
+PYTHON_STACKS_MAP(python_stacks_1);
+
+/* Processes running a supported CPython: tgid -> struct python_process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PYTHON_PROCESSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct python_process);
+} python_processes SEC(".maps");
+
+/* Their threads: tid -> struct python_thread. The program adds a thread
+ * it does not know with no state (so it asks user space once), user space
+ * writes the state it finds; least recently used entries go first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_PYTHON_THREADS);
+	__type(key, __u32);
+	__type(value, struct python_thread);
+} python_threads SEC(".maps");
+
+/* Per-CPU room for one Python walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct python_scratch);
+} python_scratch SEC(".maps");
 
 /* The rows of every loaded unwind table. User space sizes it before load
  * (the kernel memory tables may use) and writes rows through mmap. */
@@ -185,7 +228,11 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-_Static_assert(sizeof(struct sample_key) == 40, "sample_key has no padding");
+_Static_assert(sizeof(struct sample_key) == 48, "sample_key has no padding");
+_Static_assert(sizeof(struct python_frame) == 24, "python_frame has no padding");
+_Static_assert(PYTHON_FRAME_WINDOW == 128, "window offsets are masked with 0x7f");
+_Static_assert((MAX_PYTHON_FRAMES & (MAX_PYTHON_FRAMES - 1)) == 0,
+	       "Python frame slots are masked with MAX_PYTHON_FRAMES - 1");
 _Static_assert(sizeof(struct unwind_row) == 12, "unwind_row matches the symbolizer's Row");
 _Static_assert(__builtin_offsetof(struct unwind_row, cfa_offset) == 8, "unwind_row layout");
 _Static_assert(sizeof(struct exec_mapping) == 32, "exec_mapping has no padding");
@@ -229,8 +276,8 @@ static __always_inline bool is_target(__u32 tgid)
 }
 
 /* Queues a process event for user space; false when the ring is full. */
-static __always_inline bool send_process_event(__u32 tgid, __u32 parent_tgid,
-					       enum process_event_kind kind)
+static __always_inline bool send_thread_event(__u32 tgid, __u32 parent_tgid, __u32 tid,
+					      enum process_event_kind kind)
 {
 	struct process_event *event;
 
@@ -242,8 +289,15 @@ static __always_inline bool send_process_event(__u32 tgid, __u32 parent_tgid,
 	event->tgid = tgid;
 	event->parent_tgid = parent_tgid;
 	event->kind = kind;
+	event->tid = tid;
 	bpf_ringbuf_submit(event, 0);
 	return true;
+}
+
+static __always_inline bool send_process_event(__u32 tgid, __u32 parent_tgid,
+					       enum process_event_kind kind)
+{
+	return send_thread_event(tgid, parent_tgid, 0, kind);
 }
 
 /* Tells user space about a process the first time it is sampled. */
@@ -694,6 +748,134 @@ static __always_inline __u64 unwind_user_stack(struct unwind_process *process, v
 }
 
 /* ===========================================================================
+ * CPython frames
+ * ========================================================================= */
+
+/* State of one walk of a thread's Python frames. */
+struct python_walk {
+	struct python_offsets *offsets;
+	struct python_scratch *scratch;
+	/* The next frame to read; 0 past the outermost. */
+	__u64 frame;
+	__u64 hash;
+	/* Why the walk stopped, a stat_id; 0 while it goes on. */
+	__u32 stop;
+};
+
+/* A field of the frame in the walk's window, at an offset user space
+ * checked to lie inside it; masking keeps the verifier's bound. */
+static __always_inline __u64 window_u64(struct python_scratch *scratch, __u32 offset)
+{
+	__u64 value;
+
+	__builtin_memcpy(&value, &scratch->window[offset & 0x7f], sizeof(value));
+	return value;
+}
+
+static __always_inline __u8 window_u8(struct python_scratch *scratch, __u32 offset)
+{
+	return scratch->window[offset & 0x7f];
+}
+
+/* bpf_loop body: records the frame at walk->frame and moves to the previous one. */
+static long python_frame_step(__u32 index, void *context)
+{
+	struct python_walk *walk = context;
+	struct python_offsets *o = walk->offsets;
+	struct python_scratch *scratch = walk->scratch;
+	struct python_frame *slot;
+	__u32 at = index;
+
+	if (walk->frame == 0) {
+		walk->stop = STAT_PYTHON_END;
+		return 1;
+	}
+	if (at >= MAX_PYTHON_FRAMES) {
+		walk->stop = STAT_PYTHON_DEPTH_LIMIT;
+		return 1;
+	}
+	if (bpf_probe_read_user(scratch->window, o->frame_window & (PYTHON_FRAME_WINDOW - 1),
+				(void *)walk->frame)) {
+		walk->stop = STAT_PYTHON_READ_FAILED;
+		return 1;
+	}
+	/* at < MAX_PYTHON_FRAMES, a power of two: the mask, which the
+	 * compiler may not drop past the barrier, keeps the bound where the
+	 * verifier sees it. */
+	asm volatile("" : "+r"(at));
+	slot = &scratch->stack.frames[at & (MAX_PYTHON_FRAMES - 1)];
+	slot->code = window_u64(scratch, o->frame_code);
+	slot->prev_instr = window_u64(scratch, o->frame_prev_instr);
+	slot->flags = window_u8(scratch, o->frame_is_entry) ? PYTHON_FRAME_ENTRY : 0;
+	slot->owner = window_u8(scratch, o->frame_owner);
+	scratch->stack.len = at + 1;
+	walk->hash = (walk->hash ^ slot->code) * 0x100000001b3ULL;
+	walk->hash = (walk->hash ^ slot->prev_instr ^ ((__u64)slot->flags << 56)) * 0x100000001b3ULL;
+	walk->hash ^= walk->hash >> 29;
+	walk->frame = window_u64(scratch, o->frame_previous);
+	return 0;
+}
+
+/* Walks the Python frames of the current thread of a Python process into
+ * the Python-stacks map; returns the stack's key, 0 when there is none. */
+static __always_inline __u64 walk_python_stack(struct python_process *process, __u32 tgid,
+					       __u32 tid, void *python_stacks)
+{
+	struct python_offsets *o = &process->offsets;
+	struct python_thread *thread;
+	struct python_thread unknown = { .tgid = tgid };
+	struct python_walk walk = {};
+	__u64 native_id, cframe;
+	__u32 zero = 0;
+	long err;
+
+	thread = bpf_map_lookup_elem(&python_threads, &tid);
+	if (!thread || thread->tgid != tgid) {
+		/* Ask user space once: until it answers, the thread is known
+		 * to have no state. */
+		count_stat(STAT_PYTHON_THREAD_UNKNOWN);
+		if (bpf_map_update_elem(&python_threads, &tid, &unknown, BPF_ANY) == 0)
+			send_thread_event(tgid, 0, tid, PROCESS_PYTHON_MISS);
+		return 0;
+	}
+	if (thread->tstate == 0) {
+		count_stat(STAT_PYTHON_NO_STATE);
+		return 0;
+	}
+	count_stat(STAT_PYTHON_WALKS);
+	if (!read_word(thread->tstate + o->tstate_native_thread_id, &native_id) ||
+	    !read_word(thread->tstate + o->tstate_cframe, &cframe) ||
+	    !read_word(cframe + o->cframe_current_frame, &walk.frame)) {
+		count_stat(STAT_PYTHON_READ_FAILED);
+		return 0;
+	}
+	if (native_id != tid) {
+		/* The thread ended and its state was freed or reused. */
+		count_stat(STAT_PYTHON_WRONG_THREAD);
+		return 0;
+	}
+	walk.scratch = bpf_map_lookup_elem(&python_scratch, &zero);
+	if (!walk.scratch)
+		return 0;
+	walk.offsets = o;
+	walk.hash = 0xcbf29ce484222325ULL;
+	walk.scratch->stack.len = 0;
+	bpf_loop(MAX_PYTHON_FRAMES + 1, python_frame_step, &walk, 0);
+	if (walk.stop)
+		count_stat(walk.stop);
+	add_stat(STAT_PYTHON_FRAMES, walk.scratch->stack.len);
+	if (walk.scratch->stack.len == 0)
+		return 0;
+	walk.hash |= 1;
+	err = bpf_map_update_elem(python_stacks, &walk.hash, &walk.scratch->stack, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_stat(STAT_PYTHON_STACK_ERROR);
+		return 0;
+	}
+	return walk.hash;
+}
+
+/* ===========================================================================
  * Programs
  * ========================================================================= */
 
@@ -703,6 +885,7 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sample_key key = {};
 	struct unwind_process *process = NULL;
+	struct python_process *python;
 	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 
@@ -722,7 +905,10 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	if (unwind_tables)
 		process = bpf_map_lookup_elem(&unwind_processes, &tgid);
 	key.user_stack_id = -1;
+	python = bpf_map_lookup_elem(&python_processes, &tgid);
 	if (generation & 1) {
+		if (python)
+			key.python_stack = walk_python_stack(python, tgid, tid, &python_stacks_1);
 		if (process)
 			key.unwound_stack = unwind_user_stack(process, &unwound_1);
 		else
@@ -730,6 +916,8 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		key.kernel_stack_id = stack_id(ctx, &stacks_1, 0);
 		count_sample(&counts_1, &key);
 	} else {
+		if (python)
+			key.python_stack = walk_python_stack(python, tgid, tid, &python_stacks_0);
 		if (process)
 			key.unwound_stack = unwind_user_stack(process, &unwound_0);
 		else
@@ -779,6 +967,8 @@ int BPF_PROG(reread_on_exec, struct task_struct *task, pid_t old_pid, struct lin
 	/* The old image's tables describe none of the new one's code: walk by
 	 * frame pointer until user space loads the new ones. */
 	bpf_map_delete_elem(&unwind_processes, &tgid);
+	/* Nor does the old interpreter's state, if it ran one. */
+	bpf_map_delete_elem(&python_processes, &tgid);
 	if (filter_tgids && is_target(tgid))
 		send_process_event(tgid, 0, PROCESS_EXECED);
 	return 0;

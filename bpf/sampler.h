@@ -42,6 +42,17 @@
 /* Rules found by binary search, remembered per CPU by PC (a power of two):
  * the same return addresses come back sample after sample. */
 #define ROW_CACHE_SLOTS 4096
+/* Python frames walked per sample at most; deeper stacks keep their leaf part. */
+#define MAX_PYTHON_FRAMES 64
+/* Distinct Python stacks kept per drain interval and generation. */
+#define MAX_PYTHON_STACKS 16384
+/* Processes running a supported CPython. */
+#define MAX_PYTHON_PROCESSES 4096
+/* Threads of those processes whose thread state user space has looked up. */
+#define MAX_PYTHON_THREADS 65536
+/* Most bytes of a _PyInterpreterFrame read at once; every field the walk
+ * reads must lie within them (user space checks its offsets against it). */
+#define PYTHON_FRAME_WINDOW 128
 
 /* ---------------------------------------------------------------------------
  * Maps' value semantics
@@ -78,6 +89,16 @@ enum stat_id {
 	STAT_UNWIND_FRAMES,	     /* frames those walks recorded, in total */
 	STAT_UNWIND_NANOS,	     /* nanoseconds those walks took, in total */
 	STAT_UNWIND_CACHE_HITS,	     /* frames whose rule came from the row cache */
+	/* Python stacks walked in the interpreter's memory, and why each walk stopped. */
+	STAT_PYTHON_WALKS,	    /* samples of a known Python thread whose frames were walked */
+	STAT_PYTHON_END,	    /* reached the outermost Python frame */
+	STAT_PYTHON_DEPTH_LIMIT,    /* MAX_PYTHON_FRAMES frames collected */
+	STAT_PYTHON_READ_FAILED,    /* reading the interpreter's memory failed */
+	STAT_PYTHON_THREAD_UNKNOWN, /* a thread of a Python process not looked up yet */
+	STAT_PYTHON_NO_STATE,	    /* a thread that runs no Python (no thread state) */
+	STAT_PYTHON_WRONG_THREAD,   /* the thread state belongs to another thread */
+	STAT_PYTHON_STACK_ERROR,    /* Python stacks map full: the Python frames are lost */
+	STAT_PYTHON_FRAMES,	    /* Python frames those walks recorded, in total */
 	STAT_COUNT,
 };
 
@@ -93,6 +114,9 @@ struct sample_key {
 	 * generation when it was walked with unwind tables; 0: none (the
 	 * stack, if any, is user_stack_id's). */
 	__u64 unwound_stack;
+	/* Key of the thread's Python frames in the Python-stacks map of the
+	 * same generation; 0: none. */
+	__u64 python_stack;
 };
 
 /* Why user space is told about a process. */
@@ -106,6 +130,9 @@ enum process_event_kind {
 	/* A process with unwind tables ran code outside its known mappings
 	 * (a library loaded since): its tables need refreshing. */
 	PROCESS_UNWIND_MISS = 4,
+	/* A thread of a Python process ran whose thread state user space has
+	 * not looked up (a thread started since): `tid` names it. */
+	PROCESS_PYTHON_MISS = 5,
 };
 
 /* Announcement of a process whose memory maps user space should read now,
@@ -115,6 +142,8 @@ struct process_event {
 	/* The parent for PROCESS_FORKED, else 0. */
 	__u32 parent_tgid;
 	enum process_event_kind kind;
+	/* The thread for PROCESS_PYTHON_MISS, else 0. */
+	__u32 tid;
 };
 
 /* ---------------------------------------------------------------------------
@@ -198,6 +227,76 @@ struct unwound_stack {
 	__u32 len;
 	__u32 reserved;
 	__u64 pcs[MAX_STACK_DEPTH];
+};
+
+/* ---------------------------------------------------------------------------
+ * CPython frames
+ *
+ * User space finds each thread's PyThreadState (through _PyRuntime) and
+ * writes it to python_threads; the program follows the thread's frame
+ * chain and records each frame's code object and last instruction. User
+ * space names them from the process's memory and puts them where the
+ * native walk met the interpreter's eval loop. The offsets come from
+ * profiler-agent/src/python/offsets.rs, one table per CPython version.
+ * ------------------------------------------------------------------------- */
+
+/* Where a CPython version keeps the fields the walk reads, in bytes. */
+struct python_offsets {
+	__u32 tstate_cframe;	       /* PyThreadState.cframe */
+	__u32 tstate_native_thread_id; /* PyThreadState.native_thread_id */
+	__u32 cframe_current_frame;    /* _PyCFrame.current_frame */
+	__u32 frame_code;	       /* _PyInterpreterFrame.f_code */
+	__u32 frame_previous;	       /* _PyInterpreterFrame.previous */
+	__u32 frame_prev_instr;	       /* _PyInterpreterFrame.prev_instr */
+	__u32 frame_is_entry;	       /* _PyInterpreterFrame.is_entry (a byte) */
+	__u32 frame_owner;	       /* _PyInterpreterFrame.owner (a byte) */
+	/* Bytes of a frame read at once: past the last of those fields, below
+	 * PYTHON_FRAME_WINDOW. */
+	__u32 frame_window;
+};
+
+/* A process running a supported CPython. */
+struct python_process {
+	struct python_offsets offsets;
+};
+
+/* A thread of such a process, as user space found it. */
+struct python_thread {
+	/* Address of its PyThreadState; 0: the thread has none (it runs no
+	 * Python), or user space has not looked it up yet. */
+	__u64 tstate;
+	__u32 tgid;
+	__u32 reserved;
+};
+
+/* Flags of a recorded Python frame. */
+enum python_frame_flag {
+	/* The first Python frame of a call of the eval loop. */
+	PYTHON_FRAME_ENTRY = 1,
+};
+
+/* One Python frame as the program records it. */
+struct python_frame {
+	__u64 code;	  /* the PyCodeObject */
+	__u64 prev_instr; /* the last instruction started, an address */
+	__u8 flags;	  /* enum python_frame_flag */
+	__u8 owner;	  /* _PyInterpreterFrame.owner */
+	__u8 reserved[6];
+};
+
+/* A thread's Python frames, innermost first. */
+struct python_stack {
+	__u32 len;
+	__u32 reserved;
+	struct python_frame frames[MAX_PYTHON_FRAMES];
+};
+
+/* Scratch room of one walk: the stack, and one frame's bytes. */
+struct python_scratch {
+	struct python_stack stack;
+	/* One frame's bytes, with room for a word at any offset below
+	 * PYTHON_FRAME_WINDOW. */
+	__u8 window[PYTHON_FRAME_WINDOW + 8];
 };
 
 #endif /* BRASA_SAMPLER_H */

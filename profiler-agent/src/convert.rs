@@ -20,12 +20,18 @@
 //!   (`[jit]`): that mapping name is a frame's kind, as `[kernel.kallsyms]`
 //!   is for the kernel; the runtime is in the name itself (V8 writes
 //!   `JS:…`, HotSpot `Interpreter` and `Class::method`);
+//! - Python frames (CPython's, as the sampler recorded them) are named by
+//!   [`Resolve::python`] and sit in a mapping named
+//!   [`PYTHON_MAPPING_NAME`] (`[python]`), at their code object's address;
+//!   each run of them takes the place of the native eval-loop frame that
+//!   ran it (see [`crate::python::interleave`]), so C extensions and
+//!   native callers stay where they ran;
 //! - an address that cannot be resolved stays as an address in its
 //!   mapping (or in none), never dropped, and is counted by why in
 //!   [`Converted::unsymbolized`];
 //! - `pid` and `tid` are numeric sample labels, `comm` a string label.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use brasa_profile::{
     builder::{FunctionInfo, MappingInfo},
@@ -39,13 +45,16 @@ use brasa_symbolizer::{
 
 use crate::{
     jit::may_hold_jit_code,
-    raw::{RawMapping, RawProfile},
+    python::interleave::{interleave, Slot, EVAL_FUNCTION},
+    raw::{RawMapping, RawProfile, RawPythonFrame},
 };
 
 /// Name of the kernel's pseudo mapping, as `perf` and pprof tools know it.
 pub const KERNEL_MAPPING_NAME: &str = "[kernel.kallsyms]";
 /// Name of the pseudo mapping of JIT code named by a perf map.
 pub const JIT_MAPPING_NAME: &str = "[jit]";
+/// Name of the pseudo mapping of Python frames.
+pub const PYTHON_MAPPING_NAME: &str = "[python]";
 /// Kernel addresses start here on x86-64 and arm64 (the upper half).
 pub const KERNEL_SPACE_START: u64 = 0xffff_0000_0000_0000;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
@@ -71,6 +80,14 @@ pub trait Resolve {
     fn jit(&mut self, pid: u32, addrs: &[AbsAddr]) -> Option<Vec<Symbolized>> {
         let _ = (pid, addrs);
         None
+    }
+    /// Names Python frames of `pid`: one entry per frame, `None` for a
+    /// frame that has not started its function's code (left out of the
+    /// stack). Default: every frame unknown
+    /// ([`Unknown::PythonCodeUnreadable`]).
+    fn python(&mut self, pid: u32, frames: &[RawPythonFrame]) -> Vec<Option<Symbolized>> {
+        let _ = pid;
+        vec![Some(Symbolized::Unknown(Unknown::PythonCodeUnreadable)); frames.len()]
     }
 }
 
@@ -164,14 +181,29 @@ pub fn convert(
     builder.set_default_sample_type("cpu");
     builder.set_time(raw.time_nanos, raw.duration_nanos);
 
-    let (locations, unsymbolized) = place_frames(raw, resolver, &mut builder);
+    let (placed, mut unsymbolized) = place_frames(raw, resolver, &mut builder);
+    let python = place_python_frames(raw, resolver, &mut builder, &mut unsymbolized);
     for sample in &raw.samples {
-        let frames = stack_frames(sample.pid, &sample.kernel, true).chain(stack_frames(
-            sample.pid,
-            &sample.user,
-            false,
-        ));
-        let ids: Vec<u64> = frames.map(|f| locations[&f]).collect();
+        let location = |f: Frame| placed.locations[&f];
+        let mut ids: Vec<u64> = stack_frames(sample.pid, &sample.kernel, true)
+            .map(location)
+            .collect();
+        let user = stack_frames(sample.pid, &sample.user, false).map(location);
+        if sample.python.is_empty() {
+            ids.extend(user);
+        } else {
+            let user: Vec<u64> = user.collect();
+            let is_eval: Vec<bool> = user.iter().map(|id| placed.eval.contains(id)).collect();
+            let is_entry: Vec<bool> = sample.python.iter().map(|f| f.entry).collect();
+            ids.extend(
+                interleave(&is_eval, &is_entry)
+                    .into_iter()
+                    .filter_map(|slot| match slot {
+                        Slot::Native(i) => Some(user[i]),
+                        Slot::Python(j) => python[&(sample.pid, sample.python[j])],
+                    }),
+            );
+        }
         let labels = if options.thread_labels {
             vec![
                 builder.label_num("pid", i64::from(sample.pid), ""),
@@ -203,13 +235,19 @@ fn stack_frames(pid: u32, addrs: &[u64], kernel: bool) -> impl Iterator<Item = F
     })
 }
 
+/// The native frames' locations, and which of them are eval-loop frames.
+struct Placed {
+    locations: HashMap<Frame, u64>,
+    eval: HashSet<u64>,
+}
+
 /// Resolves every distinct frame once, in batches per mapping, and interns
 /// its location; counts the frames that stay addresses.
 fn place_frames(
     raw: &RawProfile,
     resolver: &mut dyn Resolve,
     builder: &mut ProfileBuilder,
-) -> (HashMap<Frame, u64>, Unsymbolized) {
+) -> (Placed, Unsymbolized) {
     let mut kernel: Vec<AbsAddr> = Vec::new();
     // (pid, mapping start) -> addresses in that mapping; `None` start: unmapped.
     let mut user: HashMap<(u32, Option<AbsAddr>), Vec<AbsAddr>> = HashMap::new();
@@ -237,6 +275,7 @@ fn place_frames(
     let mut placer = Placer {
         builder,
         placed: HashMap::with_capacity(seen.len()),
+        eval: HashSet::new(),
         unsymbolized: Unsymbolized::default(),
     };
     let mut groups: Vec<_> = user.into_iter().collect();
@@ -303,13 +342,18 @@ fn place_frames(
             placer.place(frame, mapping, result);
         }
     }
-    (placer.placed, placer.unsymbolized)
+    let placed = Placed {
+        locations: placer.placed,
+        eval: placer.eval,
+    };
+    (placed, placer.unsymbolized)
 }
 
 /// Interns locations, and counts the frames that stay addresses.
 struct Placer<'a> {
     builder: &'a mut ProfileBuilder,
     placed: HashMap<Frame, u64>,
+    eval: HashSet<u64>,
     unsymbolized: Unsymbolized,
 }
 
@@ -318,9 +362,60 @@ impl Placer<'_> {
         if let Some(reason) = result.unknown() {
             self.unsymbolized.add(reason);
         }
-        let id = location(self.builder, mapping_id, frame.addr, result.lines());
+        let lines = result.lines();
+        let id = location(self.builder, mapping_id, frame.addr, lines);
+        if lines.iter().any(|l| l.function == EVAL_FUNCTION) {
+            self.eval.insert(id);
+        }
         self.placed.insert(frame, id);
     }
+}
+
+/// Names every distinct Python frame once and interns its location in the
+/// `[python]` mapping; `None` for a frame left out of its stacks.
+fn place_python_frames(
+    raw: &RawProfile,
+    resolver: &mut dyn Resolve,
+    builder: &mut ProfileBuilder,
+    unsymbolized: &mut Unsymbolized,
+) -> HashMap<(u32, RawPythonFrame), Option<u64>> {
+    let mut by_pid: BTreeMap<u32, Vec<RawPythonFrame>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for sample in &raw.samples {
+        for &frame in &sample.python {
+            if seen.insert((sample.pid, frame)) {
+                by_pid.entry(sample.pid).or_default().push(frame);
+            }
+        }
+    }
+    let mut placed = HashMap::with_capacity(seen.len());
+    if by_pid.is_empty() {
+        return placed;
+    }
+    let mapping = builder.mapping(MappingInfo {
+        filename: PYTHON_MAPPING_NAME,
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        ..MappingInfo::default()
+    });
+    for (pid, frames) in by_pid {
+        let mut names = resolver.python(pid, &frames);
+        names.resize(
+            frames.len(),
+            Some(Symbolized::Unknown(Unknown::SymbolizationFailed)),
+        );
+        for (frame, name) in frames.into_iter().zip(names) {
+            let id = name.map(|name| {
+                if let Some(reason) = name.unknown() {
+                    unsymbolized.add(reason);
+                }
+                location(builder, mapping, AbsAddr(frame.code), name.lines())
+            });
+            placed.insert((pid, frame), id);
+        }
+    }
+    placed
 }
 
 /// A resolver's answer with exactly one entry per address, whatever it

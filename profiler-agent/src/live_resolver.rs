@@ -1,6 +1,6 @@
 //! Symbols for live recordings: the converter's [`Resolve`] backed by the
-//! process snapshots, blazesym, kallsyms and the perf maps of JIT
-//! runtimes.
+//! process snapshots, blazesym, kallsyms, the perf maps of JIT runtimes
+//! and the code objects of Python processes.
 
 use std::time::Duration;
 
@@ -16,7 +16,8 @@ use crate::{
     convert::Resolve,
     jit::{JvmPerfMaps, PerfMaps},
     processes::ProcessTable,
-    raw::{RawMapping, RawSample},
+    python::names::PythonNames,
+    raw::{RawMapping, RawPythonFrame, RawSample},
 };
 
 /// Why the kernel's symbols could not be loaded.
@@ -37,6 +38,8 @@ pub struct LiveResolver {
     pub perf_maps: PerfMaps,
     /// Asks JVMs for their perf maps, when enabled.
     jvm_perfmap: Option<JvmPerfMaps>,
+    /// The code objects of Python processes.
+    python: PythonNames,
     elf: ElfSymbolizer,
     /// Loaded on the first kernel address.
     kernel: Option<Result<KernelSymbols, KernelProblem>>,
@@ -60,10 +63,12 @@ impl LiveResolver {
 
     /// Takes note of drained samples while their processes (most likely)
     /// still run: reads the maps of processes whose addresses the snapshots
-    /// do not cover yet, and the perf maps of processes with addresses that
-    /// may be JIT code (asking JVMs to write theirs, when enabled).
+    /// do not cover yet, the code objects of Python frames, and the perf
+    /// maps of processes with addresses that may be JIT code (asking JVMs
+    /// to write theirs, when enabled).
     pub fn drained(&mut self, samples: &[RawSample]) {
         self.processes.cover(samples);
+        self.python.read(samples);
         let mut jit: Vec<u32> = samples
             .iter()
             .filter(|s| {
@@ -89,6 +94,7 @@ impl LiveResolver {
     pub fn forget_exited(&mut self) {
         self.processes.forget_exited();
         self.perf_maps.forget_exited();
+        self.python.forget_exited();
         self.elf.forget_unmapped();
     }
 
@@ -122,6 +128,10 @@ impl Resolve for LiveResolver {
                 })
                 .collect(),
         )
+    }
+
+    fn python(&mut self, pid: u32, frames: &[RawPythonFrame]) -> Vec<Option<Symbolized>> {
+        frames.iter().map(|f| self.python.name(pid, f)).collect()
     }
 
     fn kernel(&mut self, addrs: &[AbsAddr]) -> Vec<Symbolized> {

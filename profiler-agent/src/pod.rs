@@ -12,6 +12,9 @@ impl Pod for types::sample_key {}
 impl Pod for types::process_event {}
 impl Pod for types::unwind_process {}
 impl Pod for types::unwound_stack {}
+impl Pod for types::python_process {}
+impl Pod for types::python_thread {}
+impl Pod for types::python_stack {}
 
 /// Reads a `T` from the kernel's bytes; `None` when the size is wrong.
 pub(crate) fn decode<T: Pod>(bytes: &[u8]) -> Option<T> {

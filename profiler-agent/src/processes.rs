@@ -42,6 +42,7 @@ impl ProcessTable {
                     self.maps.insert(child, ProcessMaps { pid: child, ..maps });
                 }
             }
+            ProcessEvent::PythonThreadUnknown { .. } => {}
         }
     }
 

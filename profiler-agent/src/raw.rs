@@ -11,11 +11,13 @@
 //! time 1764115200000000000 5000000000
 //! kernel BUILD_ID
 //! map PID START END OFFSET BUILD_ID|- PATH
-//! sample PID TID COUNT user=ADDR,ADDR kernel=ADDR COMM
+//! sample PID TID COUNT user=ADDR,ADDR kernel=ADDR [python=FRAME,FRAME] COMM
 //! ```
 //!
 //! Addresses and offsets are hexadecimal, stacks leaf first; the path and
-//! the comm come last because they may contain spaces.
+//! the comm come last because they may contain spaces. A Python frame is
+//! `CODE:INSTR:FLAGS:OWNER` (see [`RawPythonFrame`]); the field is left out
+//! when a sample has none.
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
@@ -28,6 +30,10 @@ use crate::{Error, Result};
 
 /// First line of the text form.
 const HEADER: &str = "brasa-raw-samples 1";
+/// Start of a sample's Python frames field.
+const PYTHON_FIELD: &str = "python=";
+/// [`RawPythonFrame::entry`] in the flags of the text form.
+const PYTHON_ENTRY_FLAG: u8 = 1;
 
 /// Samples with the same process, thread, name and stacks, counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,8 +48,25 @@ pub struct RawSample {
     pub user: Vec<u64>,
     /// Kernel stack, leaf first.
     pub kernel: Vec<u64>,
+    /// The thread's Python frames, innermost first, when it ran CPython.
+    pub python: Vec<RawPythonFrame>,
     /// Number of samples.
     pub count: u64,
+}
+
+/// A Python frame as the sampler recorded it: where in the interpreter's
+/// memory its code was, named later from the process's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RawPythonFrame {
+    /// Address of the `PyCodeObject`.
+    pub code: u64,
+    /// Address of the last instruction started (`prev_instr`).
+    pub prev_instr: u64,
+    /// The first Python frame of a call of the eval loop: the frames after
+    /// it belong to the next eval frame of the native stack.
+    pub entry: bool,
+    /// `_PyInterpreterFrame.owner`.
+    pub owner: u8,
 }
 
 /// An executable mapping of a process, as `/proc/PID/maps` showed it.
@@ -115,9 +138,15 @@ impl RawProfile {
             }
         }
         for s in &self.samples {
+            let python = if s.python.is_empty() {
+                String::new()
+            } else {
+                let frames: Vec<String> = s.python.iter().map(python_frame_text).collect();
+                format!("{PYTHON_FIELD}{} ", frames.join(","))
+            };
             let _ = writeln!(
                 out,
-                "sample {} {} {} user={} kernel={} {}",
+                "sample {} {} {} user={} kernel={} {python}{}",
                 s.pid,
                 s.tid,
                 s.count,
@@ -244,14 +273,49 @@ fn parse_sample(rest: &str) -> Option<RawSample> {
     let count = fields.next()?.parse().ok()?;
     let user = parse_hex_list(fields.next()?.strip_prefix("user=")?)?;
     let kernel = parse_hex_list(fields.next()?.strip_prefix("kernel=")?)?;
-    let comm = fields.next().unwrap_or_default().to_owned();
+    let mut comm = fields.next().unwrap_or_default();
+    let mut python = Vec::new();
+    if let Some(rest) = comm.strip_prefix(PYTHON_FIELD) {
+        let (frames, after) = rest.split_once(' ').unwrap_or((rest, ""));
+        python = frames
+            .split(',')
+            .map(parse_python_frame)
+            .collect::<Option<_>>()?;
+        comm = after;
+    }
     Some(RawSample {
         pid,
         tid,
-        comm,
+        comm: comm.to_owned(),
         user,
         kernel,
+        python,
         count,
+    })
+}
+
+fn python_frame_text(frame: &RawPythonFrame) -> String {
+    let flags = if frame.entry { PYTHON_ENTRY_FLAG } else { 0 };
+    format!(
+        "{:x}:{:x}:{flags:x}:{:x}",
+        frame.code, frame.prev_instr, frame.owner
+    )
+}
+
+fn parse_python_frame(text: &str) -> Option<RawPythonFrame> {
+    let mut parts = text.split(':');
+    let code = parse_hex_u64(parts.next()?)?;
+    let prev_instr = parse_hex_u64(parts.next()?)?;
+    let flags = u8::try_from(parse_hex_u64(parts.next()?)?).ok()?;
+    let owner = u8::try_from(parse_hex_u64(parts.next()?)?).ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(RawPythonFrame {
+        code,
+        prev_instr,
+        entry: flags & PYTHON_ENTRY_FLAG != 0,
+        owner,
     })
 }
 
@@ -285,6 +349,7 @@ mod tests {
             comm: "worker 1".into(),
             user: vec![0x5010, 0x6020],
             kernel: vec![0xffffffff81000010],
+            python: vec![],
             count: 7,
         });
         raw
@@ -296,6 +361,23 @@ mod tests {
         raw.samples.push(RawSample {
             kernel: vec![],
             user: vec![],
+            ..raw.samples[0].clone()
+        });
+        raw.samples.push(RawSample {
+            python: vec![
+                RawPythonFrame {
+                    code: 0x7f00_1000,
+                    prev_instr: 0x7f00_10c4,
+                    entry: false,
+                    owner: 0,
+                },
+                RawPythonFrame {
+                    code: 0x7f00_2000,
+                    prev_instr: 0x7f00_20d0,
+                    entry: true,
+                    owner: 1,
+                },
+            ],
             ..raw.samples[0].clone()
         });
         let parsed = RawProfile::parse(&raw.to_text()).unwrap();

@@ -44,7 +44,10 @@ impl Drop for Parked {
 }
 
 fn park(python: &str) -> Parked {
-    assert!(std::path::Path::new(python).exists(), "{python} is not installed (scripts/setup.sh)");
+    assert!(
+        std::path::Path::new(python).exists(),
+        "{python} is not installed (scripts/setup.sh)"
+    );
     let mut child = Command::new(python)
         .arg(testdata("python/parked.py"))
         .stdin(Stdio::piped())
@@ -69,7 +72,9 @@ fn named_stacks(pid: u32) -> Vec<(u32, Vec<Named>)> {
             let named = frames
                 .iter()
                 .map(|frame| {
-                    let code = codes.get(process.memory(), process.offsets(), frame.code).unwrap();
+                    let code = codes
+                        .get(process.memory(), process.offsets(), frame.code)
+                        .unwrap();
                     let file = code.filename.rsplit('/').next().unwrap().to_owned();
                     (code.qualname.clone(), file, code.line(frame.unit))
                 })
@@ -90,7 +95,11 @@ fn check_parked_stacks(python: &str) {
     let pid = parked.child.id();
     let stacks = named_stacks(pid);
     assert_eq!(stacks.len(), 2, "{stacks:?}");
-    let main = &stacks.iter().find(|(tid, _)| *tid == pid).expect("the main thread").1;
+    let main = &stacks
+        .iter()
+        .find(|(tid, _)| *tid == pid)
+        .expect("the main thread")
+        .1;
     assert_eq!(
         main,
         &[
@@ -99,12 +108,25 @@ fn check_parked_stacks(python: &str) {
             frame("<module>", "parked.py", marked_line("module-call")),
         ]
     );
-    let worker = &stacks.iter().find(|(tid, _)| *tid != pid).expect("the worker thread").1;
+    let worker = &stacks
+        .iter()
+        .find(|(tid, _)| *tid != pid)
+        .expect("the worker thread")
+        .1;
     let names: Vec<&str> = worker.iter().map(|(name, _, _)| name.as_str()).collect();
     assert_eq!(&names[..2], ["Condition.wait", "Event.wait"], "{worker:?}");
-    assert_eq!(worker[2], frame("worker_loop", "parked.py", marked_line("worker-wait")));
+    assert_eq!(
+        worker[2],
+        frame("worker_loop", "parked.py", marked_line("worker-wait"))
+    );
     assert_eq!(names.last(), Some(&"Thread._bootstrap"), "{worker:?}");
-    assert!(worker.iter().skip(3).all(|(_, file, _)| file == "threading.py"), "{worker:?}");
+    assert!(
+        worker
+            .iter()
+            .skip(3)
+            .all(|(_, file, _)| file == "threading.py"),
+        "{worker:?}"
+    );
 }
 
 #[test]
@@ -122,7 +144,10 @@ fn shared_libpython_threads_and_frames_are_read_from_memory() {
 fn offsets_match_the_running_interpreter() {
     let table = brasa_agent::python::offsets::PY311;
     for python in [DEBIAN_PYTHON, PYENV_PYTHON] {
-        let output = Command::new(python).arg(testdata("python/offsets.py")).output().unwrap();
+        let output = Command::new(python)
+            .arg(testdata("python/offsets.py"))
+            .output()
+            .unwrap();
         assert!(output.status.success(), "{python}: {output:?}");
         let text = String::from_utf8(output.stdout).unwrap();
         let found: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();

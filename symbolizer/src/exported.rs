@@ -21,10 +21,17 @@ pub struct ExportedSymbol {
 /// Looks up `name` among the dynamic symbols of the ELF file at `path`;
 /// `None` when the file does not export it.
 pub fn exported_symbol(path: &Path, name: &str) -> Result<Option<ExportedSymbol>> {
-    let data = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    let file = object::File::parse(&*data)
-        .map_err(|source| Error::NotElf { path: path.to_owned(), source })?;
-    let Some(symbol) = file.dynamic_symbols().find(|s| s.name() == Ok(name) && s.address() != 0)
+    let data = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = object::File::parse(&*data).map_err(|source| Error::NotElf {
+        path: path.to_owned(),
+        source,
+    })?;
+    let Some(symbol) = file
+        .dynamic_symbols()
+        .find(|s| s.name() == Ok(name) && s.address() != 0)
     else {
         return Ok(None);
     };
@@ -33,7 +40,10 @@ pub fn exported_symbol(path: &Path, name: &str) -> Result<Option<ExportedSymbol>
         .next()
         .map(|segment| segment.address() - segment.file_range().0)
         .unwrap_or(0);
-    Ok(Some(ExportedSymbol { address: symbol.address(), base }))
+    Ok(Some(ExportedSymbol {
+        address: symbol.address(),
+        base,
+    }))
 }
 
 #[cfg(test)]
@@ -43,8 +53,13 @@ mod tests {
     #[test]
     fn finds_a_symbol_libc_exports_and_not_one_it_does_not() {
         let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
-        let found = exported_symbol(libc, "malloc").unwrap().expect("libc exports malloc");
+        let found = exported_symbol(libc, "malloc")
+            .unwrap()
+            .expect("libc exports malloc");
         assert_ne!(found.address, 0);
-        assert_eq!(exported_symbol(libc, "no_such_symbol_in_libc").unwrap(), None);
+        assert_eq!(
+            exported_symbol(libc, "no_such_symbol_in_libc").unwrap(),
+            None
+        );
     }
 }

@@ -58,17 +58,21 @@ pub enum Unknown {
     /// started its map, runtime stubs it does not list, or a map read
     /// before the runtime appended the entry).
     NotInPerfMap,
+    /// A Python frame whose code object could not be read: the process
+    /// exited (or freed the code) before its samples were drained.
+    PythonCodeUnreadable,
 }
 
 impl Unknown {
     /// Every reason, in declaration order.
-    pub const ALL: [Unknown; 6] = [
+    pub const ALL: [Unknown; 7] = [
         Unknown::NoMapping,
         Unknown::NoFile,
         Unknown::FileUnreadable,
         Unknown::NoSymbol,
         Unknown::SymbolizationFailed,
         Unknown::NotInPerfMap,
+        Unknown::PythonCodeUnreadable,
     ];
 
     /// The reason as a metric label value.
@@ -80,6 +84,7 @@ impl Unknown {
             Unknown::NoSymbol => "no_symbol",
             Unknown::SymbolizationFailed => "symbolization_failed",
             Unknown::NotInPerfMap => "not_in_perf_map",
+            Unknown::PythonCodeUnreadable => "python_code_unreadable",
         }
     }
 }

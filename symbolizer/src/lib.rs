@@ -40,8 +40,8 @@
 
 pub mod addr;
 pub mod elf;
-pub mod exported;
 mod error;
+pub mod exported;
 pub mod frame;
 pub mod hex;
 pub mod kallsyms;

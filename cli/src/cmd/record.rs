@@ -195,6 +195,25 @@ fn summarize(recording: &Recording) {
             }),
         );
     }
+    if stats.python_walks > 0 {
+        let stopped: Vec<String> = stats
+            .entries()
+            .filter_map(|(c, v)| match c.meaning {
+                Meaning::PythonWalkStopped(reason) if reason != "end" && v > 0 => {
+                    Some(format!("{v} {reason}"))
+                }
+                _ => None,
+            })
+            .collect();
+        eprintln!(
+            "brasa: {} Python stacks walked, {:.1}% to their outermost frame, {:.1} frames on average \
+             (stopped early: {})",
+            stats.python_walks,
+            100.0 * stats.python_end as f64 / stats.python_walks as f64,
+            stats.python_frames as f64 / stats.python_walks as f64,
+            if stopped.is_empty() { "none".to_owned() } else { stopped.join(", ") },
+        );
+    }
     if stats.unwind_walks > 0 {
         let stopped: Vec<String> = stats
             .entries()

@@ -63,6 +63,7 @@ pub struct AgentMetrics {
     map_entries: Gauge,
     processes: Gauge,
     unwind_walks: Family<Stop, Counter>,
+    python_walks: Family<Stop, Counter>,
     unwind_table_misses: Counter,
     unwind_tables: Gauge,
     unwind_table_bytes: Gauge,
@@ -150,6 +151,11 @@ impl AgentMetrics {
             self.unwind_walks.clone(),
         );
         r.register(
+            "python_walks",
+            "Python stacks walked in the interpreter's memory, by why the walk stopped (end: the outermost frame)",
+            self.python_walks.clone(),
+        );
+        r.register(
             "unwind_table_misses",
             "Frames no unwind table covered, walked by frame pointer",
             self.unwind_table_misses.clone(),
@@ -226,7 +232,12 @@ impl AgentMetrics {
                         .get_or_create(&Stop { stop })
                         .inc_by(grown);
                 }
-                Meaning::Skipped | Meaning::Noted | Meaning::Walks => {}
+                Meaning::PythonWalkStopped(stop) => {
+                    self.python_walks
+                        .get_or_create(&Stop { stop })
+                        .inc_by(grown);
+                }
+                Meaning::Skipped | Meaning::Noted | Meaning::Walks | Meaning::PythonWalks => {}
             }
         }
         self.unwind_table_misses

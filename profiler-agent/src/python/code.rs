@@ -2,7 +2,11 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use super::{linetable, memory::ProcessMemory, offsets::PyOffsets};
+use super::{
+    linetable,
+    memory::ProcessMemory,
+    offsets::{PyOffsets, FRAME_OWNED_BY_GENERATOR},
+};
 
 /// Longest name or file name read, in characters: longer ones are cut.
 const MAX_STRING_CHARS: u64 = 1024;
@@ -24,6 +28,11 @@ pub struct Code {
     pub first_line: i32,
     /// `co_linetable`.
     linetable: Vec<u8>,
+    /// Address of the first instruction.
+    instructions: u64,
+    /// `_co_firsttraceable`: code units run before the function's own
+    /// code starts (cell and generator set-up).
+    first_traceable: u32,
 }
 
 impl Code {
@@ -32,6 +41,21 @@ impl Code {
     pub fn line(&self, unit: Option<u32>) -> i32 {
         unit.and_then(|unit| linetable::line_of(&self.linetable, self.first_line, unit))
             .unwrap_or(self.first_line)
+    }
+
+    /// The line a frame of this code is at, from its last instruction
+    /// started (`prev_instr`) and its owner; `None` for a frame that has
+    /// not started the function's own code (CPython does not show such
+    /// frames either), unless a generator owns it.
+    pub fn frame_line(&self, prev_instr: u64, owner: u8) -> Option<i32> {
+        let own_code = self.instructions + 2 * u64::from(self.first_traceable);
+        if owner != FRAME_OWNED_BY_GENERATOR && prev_instr < own_code {
+            return None;
+        }
+        let unit = prev_instr
+            .checked_sub(self.instructions)
+            .and_then(|bytes| u32::try_from(bytes / 2).ok());
+        Some(self.line(unit))
     }
 }
 
@@ -42,9 +66,19 @@ pub struct CodeCache {
 }
 
 impl CodeCache {
+    /// The code object at `address` if it was read before.
+    pub fn cached(&self, address: u64) -> Option<Arc<Code>> {
+        self.codes.get(&address).cloned()
+    }
+
     /// The code object at `address`, read on first use; `None` when it
     /// cannot be read.
-    pub fn get(&mut self, memory: &ProcessMemory, offsets: &PyOffsets, address: u64) -> Option<Arc<Code>> {
+    pub fn get(
+        &mut self,
+        memory: &ProcessMemory,
+        offsets: &PyOffsets,
+        address: u64,
+    ) -> Option<Arc<Code>> {
         if let Some(code) = self.codes.get(&address) {
             return Some(code.clone());
         }
@@ -59,19 +93,27 @@ impl CodeCache {
 
 fn read_code(memory: &ProcessMemory, offsets: &PyOffsets, address: u64) -> Option<Code> {
     let string_at = |field: u64| read_unicode(memory, offsets, memory.u64(address + field)?);
-    let linetable = read_bytes(memory, offsets, memory.u64(address + offsets.code_linetable)?)?;
+    let linetable = read_bytes(
+        memory,
+        offsets,
+        memory.u64(address + offsets.code_linetable)?,
+    )?;
     Some(Code {
         qualname: string_at(offsets.code_qualname)?,
         filename: string_at(offsets.code_filename)?,
         first_line: memory.u32(address + offsets.code_firstlineno)? as i32,
         linetable,
+        instructions: address + offsets.code_instructions,
+        first_traceable: memory.u32(address + offsets.code_firsttraceable)?,
     })
 }
 
 /// A compact `str` object (every identifier and file name is one):
 /// ASCII, or UCS-1/2/4 for other text.
 pub fn read_unicode(memory: &ProcessMemory, offsets: &PyOffsets, address: u64) -> Option<String> {
-    let length = memory.u64(address + offsets.unicode_length)?.min(MAX_STRING_CHARS);
+    let length = memory
+        .u64(address + offsets.unicode_length)?
+        .min(MAX_STRING_CHARS);
     let state = memory.u32(address + offsets.unicode_state)?;
     // state: interned:2, kind:3, compact:1, ascii:1, ready:1.
     let kind = (state >> 2) & 7;
@@ -80,7 +122,11 @@ pub fn read_unicode(memory: &ProcessMemory, offsets: &PyOffsets, address: u64) -
     if !compact || !matches!(kind, 1 | 2 | 4) {
         return None;
     }
-    let data = if ascii { offsets.unicode_ascii_data } else { offsets.unicode_compact_data };
+    let data = if ascii {
+        offsets.unicode_ascii_data
+    } else {
+        offsets.unicode_compact_data
+    };
     let mut bytes = vec![0; (length * u64::from(kind)) as usize];
     memory.read(address + data, &mut bytes)?;
     let chars: Option<String> = match kind {

@@ -5,8 +5,6 @@
 //! going outwards, at a frame marked `is_entry`. Replacing each eval
 //! frame by its run keeps C extensions and native callers where they ran.
 
-use super::runtime::PyFrame;
-
 /// The native function whose frames run Python frames.
 pub const EVAL_FUNCTION: &str = "_PyEval_EvalFrameDefault";
 
@@ -22,26 +20,26 @@ pub enum Slot {
 
 /// The mixed stack, innermost first, of a native stack (`is_eval[i]`: the
 /// native frame `i` is an eval frame) and the thread's Python frames, both
-/// innermost first. An eval frame left without Python frames stays; Python
-/// frames left after the last eval frame (a native walk cut short) go
-/// outermost.
-pub fn interleave(is_eval: &[bool], python: &[PyFrame]) -> Vec<Slot> {
-    let mut slots = Vec::with_capacity(is_eval.len() + python.len());
+/// innermost first (`is_entry[j]`: the Python frame `j` is an entry
+/// frame). An eval frame left without Python frames stays; Python frames
+/// left after the last eval frame (a native walk cut short) go outermost.
+pub fn interleave(is_eval: &[bool], is_entry: &[bool]) -> Vec<Slot> {
+    let mut slots = Vec::with_capacity(is_eval.len() + is_entry.len());
     let mut next = 0;
     for (index, &eval) in is_eval.iter().enumerate() {
-        if !eval || next == python.len() {
+        if !eval || next == is_entry.len() {
             slots.push(Slot::Native(index));
             continue;
         }
-        while next < python.len() {
+        while next < is_entry.len() {
             slots.push(Slot::Python(next));
             next += 1;
-            if python[next - 1].is_entry {
+            if is_entry[next - 1] {
                 break;
             }
         }
     }
-    slots.extend((next..python.len()).map(Slot::Python));
+    slots.extend((next..is_entry.len()).map(Slot::Python));
     slots
 }
 
@@ -49,25 +47,32 @@ pub fn interleave(is_eval: &[bool], python: &[PyFrame]) -> Vec<Slot> {
 mod tests {
     use super::{Slot::*, *};
 
-    fn py(is_entry: bool) -> PyFrame {
-        PyFrame { code: 0, unit: None, is_entry }
-    }
-
     #[test]
     fn each_eval_frame_takes_the_python_frames_up_to_an_entry_frame() {
         // deflate <- zlib_compress <- eval <- PyObject_Call <- eval <- main
         let is_eval = [false, false, true, false, true, false];
         // compress_it, helper (entry) | <module> (entry)
-        let python = [py(false), py(true), py(true)];
+        let python = [false, true, true];
         assert_eq!(
             interleave(&is_eval, &python),
-            [Native(0), Native(1), Python(0), Python(1), Native(3), Python(2), Native(5)]
+            [
+                Native(0),
+                Native(1),
+                Python(0),
+                Python(1),
+                Native(3),
+                Python(2),
+                Native(5)
+            ]
         );
     }
 
     #[test]
     fn eval_frames_beyond_the_python_frames_stay_and_leftovers_go_outermost() {
-        assert_eq!(interleave(&[true, true], &[py(true)]), [Python(0), Native(1)]);
-        assert_eq!(interleave(&[false], &[py(false), py(true)]), [Native(0), Python(0), Python(1)]);
+        assert_eq!(interleave(&[true, true], &[true]), [Python(0), Native(1)]);
+        assert_eq!(
+            interleave(&[false], &[false, true]),
+            [Native(0), Python(0), Python(1)]
+        );
     }
 }

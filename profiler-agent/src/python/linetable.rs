@@ -16,7 +16,10 @@ const MAX_ENTRY_UNITS: u32 = 8;
 /// first instruction), starting from `first_line` (`co_firstlineno`).
 /// `None` when the table has no location for it or is malformed.
 pub fn line_of(table: &[u8], first_line: i32, unit: u32) -> Option<i32> {
-    let mut reader = Reader { bytes: table, at: 0 };
+    let mut reader = Reader {
+        bytes: table,
+        at: 0,
+    };
     let mut line = first_line;
     let mut start = 0u32;
     while let Some(first) = reader.byte() {
@@ -87,7 +90,11 @@ impl Reader<'_> {
     fn signed(&mut self) -> Option<i32> {
         let value = self.unsigned()?;
         let magnitude = i32::try_from(value >> 1).ok()?;
-        Some(if value & 1 == 1 { -magnitude } else { magnitude })
+        Some(if value & 1 == 1 {
+            -magnitude
+        } else {
+            magnitude
+        })
     }
 }
 
@@ -103,17 +110,38 @@ mod tests {
     #[test]
     fn each_entry_form_moves_the_line_as_documented() {
         let table = [
-            entry(13, 1), 2,                 // no columns: +1 (svarint 2) -> 11
-            entry(0, 2), 5,                  // short form: line kept -> 11
-            entry(11, 1), 3, 4,              // one-line form: +1 -> 12
-            entry(14, 3), 0x41, 0x01, 0, 1, 2, // long form: svarint 0x41 = 65 -> -32 -> -20
-            entry(15, 1),                    // no location
-            entry(13, 1), 100,               // +50 -> 30
+            entry(13, 1),
+            2, // no columns: +1 (svarint 2) -> 11
+            entry(0, 2),
+            5, // short form: line kept -> 11
+            entry(11, 1),
+            3,
+            4, // one-line form: +1 -> 12
+            entry(14, 3),
+            0x41,
+            0x01,
+            0,
+            1,
+            2,            // long form: svarint 0x41 = 65 -> -32 -> -20
+            entry(15, 1), // no location
+            entry(13, 1),
+            100, // +50 -> 30
         ];
         let lines: Vec<_> = (0..10).map(|unit| line_of(&table, 10, unit)).collect();
         assert_eq!(
             lines,
-            [Some(11), Some(11), Some(11), Some(12), Some(-20), Some(-20), Some(-20), None, Some(30), None]
+            [
+                Some(11),
+                Some(11),
+                Some(11),
+                Some(12),
+                Some(-20),
+                Some(-20),
+                Some(-20),
+                None,
+                Some(30),
+                None
+            ]
         );
     }
 

@@ -11,7 +11,9 @@ pub struct ProcessMemory {
 impl ProcessMemory {
     /// Opens the memory of `pid`.
     pub fn open(pid: u32) -> std::io::Result<Self> {
-        Ok(Self { file: File::open(format!("/proc/{pid}/mem"))? })
+        Ok(Self {
+            file: File::open(format!("/proc/{pid}/mem"))?,
+        })
     }
 
     /// Fills `buf` from `address`; `None` unless all of it was read.

@@ -100,6 +100,23 @@ pub const PY311: PyOffsets = PyOffsets {
     bytes_data: 32,
 };
 
+impl PyOffsets {
+    /// Bytes of an `_PyInterpreterFrame` the sampler reads at once: up to
+    /// the end of the last field it needs.
+    pub fn frame_window(&self) -> u64 {
+        [
+            self.frame_code + 8,
+            self.frame_previous + 8,
+            self.frame_prev_instr + 8,
+            self.frame_is_entry + 1,
+            self.frame_owner + 1,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+}
+
 /// The offsets for a version, `None` for one not supported.
 pub fn for_version(major: u8, minor: u8) -> Option<&'static PyOffsets> {
     [&PY311].into_iter().find(|o| o.version == (major, minor))

@@ -1,4 +1,4 @@
-//! A Python process's interpreter state: its threads and their frames.
+//! A Python process's interpreter state: where it is, and its threads.
 
 use std::{collections::HashMap, path::Path};
 
@@ -9,40 +9,14 @@ use brasa_symbolizer::{
 
 use super::{
     memory::ProcessMemory,
-    offsets::{self, PyOffsets, FRAME_OWNED_BY_GENERATOR},
+    offsets::{self, PyOffsets},
 };
 
 /// The symbol whose address is the interpreter's runtime state.
 const RUNTIME_SYMBOL: &str = "_PyRuntime";
-/// Frames walked per thread at most; deeper stacks keep their leaf part.
-pub const MAX_PYTHON_FRAMES: usize = 128;
 /// Interpreters and threads followed per process at most, so a corrupt
 /// list (or a cycle) cannot keep the agent walking.
 const MAX_LIST_LENGTH: usize = 4096;
-
-/// One Python frame: its code object and where it is in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PyFrame {
-    /// Address of the `PyCodeObject`.
-    pub code: u64,
-    /// The last instruction run, in code units from the first; `None`
-    /// when the frame has not run one yet.
-    pub unit: Option<u32>,
-    /// The first Python frame of a `_PyEval_EvalFrameDefault` call: the
-    /// frames above it belong to another native call of the interpreter.
-    pub is_entry: bool,
-}
-
-/// Why a walk of a thread's frames stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WalkStop {
-    /// The outermost frame was reached.
-    End,
-    /// [`MAX_PYTHON_FRAMES`] frames were collected.
-    DepthLimit,
-    /// The process's memory could not be read.
-    ReadFault,
-}
 
 /// A process running a supported CPython, with its runtime state found.
 #[derive(Debug)]
@@ -63,7 +37,11 @@ impl PyProcess {
             let (major, minor) = python_version(&line.path)?;
             let offsets = offsets::for_version(major, minor)?;
             let runtime = runtime_address(pid, line)?;
-            Some(Self { memory: ProcessMemory::open(pid).ok()?, offsets, runtime })
+            Some(Self {
+                memory: ProcessMemory::open(pid).ok()?,
+                offsets,
+                runtime,
+            })
         })
     }
 
@@ -81,7 +59,10 @@ impl PyProcess {
     pub fn thread_states(&self) -> HashMap<u32, u64> {
         let o = self.offsets;
         let mut states = HashMap::new();
-        let mut interp = self.memory.u64(self.runtime + o.runtime_interpreters_head).unwrap_or(0);
+        let mut interp = self
+            .memory
+            .u64(self.runtime + o.runtime_interpreters_head)
+            .unwrap_or(0);
         for _ in 0..MAX_LIST_LENGTH {
             if interp == 0 {
                 break;
@@ -100,57 +81,14 @@ impl PyProcess {
         }
         states
     }
-
-    /// The frames of the thread whose state is at `tstate`, innermost first.
-    pub fn frames(&self, tstate: u64) -> (Vec<PyFrame>, WalkStop) {
-        let o = self.offsets;
-        let mut frames = Vec::new();
-        let Some(mut frame) = self
-            .memory
-            .u64(tstate + o.tstate_cframe)
-            .and_then(|cframe| self.memory.u64(cframe + o.cframe_current_frame))
-        else {
-            return (frames, WalkStop::ReadFault);
-        };
-        while frame != 0 {
-            if frames.len() == MAX_PYTHON_FRAMES {
-                return (frames, WalkStop::DepthLimit);
-            }
-            match self.frame(frame) {
-                Some((read, previous)) => {
-                    frames.extend(read);
-                    frame = previous;
-                }
-                None => return (frames, WalkStop::ReadFault),
-            }
-        }
-        (frames, WalkStop::End)
-    }
-
-    /// The frame at `address` (`None` inside when it is incomplete, not yet
-    /// a Python frame to show) and the address of the previous one.
-    fn frame(&self, address: u64) -> Option<(Option<PyFrame>, u64)> {
-        let o = self.offsets;
-        let m = &self.memory;
-        let code = m.u64(address + o.frame_code)?;
-        let prev_instr = m.u64(address + o.frame_prev_instr)?;
-        let is_entry = m.u8(address + o.frame_is_entry)? != 0;
-        let owner = m.u8(address + o.frame_owner)?;
-        let previous = m.u64(address + o.frame_previous)?;
-        let first = code + o.code_instructions;
-        let traceable = u64::from(m.u32(code + o.code_firsttraceable)?);
-        if owner != FRAME_OWNED_BY_GENERATOR && prev_instr < first + 2 * traceable {
-            return Some((None, previous));
-        }
-        let unit = prev_instr.checked_sub(first).and_then(|bytes| u32::try_from(bytes / 2).ok());
-        Some((Some(PyFrame { code, unit, is_entry }), previous))
-    }
 }
 
 /// `(major, minor)` of a python executable or libpython path.
 fn python_version(path: &str) -> Option<(u8, u8)> {
     let name = path.rsplit('/').next()?;
-    let rest = name.strip_prefix("libpython").or_else(|| name.strip_prefix("python"))?;
+    let rest = name
+        .strip_prefix("libpython")
+        .or_else(|| name.strip_prefix("python"))?;
     let rest = rest.split(".so").next()?;
     let (major, minor) = rest.split_once('.')?;
     let minor = minor.trim_end_matches(|c: char| !c.is_ascii_digit());

@@ -8,7 +8,12 @@ use std::{
 
 use libbpf_rs::{MapCore, MapFlags, MapMut};
 
-use crate::{pod::decode, raw::RawSample, skel::types, Error, Result};
+use crate::{
+    pod::decode,
+    raw::{RawPythonFrame, RawSample},
+    skel::types,
+    Error, Result,
+};
 
 /// Deepest stack recorded: the room of `struct unwound_stack`, which is
 /// also the value size of the stack-trace maps (`MAX_STACK_DEPTH`).
@@ -20,6 +25,7 @@ pub(crate) struct Generation<'a, 'obj> {
     pub counts: &'a MapMut<'obj>,
     pub stacks: &'a MapMut<'obj>,
     pub unwound: &'a MapMut<'obj>,
+    pub python_stacks: &'a MapMut<'obj>,
 }
 
 impl Generation<'_, '_> {
@@ -45,17 +51,24 @@ impl Generation<'_, '_> {
             } else {
                 stacks.trace(key.user_stack_id)?
             };
+            let python = if key.python_stack != 0 {
+                stacks.python(key.python_stack)?
+            } else {
+                Vec::new()
+            };
             samples.push(RawSample {
                 pid: key.tgid,
                 tid: key.tid,
                 comm: comm_string(&key.comm),
                 user,
                 kernel,
+                python,
                 count,
             });
         }
         clear(self.stacks, "clearing stack traces")?;
         clear(self.unwound, "clearing unwound stacks")?;
+        clear(self.python_stacks, "clearing Python stacks")?;
         Ok(samples)
     }
 }
@@ -65,6 +78,7 @@ struct StackReader<'g, 'a, 'obj> {
     generation: &'g Generation<'a, 'obj>,
     traces: HashMap<i32, Vec<u64>>,
     unwound: HashMap<u64, Vec<u64>>,
+    python: HashMap<u64, Vec<RawPythonFrame>>,
 }
 
 impl<'g, 'a, 'obj> StackReader<'g, 'a, 'obj> {
@@ -73,6 +87,7 @@ impl<'g, 'a, 'obj> StackReader<'g, 'a, 'obj> {
             generation,
             traces: HashMap::new(),
             unwound: HashMap::new(),
+            python: HashMap::new(),
         }
     }
 
@@ -92,6 +107,18 @@ impl<'g, 'a, 'obj> StackReader<'g, 'a, 'obj> {
         })
     }
 
+    /// A thread's Python frames; none if they are gone.
+    fn python(&mut self, key: u64) -> Result<Vec<RawPythonFrame>> {
+        let map = self.generation.python_stacks;
+        cached(&mut self.python, key, || {
+            let bytes = map
+                .lookup(&key.to_ne_bytes(), MapFlags::ANY)
+                .map_err(|e| Error::bpf("reading a Python stack", e))?
+                .unwrap_or_default();
+            Ok(python_frames(&bytes))
+        })
+    }
+
     /// A stack walked with unwind tables.
     fn unwound(&mut self, key: u64) -> Result<Vec<u64>> {
         let map = self.generation.unwound;
@@ -107,11 +134,11 @@ impl<'g, 'a, 'obj> StackReader<'g, 'a, 'obj> {
 }
 
 /// The value of `key` in `cache`, read with `read` the first time.
-fn cached<K: std::hash::Hash + Eq>(
-    cache: &mut HashMap<K, Vec<u64>>,
+fn cached<K: std::hash::Hash + Eq, T: Clone>(
+    cache: &mut HashMap<K, Vec<T>>,
     key: K,
-    read: impl FnOnce() -> Result<Vec<u64>>,
-) -> Result<Vec<u64>> {
+    read: impl FnOnce() -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
     if let Some(addrs) = cache.get(&key) {
         return Ok(addrs.clone());
     }
@@ -154,6 +181,24 @@ fn unwound_addresses(bytes: &[u8]) -> Vec<u64> {
     };
     let len = (stack.len as usize).min(MAX_STACK_DEPTH);
     stack.pcs[..len].to_vec()
+}
+
+/// The frames of a `struct python_stack`: `len` of them, innermost first.
+fn python_frames(bytes: &[u8]) -> Vec<RawPythonFrame> {
+    let Some(stack) = decode::<types::python_stack>(bytes) else {
+        return Vec::new();
+    };
+    let entry = types::python_frame_flag::PYTHON_FRAME_ENTRY.0;
+    let len = (stack.len as usize).min(stack.frames.len());
+    stack.frames[..len]
+        .iter()
+        .map(|f| RawPythonFrame {
+            code: f.code,
+            prev_instr: f.prev_instr,
+            entry: u32::from(f.flags) & entry != 0,
+            owner: f.owner,
+        })
+        .collect()
 }
 
 /// The addresses of a stack-trace map value: leaf first, up to the first zero.

@@ -39,6 +39,14 @@ pub enum ProcessEvent {
     /// The process ran code outside its known mappings: a library was
     /// loaded since its maps were read.
     MappingsChanged(u32),
+    /// A thread of a Python process ran whose thread state has not been
+    /// looked up (a thread started since the last look).
+    PythonThreadUnknown {
+        /// The process.
+        pid: u32,
+        /// The thread.
+        tid: u32,
+    },
 }
 
 impl ProcessEvent {
@@ -54,6 +62,10 @@ impl ProcessEvent {
                 parent: event.parent_tgid,
             }),
             K::PROCESS_UNWIND_MISS => Some(Self::MappingsChanged(event.tgid)),
+            K::PROCESS_PYTHON_MISS => Some(Self::PythonThreadUnknown {
+                pid: event.tgid,
+                tid: event.tid,
+            }),
             _ => None,
         }
     }
@@ -70,6 +82,7 @@ mod tests {
             tgid: 9,
             parent_tgid: 4,
             kind,
+            tid: 11,
         };
         use types::process_event_kind as K;
         let event = |kind| ProcessEvent::from_record(bytes_of(&record(kind)));
@@ -85,6 +98,10 @@ mod tests {
         assert_eq!(
             event(K::PROCESS_UNWIND_MISS),
             Some(ProcessEvent::MappingsChanged(9))
+        );
+        assert_eq!(
+            event(K::PROCESS_PYTHON_MISS),
+            Some(ProcessEvent::PythonThreadUnknown { pid: 9, tid: 11 })
         );
         assert_eq!(event(K(99)), None);
         assert_eq!(ProcessEvent::from_record(&[1, 2]), None);

@@ -45,6 +45,7 @@ pub use stats::{SamplerStats, WalkTimes};
 use crate::{
     perf_event::{online_cpus, open_cpu_clock},
     pod::decode,
+    python::threads::{PythonMaps, PythonThreads},
     raw::RawSample,
     skel::{types, SamplerSkel, SamplerSkelBuilder},
     unwind::{KernelTables, UnwindStats},
@@ -80,6 +81,7 @@ pub struct Sampler<'obj> {
     events: Rc<RefCell<Vec<ProcessEvent>>>,
     generation: u32,
     tables: Option<KernelTables>,
+    python: PythonThreads,
 }
 
 impl std::fmt::Debug for Sampler<'_> {
@@ -161,6 +163,7 @@ impl<'obj> Sampler<'obj> {
             events,
             generation: 0,
             tables,
+            python: PythonThreads::default(),
         };
         sampler.attach(sampling.frequency)?;
         Ok(sampler)
@@ -233,7 +236,17 @@ impl<'obj> Sampler<'obj> {
         if let Some(tables) = self.tables.as_mut() {
             tables.handle(&events, &self.skel.maps.unwind_processes);
         }
+        let maps = PythonMaps {
+            processes: &self.skel.maps.python_processes,
+            threads: &self.skel.maps.python_threads,
+        };
+        self.python.handle(&events, &maps);
         Ok(events)
+    }
+
+    /// Python processes whose frames the program walks now.
+    pub fn python_processes(&self) -> usize {
+        self.python.processes()
     }
 
     /// How the unwind tables are doing; `None` without
@@ -268,15 +281,23 @@ impl<'obj> Sampler<'obj> {
                 counts: &maps.counts_0,
                 stacks: &maps.stacks_0,
                 unwound: &maps.unwound_0,
+                python_stacks: &maps.python_stacks_0,
             }
         } else {
             Generation {
                 counts: &maps.counts_1,
                 stacks: &maps.stacks_1,
                 unwound: &maps.unwound_1,
+                python_stacks: &maps.python_stacks_1,
             }
         };
-        generation.drain()
+        let samples = generation.drain()?;
+        let python = PythonMaps {
+            processes: &maps.python_processes,
+            threads: &maps.python_threads,
+        };
+        self.python.refresh(&python);
+        Ok(samples)
     }
 
     /// Drains both generations; use after [`Self::stop`] to collect every

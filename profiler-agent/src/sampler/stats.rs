@@ -26,6 +26,10 @@ pub enum Meaning {
     WalkStopped(&'static str),
     /// A measure of the walks with unwind tables.
     Walks,
+    /// Walks of Python frames that stopped this way; the label says why.
+    PythonWalkStopped(&'static str),
+    /// A measure of the walks of Python frames.
+    PythonWalks,
 }
 
 /// One counter of the program.
@@ -123,6 +127,24 @@ counters! {
     unwind_nanos: STAT_UNWIND_NANOS => Meaning::Walks,
     /// Frames whose rule came from the per-CPU cache, not a search.
     unwind_cache_hits: STAT_UNWIND_CACHE_HITS => Meaning::Walks,
+    /// Samples of Python threads whose Python frames were walked.
+    python_walks: STAT_PYTHON_WALKS => Meaning::PythonWalks,
+    /// Python walks that reached the outermost frame.
+    python_end: STAT_PYTHON_END => Meaning::PythonWalkStopped("end"),
+    /// Python walks that stopped at the deepest stack recorded.
+    python_depth_limit: STAT_PYTHON_DEPTH_LIMIT => Meaning::PythonWalkStopped("depth_limit"),
+    /// Python walks that stopped because the interpreter's memory could not be read.
+    python_read_failed: STAT_PYTHON_READ_FAILED => Meaning::PythonWalkStopped("read_failed"),
+    /// Samples of Python processes' threads not looked up yet (no Python frames).
+    python_thread_unknown: STAT_PYTHON_THREAD_UNKNOWN => Meaning::PythonWalks,
+    /// Samples of Python processes' threads that run no Python.
+    python_no_state: STAT_PYTHON_NO_STATE => Meaning::PythonWalks,
+    /// Samples whose thread state belonged to another thread (a thread that ended).
+    python_wrong_thread: STAT_PYTHON_WRONG_THREAD => Meaning::PythonWalks,
+    /// Python frames lost because the Python-stacks map was full.
+    python_stack_errors: STAT_PYTHON_STACK_ERROR => Meaning::StackLost("python_stack"),
+    /// Python frames the walks recorded, in total.
+    python_frames: STAT_PYTHON_FRAMES => Meaning::PythonWalks,
 }
 
 impl SamplerStats {

@@ -78,6 +78,7 @@ impl KernelTables {
                     unwinder.request_refresh(pid);
                     Ok(())
                 }
+                ProcessEvent::PythonThreadUnknown { .. } => Ok(()),
             };
         }
         let _ = unwinder.refresh_due(rows, &mut entries);
