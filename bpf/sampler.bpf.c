@@ -810,7 +810,8 @@ static long python_frame_step(__u32 index, void *context)
 	slot->owner = window_u8(scratch, o->frame_owner);
 	scratch->stack.len = at + 1;
 	walk->hash = (walk->hash ^ slot->code) * 0x100000001b3ULL;
-	walk->hash = (walk->hash ^ slot->prev_instr ^ ((__u64)slot->flags << 56)) * 0x100000001b3ULL;
+	walk->hash =
+	    (walk->hash ^ slot->prev_instr ^ ((__u64)slot->flags << 56)) * 0x100000001b3ULL;
 	walk->hash ^= walk->hash >> 29;
 	walk->frame = window_u64(scratch, o->frame_previous);
 	return 0;
@@ -823,7 +824,7 @@ static __always_inline __u64 walk_python_stack(struct python_process *process, _
 {
 	struct python_offsets *o = &process->offsets;
 	struct python_thread *thread;
-	struct python_thread unknown = { .tgid = tgid };
+	struct python_thread unknown = {.tgid = tgid};
 	struct python_walk walk = {};
 	__u64 native_id, cframe;
 	__u32 zero = 0;
