@@ -233,14 +233,16 @@ impl<'obj> Sampler<'obj> {
             other => other.map_err(|e| Error::bpf("polling process events", e))?,
         }
         let events = std::mem::take(&mut *self.events.borrow_mut());
-        if let Some(tables) = self.tables.as_mut() {
-            tables.handle(&events, &self.skel.maps.unwind_processes);
-        }
+        // Python processes first: finding their thread states is quick,
+        // and each moment without them is samples without Python frames.
         let maps = PythonMaps {
             processes: &self.skel.maps.python_processes,
             threads: &self.skel.maps.python_threads,
         };
         self.python.handle(&events, &maps);
+        if let Some(tables) = self.tables.as_mut() {
+            tables.handle(&events, &self.skel.maps.unwind_processes);
+        }
         Ok(events)
     }
 
