@@ -9,6 +9,7 @@
 //!   structural validation; encode as gzip.
 //! - [`builder`]: [`ProfileBuilder`], the one way profiles are assembled.
 //! - [`folded`]: folded stacks (`a;b;c 42`) in and out.
+//! - [`frame_kind`]: what ran a frame (native, kernel, Python, JIT).
 //! - [`merge`]: merging profiles of the same sample types.
 //! - [`delta`]: what happened between two cumulative profiles (Go's
 //!   allocations, mutex and block profiles).
@@ -39,6 +40,7 @@ pub mod delta;
 pub mod diff;
 mod error;
 pub mod folded;
+pub mod frame_kind;
 pub mod io;
 pub mod merge;
 pub mod pprof_tools;

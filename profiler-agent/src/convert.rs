@@ -49,12 +49,7 @@ use crate::{
     raw::{RawMapping, RawProfile, RawPythonFrame},
 };
 
-/// Name of the kernel's pseudo mapping, as `perf` and pprof tools know it.
-pub const KERNEL_MAPPING_NAME: &str = "[kernel.kallsyms]";
-/// Name of the pseudo mapping of JIT code named by a perf map.
-pub const JIT_MAPPING_NAME: &str = "[jit]";
-/// Name of the pseudo mapping of Python frames.
-pub const PYTHON_MAPPING_NAME: &str = "[python]";
+pub use brasa_profile::frame_kind::{JIT_MAPPING_NAME, KERNEL_MAPPING_NAME, PYTHON_MAPPING_NAME};
 /// Kernel addresses start here on x86-64 and arm64 (the upper half).
 pub const KERNEL_SPACE_START: u64 = 0xffff_0000_0000_0000;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;

@@ -136,6 +136,7 @@ export function toProfile(body) {
     const tree = body.tree ?? body.root ?? body.flamegraph ?? body;
     if (tree && Array.isArray(tree.children)) treeToStacks(tree, out.stacks);
   }
+  out.kinds = kindsOf(body.frame_kinds, names);
   out.total = out.stacks.reduce((sum, s) => sum + s.value, 0);
   return out;
 }
@@ -171,6 +172,21 @@ function toChange(c) {
     baseShare: Number(c.base_share ?? 0),
     headShare: Number(c.head_share ?? 0),
   };
+}
+
+/**
+ * What ran each frame that is not native code, as a map from name to kind
+ * (`kernel`, `python`, `jit`), from the answer's `frame_kinds` (name indexes
+ * by kind).
+ */
+function kindsOf(frameKinds, names) {
+  const kinds = new Map();
+  if (!names || !frameKinds || typeof frameKinds !== 'object') return kinds;
+  for (const [kind, ids] of Object.entries(frameKinds)) {
+    if (!Array.isArray(ids)) continue;
+    for (const id of ids) if (typeof names[id] === 'string') kinds.set(names[id], String(kind));
+  }
+  return kinds;
 }
 
 /**

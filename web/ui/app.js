@@ -7,7 +7,7 @@ import {
   SignInNeeded, toDiff, toProfile, toSeries,
 } from './api.js';
 import { TimeChart } from './chart.js';
-import { FlameGraph } from './flame.js';
+import { FlameGraph, KIND_LABELS, kindColor } from './flame.js';
 import {
   Completer, hasMatcher, labelPart, profileName, withMatcher, withProfileName,
 } from './selector.js';
@@ -348,8 +348,10 @@ async function runSingle(state, id) {
   adoptType(state, profile.profileType);
   setValues(profile.unit, profile.aggregation === 'average');
   const tree = buildTree(profile.stacks, false);
+  tree.kinds = profile.kinds;
   const built = performance.now();
   showTree(tree);
+  showKindsLegend(profile.kinds);
   showTopTable();
   page.timings = { build: built - fetched, draw: performance.now() - built };
   chart.draw();
@@ -375,6 +377,7 @@ async function runDiff(state, id) {
   chart.draw();
   const tree = buildTree(diff.stacks, true);
   showTree(tree);
+  showKindsLegend(null);
   showChangesTable(diff.changes || changesFromTree(tree));
   const totals = `base ${formatValue(diff.baseTotal)}, head ${formatValue(diff.headTotal)}`;
   return `${totals}${page.averaged ? ` (each an ${AVERAGED})` : ''} (normalized to shares)`;
@@ -476,6 +479,22 @@ function showTree(tree) {
   flame.setTree(tree);
   showZoomPath(0);
   applySearch();
+}
+
+/** The colors of the kinds of frames drawn, when there is more than native code. */
+function showKindsLegend(kinds) {
+  const legend = $('kinds-legend');
+  legend.replaceChildren();
+  const present = new Set(kinds ? kinds.values() : []);
+  legend.hidden = present.size === 0;
+  if (legend.hidden) return;
+  for (const kind of Object.keys(KIND_LABELS)) {
+    if (kind !== 'native' && !present.has(kind)) continue;
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = kindColor(kind, KIND_LABELS[kind]);
+    legend.append(swatch, KIND_LABELS[kind]);
+  }
 }
 
 function showZoomPath(node) {
@@ -586,7 +605,9 @@ async function showGroups(state, id) {
     graphs.appendChild(box);
     const graph = new FlameGraph(canvas, {});
     graph.setIcicle(flame.icicle);
-    graph.setTree(buildTree(group.profile.stacks, false));
+    const groupTree = buildTree(group.profile.stacks, false);
+    groupTree.kinds = group.profile.kinds;
+    graph.setTree(groupTree);
     attachTooltip(graph);
   }
 }
@@ -744,6 +765,12 @@ async function defaultType(state) {
 window.brasa = {
   page,
   flame,
+  /** The color the flame graph gives frames named `name`. */
+  colorOfFrame(name) {
+    const tree = flame.tree;
+    const node = tree ? tree.name.indexOf(tree.nameIds.get(name)) : -1;
+    return node > 0 ? flame.colorOf(node) : null;
+  },
   /** Canvas-relative center of the first drawn frame named `name`, or null. */
   frameCenter(name) {
     for (const row of flame.rows) {

@@ -166,16 +166,39 @@ export class FlameGraph {
     const tree = this.tree;
     if (this.matches && this.matches[n]) return MATCH_COLOR;
     if (n === 0) return '#d6d3d1';
-    return tree.diff ? diffColor(tree.base[n], tree.head[n]) : warmColor(tree.nameOf(n));
+    if (tree.diff) return diffColor(tree.base[n], tree.head[n]);
+    const name = tree.nameOf(n);
+    return kindColor(tree.kinds?.get(name), name);
   }
 }
 
-/** A stable warm color per name, like classic flame graphs. */
-function warmColor(name) {
+/** What ran a frame, as the legend names it, by the kinds the server sends. */
+export const KIND_LABELS = { native: 'native', kernel: 'kernel', python: 'Python', jit: 'JIT' };
+
+/**
+ * A stable color per name within its kind's hue: warm for native code
+ * (classic flame graphs), purple for the kernel, blue for Python, green
+ * for JIT code.
+ */
+export function kindColor(kind, name) {
+  const [a, b] = nameHash(name);
+  switch (kind) {
+    case 'kernel': return `hsl(${275 + Math.round(20 * a)},40%,${Math.round(62 + 12 * b)}%)`;
+    case 'python': return `hsl(${198 + Math.round(20 * a)},62%,${Math.round(58 + 14 * b)}%)`;
+    case 'jit': return `hsl(${105 + Math.round(30 * a)},45%,${Math.round(50 + 14 * b)}%)`;
+    default: return warmColor(a, b);
+  }
+}
+
+/** Two numbers in [0, 1] from a name, the same for the same name. */
+function nameHash(name) {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  const a = (h >>> 0) / 4294967296;
-  const b = ((h >>> 12) & 0xff) / 255;
+  return [(h >>> 0) / 4294967296, ((h >>> 12) & 0xff) / 255];
+}
+
+/** A warm color, like classic flame graphs, from a name's hash. */
+function warmColor(a, b) {
   return `rgb(${205 + Math.round(50 * b)},${Math.round(80 + 130 * a)},${Math.round(40 + 40 * b)})`;
 }
 

@@ -13,6 +13,11 @@ pub(crate) struct NameTable {
 }
 
 impl NameTable {
+    /// Names in the table.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
     /// The index of `name`, which is added at the end when new.
     pub(crate) fn id(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {

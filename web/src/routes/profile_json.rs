@@ -6,8 +6,13 @@
 //! {"profile_type": "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
 //!  "sample_type": "cpu/nanoseconds", "sample_types": ["cpu/nanoseconds"],
 //!  "total": 120, "profiles": 3, "series": 2, "aggregation": "sum", "names": ["main", "parse"],
+//!  "frame_kinds": {"python": [1]},
 //!  "stacks": [{"frames": [0, 1], "value": 120}]}
 //! ```
+//!
+//! `frame_kinds` lists, for each [`FrameKind`] but native, the names whose
+//! frames it ran (by the mapping of the first location seen with them);
+//! it is left out when every frame is native.
 //!
 //! A selection of 50,000 stacks 15 frames deep is written straight from
 //! the merged profile: names are resolved once per location, stacks share
@@ -17,6 +22,7 @@
 use std::{collections::hash_map::Entry, ops::Range};
 
 use brasa_profile::{
+    frame_kind::FrameKind,
     pprof::Sample,
     sample_type::{sample_type_index, sample_type_names},
     strings::FrameNames,
@@ -24,7 +30,10 @@ use brasa_profile::{
     Profile,
 };
 use rustc_hash::FxHashMap as HashMap;
-use serde::{ser::Serializer, Serialize};
+use serde::{
+    ser::{SerializeMap, Serializer},
+    Serialize,
+};
 
 use super::name_table::NameTable;
 use crate::{selection::Summary, Error, Result};
@@ -55,6 +64,7 @@ pub(crate) fn profile_json(
         other_types: &other_types,
         aggregation: if summary.averaged { "average" } else { "sum" },
         names: &table.names,
+        frame_kinds: &table.kinds,
         stacks: &table,
     };
     serde_json::to_vec(&body).map_err(|e| Error::Internal(format!("writing JSON: {e}")))
@@ -76,7 +86,39 @@ struct ProfileJson<'a> {
     /// goroutines).
     aggregation: &'static str,
     names: &'a NameTable,
+    #[serde(skip_serializing_if = "FrameKinds::all_native")]
+    frame_kinds: &'a FrameKinds,
     stacks: &'a StackTable,
+}
+
+/// The kind of each name that is not native, by name index.
+#[derive(Default)]
+struct FrameKinds {
+    kinds: Vec<(u32, FrameKind)>,
+}
+
+impl FrameKinds {
+    fn all_native(&self) -> bool {
+        self.kinds.is_empty()
+    }
+}
+
+impl Serialize for FrameKinds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for kind in FrameKind::OTHERS {
+            let ids: Vec<u32> = self
+                .kinds
+                .iter()
+                .filter(|(_, k)| *k == kind)
+                .map(|(id, _)| *id)
+                .collect();
+            if !ids.is_empty() {
+                map.serialize_entry(kind.label(), &ids)?;
+            }
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -89,6 +131,7 @@ struct StackJson<'a> {
 /// with the same locations (they differ only in labels) are one stack.
 struct StackTable {
     names: NameTable,
+    kinds: FrameKinds,
     /// Frames of every stack, root first, back to back.
     frames: Vec<u32>,
     /// Each stack's part of `frames`, and its value.
@@ -126,6 +169,7 @@ impl StackTable {
         stacks.retain(|(_, value)| *value != 0);
         Self {
             names: locations.names,
+            kinds: locations.kinds,
             frames,
             stacks,
         }
@@ -144,6 +188,7 @@ impl Serialize for StackTable {
 /// Every location's frames (leaf first) as indexes into `names`.
 struct LocationNames {
     names: NameTable,
+    kinds: FrameKinds,
     /// Frames of every location, back to back.
     ids: Vec<u32>,
     /// Where a location's frames are in `ids`, by location id.
@@ -160,7 +205,19 @@ impl LocationNames {
     fn new(profile: &Profile) -> Self {
         let frame_names = FrameNames::new(profile);
         let mut names = NameTable::default();
+        let mut kinds = FrameKinds::default();
         let mut ids: Vec<u32> = Vec::new();
+        let mapping_kinds: HashMap<u64, FrameKind> = profile
+            .mapping
+            .iter()
+            .map(|m| {
+                let filename = profile.string_table.get(m.filename as usize);
+                (
+                    m.id,
+                    FrameKind::of_mapping(filename.map_or("", String::as_str)),
+                )
+            })
+            .collect();
         let mut ranges: Vec<(u64, Range<u32>)> = Vec::with_capacity(profile.location.len());
         for location in &profile.location {
             // FrameNames resolves whole samples; a one-location sample gives
@@ -170,7 +227,18 @@ impl LocationNames {
                 ..Sample::default()
             };
             let start = ids.len() as u32;
-            ids.extend(frame_names.leaf_first(&one).map(|name| names.id(name)));
+            let kind = mapping_kinds
+                .get(&location.mapping_id)
+                .copied()
+                .unwrap_or(FrameKind::Native);
+            for name in frame_names.leaf_first(&one) {
+                let known = names.len();
+                let id = names.id(name);
+                if id as usize == known && kind != FrameKind::Native {
+                    kinds.kinds.push((id, kind));
+                }
+                ids.push(id);
+            }
             ranges.push((location.id, start..ids.len() as u32));
         }
         let max_id = ranges.iter().map(|(id, _)| *id).max().unwrap_or(0);
@@ -183,7 +251,12 @@ impl LocationNames {
         } else {
             LocationIndex::Sparse(ranges.into_iter().collect())
         };
-        Self { names, ids, index }
+        Self {
+            names,
+            kinds,
+            ids,
+            index,
+        }
     }
 
     /// The frames of location `id`, leaf first; none for an unknown id.
@@ -277,5 +350,47 @@ mod tests {
                 { "frames": [0], "value": 3 },
             ])
         );
+    }
+
+    #[test]
+    fn names_in_pseudo_mappings_carry_their_frame_kind() {
+        let summary = Summary {
+            title: "all profiles".to_owned(),
+            profiles: 1,
+            series: 1,
+            profile_type: brasa_profile::profile_type::ProfileType::parse(
+                "process_cpu:samples:count:cpu:nanoseconds",
+            )
+            .unwrap(),
+            other_types: Vec::new(),
+            averaged: false,
+        };
+        let plain = profile_json(&sparse_profile(), &summary, None).unwrap();
+        let plain: Value = serde_json::from_slice(&plain).unwrap();
+        assert!(plain.get("frame_kinds").is_none(), "all native: {plain}");
+
+        // `main` (location 7) in the Python mapping, the rest in a file.
+        let mut profile = sparse_profile();
+        profile.string_table.push("[python]".to_owned());
+        profile.string_table.push("/usr/bin/python3.11".to_owned());
+        let count = profile.string_table.len() as i64;
+        profile.mapping = vec![
+            brasa_profile::pprof::Mapping {
+                id: 1,
+                filename: count - 2,
+                ..Default::default()
+            },
+            brasa_profile::pprof::Mapping {
+                id: 2,
+                filename: count - 1,
+                ..Default::default()
+            },
+        ];
+        profile.location[0].mapping_id = 1;
+        profile.location[1].mapping_id = 2;
+        let body = profile_json(&profile, &summary, None).unwrap();
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["names"], json!(["main", "inlined", "outer"]));
+        assert_eq!(json["frame_kinds"], json!({ "python": [0] }));
     }
 }

@@ -21,7 +21,10 @@ use page::{
     assert_nothing_injected, click_id, js, open_browser, point_at_frame, run_and_wait, screenshot,
     set_input, start_driver, table_column, wait_for_download, wait_js,
 };
-use seed::{ingest, large_profile, now_nanos, seed, start_server, HOSTILE, LARGE_PROFILES};
+use seed::{
+    ingest, large_profile, mixed_runtimes, now_nanos, seed, start_server, HOSTILE, LARGE_PROFILES,
+    MIXED_RUNTIMES,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ui_in_headless_chromium() {
@@ -76,6 +79,7 @@ async fn steps(client: &Client, base: &str, downloads: &Path) {
     diff_view(client, base).await;
     diff_of_time_ranges(client, base).await;
     group_by_label(client, base).await;
+    runtime_colours(client, base).await;
     large_selection(client, base).await;
 }
 
@@ -693,6 +697,58 @@ async fn group_by_label(client: &Client, base: &str) {
     .await;
     assert_eq!(graphs, json!(3));
     screenshot(client, "10-group-by").await;
+}
+
+/// Frames of the kernel, Python and JIT code are coloured apart from native
+/// code (by the mapping the agent puts them in), with a legend.
+async fn runtime_colours(client: &Client, base: &str) {
+    ingest(
+        base,
+        "service=mixed",
+        mixed_runtimes(now_nanos() - 60_000_000_000),
+    )
+    .await;
+    client
+        .goto(&format!(
+            "{base}/?query={}",
+            url_encoded(r#"process_cpu{service="mixed"}"#)
+        ))
+        .await
+        .unwrap();
+    let legend = wait_js(
+        client,
+        "!document.getElementById('kinds-legend').hidden &&
+         document.getElementById('kinds-legend').textContent",
+        "the legend of frame kinds",
+    )
+    .await;
+    assert_eq!(legend, json!("nativekernelPythonJIT"));
+    for (name, mapping) in MIXED_RUNTIMES {
+        let colour = js(
+            client,
+            &format!("return window.brasa.colorOfFrame({})", json!(name)),
+        )
+        .await;
+        let colour = colour.as_str().unwrap_or_default().to_owned();
+        let hue = colour
+            .strip_prefix("hsl(")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|h| h.parse::<u32>().ok());
+        let expected = match *mapping {
+            Some("[python]") => Some(198..=218),
+            Some("[jit]") => Some(105..=135),
+            Some("[kernel.kallsyms]") => Some(275..=295),
+            _ => None,
+        };
+        match expected {
+            Some(range) => assert!(
+                hue.is_some_and(|h| range.contains(&h)),
+                "{name}: {colour}, not in {range:?}"
+            ),
+            None => assert!(colour.starts_with("rgb("), "{name} is native: {colour}"),
+        }
+    }
+    screenshot(client, "12-runtime-colours").await;
 }
 
 /// The page draws a selection of 50,000 unique stacks (the time it takes

@@ -120,6 +120,49 @@ fn add_stacks(
     }
 }
 
+/// Frames of several runtimes, root first, each with the mapping the agent
+/// puts it in (`None`: no mapping, as pushed by clients without one).
+pub const MIXED_RUNTIMES: &[(&str, Option<&str>)] = &[
+    ("_start", Some("/usr/bin/python3.11")),
+    ("<module>", Some("[python]")),
+    ("handle_request", Some("[python]")),
+    ("zlib_compress", Some("/usr/bin/python3.11")),
+    ("JS:*render", Some("[jit]")),
+    ("do_syscall_64", Some("[kernel.kallsyms]")),
+];
+
+/// One CPU profile of a stack through every frame of [`MIXED_RUNTIMES`].
+pub fn mixed_runtimes(time_nanos: i64) -> Vec<u8> {
+    let mut builder = ProfileBuilder::new(&[("samples", "count"), ("cpu", "nanoseconds")]);
+    builder.set_period("cpu", "nanoseconds", PERIOD_NANOS);
+    let locations: Vec<u64> = MIXED_RUNTIMES
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(depth, (name, mapping))| {
+            let mapping_id = mapping.map_or(0, |filename| {
+                builder.mapping(brasa_profile::builder::MappingInfo {
+                    filename,
+                    has_functions: true,
+                    ..Default::default()
+                })
+            });
+            let function_id = builder.function(brasa_profile::builder::FunctionInfo {
+                name,
+                ..Default::default()
+            });
+            let line = Line {
+                function_id,
+                ..Line::default()
+            };
+            builder.location(mapping_id, 0x1000 + depth as u64, &[line])
+        })
+        .collect();
+    builder.add_sample(&locations, &[10, 10 * PERIOD_NANOS], &[]);
+    builder.set_time(time_nanos, 10_000_000_000);
+    codec::encode(&builder.build())
+}
+
 pub async fn ingest(base: &str, labels: &str, body: Vec<u8>) {
     ingest_as(base, labels, body, None).await
 }
