@@ -826,7 +826,7 @@ static __always_inline __u64 walk_python_stack(struct python_process *process, _
 	struct python_thread *thread;
 	struct python_thread unknown = {.tgid = tgid};
 	struct python_walk walk = {};
-	__u64 native_id, cframe;
+	__u64 native_id, cframe, started;
 	__u32 zero = 0;
 	long err;
 
@@ -858,6 +858,7 @@ static __always_inline __u64 walk_python_stack(struct python_process *process, _
 	walk.scratch = bpf_map_lookup_elem(&python_scratch, &zero);
 	if (!walk.scratch)
 		return 0;
+	started = bpf_ktime_get_ns();
 	walk.offsets = o;
 	walk.hash = 0xcbf29ce484222325ULL;
 	walk.scratch->stack.len = 0;
@@ -865,6 +866,7 @@ static __always_inline __u64 walk_python_stack(struct python_process *process, _
 	if (walk.stop)
 		count_stat(walk.stop);
 	add_stat(STAT_PYTHON_FRAMES, walk.scratch->stack.len);
+	add_stat(STAT_PYTHON_NANOS, bpf_ktime_get_ns() - started);
 	if (walk.scratch->stack.len == 0)
 		return 0;
 	walk.hash |= 1;

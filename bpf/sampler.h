@@ -99,6 +99,7 @@ enum stat_id {
 	STAT_PYTHON_WRONG_THREAD,   /* the thread state belongs to another thread */
 	STAT_PYTHON_STACK_ERROR,    /* Python stacks map full: the Python frames are lost */
 	STAT_PYTHON_FRAMES,	    /* Python frames those walks recorded, in total */
+	STAT_PYTHON_NANOS,	    /* nanoseconds those walks took, in total */
 	STAT_COUNT,
 };
 

@@ -206,11 +206,15 @@ fn summarize(recording: &Recording) {
             })
             .collect();
         eprintln!(
-            "brasa: {} Python stacks walked, {:.1}% to their outermost frame, {:.1} frames on average \
-             (stopped early: {})",
+            "brasa: {} Python stacks walked, {:.1}% to their outermost frame, {:.1} frames in {} \
+             on average (stopped early: {})",
             stats.python_walks,
             100.0 * stats.python_end as f64 / stats.python_walks as f64,
             stats.python_frames as f64 / stats.python_walks as f64,
+            quantity(
+                (stats.python_nanos / stats.python_walks) as i64,
+                "nanoseconds"
+            ),
             if stopped.is_empty() { "none".to_owned() } else { stopped.join(", ") },
         );
     }

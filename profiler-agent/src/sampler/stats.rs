@@ -145,6 +145,8 @@ counters! {
     python_stack_errors: STAT_PYTHON_STACK_ERROR => Meaning::StackLost("python_stack"),
     /// Python frames the walks recorded, in total.
     python_frames: STAT_PYTHON_FRAMES => Meaning::PythonWalks,
+    /// Nanoseconds the Python walks took, in total.
+    python_nanos: STAT_PYTHON_NANOS => Meaning::PythonWalks,
 }
 
 impl SamplerStats {
