@@ -50,6 +50,7 @@ mod tests {
             tgid: 7,
             parent_tgid: 3,
             kind: types::process_event_kind::PROCESS_FORKED,
+            tid: 0,
         };
         let back: types::process_event = decode(bytes_of(&event)).unwrap();
         assert_eq!((back.tgid, back.parent_tgid, back.kind), (7, 3, event.kind));
