@@ -243,9 +243,17 @@ fn check_branches(python: &str) {
         "{python}: heavy share {ours:.3} (brasa, {ours_total}) vs {theirs:.3} (py-spy, {theirs_total})"
     );
 
-    // File and line: each caller at its call, the loop inside spin.
+    // File and line: each caller at its call (or at its `def` when it
+    // has just started), the loop inside spin.
     let (lines, files) = lines_of(&profile, "heavy_branch");
-    assert_eq!(lines, [marked_line("branches.py", "heavy-call")]);
+    let heavy = [
+        marked_line("branches.py", "heavy-def"),
+        marked_line("branches.py", "heavy-call"),
+    ];
+    assert!(
+        lines.contains(&heavy[1]) && lines.iter().all(|l| heavy.contains(l)),
+        "{lines:?}"
+    );
     assert!(
         files.len() == 1 && files[0].ends_with("/testdata/python/branches.py"),
         "{files:?}"
@@ -256,7 +264,14 @@ fn check_branches(python: &str) {
         "{lines:?}"
     );
     let (lines, _) = lines_of(&profile, "compress_it");
-    assert_eq!(lines, [marked_line("branches.py", "compress-call")]);
+    let compress = [
+        marked_line("branches.py", "compress-def"),
+        marked_line("branches.py", "compress-call"),
+    ];
+    assert!(
+        lines.contains(&compress[1]) && lines.iter().all(|l| compress.contains(l)),
+        "{lines:?}"
+    );
     let (lines, _) = lines_of(&profile, "spin");
     let spin_loop = marked_line("branches.py", "spin-loop");
     assert!(

@@ -9,7 +9,7 @@ light_branch, so two thirds of the samples in those branches are heavy
 ones. compress_it hands a buffer to zlib (a C extension calling libz), so
 the native frames of deflate run under a Python caller. The first argument
 is how many seconds to run. Lines marked `# mark: NAME` are looked up by
-the tests.
+the tests (a frame that has just started is at its `def` line).
 """
 
 import sys
@@ -26,7 +26,7 @@ def spin(n):
     return total
 
 
-def heavy_branch():
+def heavy_branch():  # mark: heavy-def
     return spin(4000) + spin(4000)  # mark: heavy-call
 
 
@@ -34,7 +34,7 @@ def light_branch():
     return spin(4000)  # mark: light-call
 
 
-def compress_it():
+def compress_it():  # mark: compress-def
     return len(zlib.compress(DATA, 9))  # mark: compress-call
 
 

@@ -215,7 +215,11 @@ fn summarize(recording: &Recording) {
                 (stats.python_nanos / stats.python_walks) as i64,
                 "nanoseconds"
             ),
-            if stopped.is_empty() { "none".to_owned() } else { stopped.join(", ") },
+            if stopped.is_empty() {
+                "none".to_owned()
+            } else {
+                stopped.join(", ")
+            },
         );
     }
     if stats.unwind_walks > 0 {

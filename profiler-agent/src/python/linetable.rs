@@ -125,7 +125,8 @@ mod tests {
             2,            // long form: svarint 0x41 = 65 -> -32 -> -20
             entry(15, 1), // no location
             entry(13, 1),
-            100, // +50 -> 30
+            0x64,
+            0x01, // svarint 100 (chunks 36, then 1 << 6) = +50 -> 30
         ];
         let lines: Vec<_> = (0..10).map(|unit| line_of(&table, 10, unit)).collect();
         assert_eq!(

@@ -247,7 +247,10 @@ mod tests {
         assert_eq!(stats.samples_lost(), stats.counts_full);
         assert_eq!(
             stats.stacks_lost(),
-            stats.user_stack_errors + stats.kernel_stack_errors + stats.unwind_stack_errors
+            stats.user_stack_errors
+                + stats.kernel_stack_errors
+                + stats.unwind_stack_errors
+                + stats.python_stack_errors
         );
         let before = SamplerStats {
             samples: 1,
