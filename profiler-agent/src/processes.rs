@@ -85,9 +85,9 @@ impl ProcessTable {
     /// since (undrained samples may still point into them), and its name
     /// if it has none yet. A process that is gone keeps its last snapshot.
     pub fn refresh(&mut self, pid: u32) {
-        if !self.names.contains_key(&pid) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.names.entry(pid) {
             if let Some(name) = ProcessName::read(pid) {
-                self.names.insert(pid, name);
+                entry.insert(name);
             }
         }
         let Ok(newer) = ProcessMaps::snapshot_with(pid, &mut self.files) else {
