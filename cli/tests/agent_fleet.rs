@@ -131,9 +131,13 @@ fn spooled(spool: &Path) -> usize {
 }
 
 fn start_workload(name: &str, cpu_ms: u64) -> Child {
+    start_workload_in(name, "cpu", cpu_ms)
+}
+
+fn start_workload_in(name: &str, mode: &str, cpu_ms: u64) -> Child {
     let binary = brasa_test_support::workloads::build_c(name);
     Command::new(binary)
-        .args(["cpu", &cpu_ms.to_string()])
+        .args([mode, &cpu_ms.to_string()])
         .spawn()
         .unwrap()
 }
@@ -141,7 +145,12 @@ fn start_workload(name: &str, cpu_ms: u64) -> Child {
 /// CPU nanoseconds the server holds for processes named `comm` (0 while
 /// it holds none: the server answers 404).
 fn recorded_cpu(url: &str, comm: &str) -> i64 {
-    let selector = enc(&format!("{{comm=\"{comm}\"}}"));
+    recorded_cpu_of(url, &format!("{{comm=\"{comm}\"}}"))
+}
+
+/// CPU nanoseconds the server holds for `selector` (0 for none).
+fn recorded_cpu_of(url: &str, selector: &str) -> i64 {
+    let selector = enc(selector);
     let query = format!("{url}/api/v1/profile?query={selector}&from=0&to=now%2B1h&format=folded");
     let (status, body) = get(&client(), &query, &[]);
     if status == 404 {
@@ -415,5 +424,85 @@ fn two_minutes_of_a_hanging_server_cost_no_samples_and_no_profiles() {
         Duration::from_secs(30),
     );
     assert_within_10_percent(got, expected, "through two minutes of a hanging server");
+    terminate(&mut agent);
+}
+
+/// The lines of `/api/v1/series` for `selector`, grouped by `group_by`
+/// when given: each line's labels.
+fn series_lines(url: &str, selector: &str, group_by: Option<&str>) -> Vec<serde_json::Value> {
+    let mut query = format!(
+        "{url}/api/v1/series?query={}&from=0&to=now%2B1h",
+        enc(selector)
+    );
+    if let Some(label) = group_by {
+        query.push_str(&format!("&group_by={label}"));
+    }
+    let (status, body) = get(&client(), &query, &[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    answer["data"]
+        .as_array()
+        .expect("a list of lines")
+        .iter()
+        .map(|line| line["labels"].clone())
+        .collect()
+}
+
+/// A process of eight named threads is one series, named after the
+/// process; each thread's samples carry its name as a sample label, and a
+/// selector on that label picks the thread's samples alone.
+#[test]
+fn threads_of_one_process_are_one_series_and_thread_name_selects_one_thread() {
+    const NAME: &str = "fleet-threads";
+    const CPU_MS: u64 = 4_000;
+    const THREADS: usize = 8;
+    let data = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let server = Server::start_at(&free_addr(), data.path(), &[]);
+    let mut agent = start_agent(&server.url, spool.path());
+    let mut workload = start_workload_in(NAME, "threads", CPU_MS);
+    assert!(workload.wait().unwrap().success());
+    let expected = CPU_MS as i64 * 1_000_000;
+    let process = format!("{{exe=\"{NAME}\"}}");
+    let got = wait_for_cpu(
+        &server.url,
+        NAME,
+        expected * 90 / 100,
+        Duration::from_secs(30),
+    );
+    assert_within_10_percent(got, expected, "eight threads");
+
+    let series = series_lines(&server.url, &process, None);
+    assert_eq!(series.len(), 1, "one series: {series:?}");
+    assert_eq!(series[0]["comm"], NAME, "{series:?}");
+    assert_eq!(series[0]["exe"], NAME, "{series:?}");
+
+    let threads = series_lines(&server.url, &process, Some("thread_name"));
+    let names: Vec<&str> = threads
+        .iter()
+        .filter_map(|l| l["thread_name"].as_str())
+        .collect();
+    for i in 0..THREADS {
+        assert!(names.contains(&format!("worker-{i}").as_str()), "{names:?}");
+    }
+    // Each worker's CPU is its own: about an eighth, and together all of it.
+    let total = recorded_cpu_of(&server.url, &process);
+    let per_thread: Vec<i64> = (0..THREADS)
+        .map(|i| {
+            let selector = format!("{{exe=\"{NAME}\",thread_name=\"worker-{i}\"}}");
+            recorded_cpu_of(&server.url, &selector)
+        })
+        .collect();
+    let workers: i64 = per_thread.iter().sum();
+    assert!(
+        workers <= total && workers * 100 >= total * 95,
+        "workers {per_thread:?} of {total}"
+    );
+    for cpu in &per_thread {
+        assert!(
+            *cpu > 0 && *cpu * 4 < total,
+            "one worker's share: {per_thread:?} of {total}"
+        );
+    }
     terminate(&mut agent);
 }

@@ -129,12 +129,18 @@ fn reaches(sample: &Sample, text: &str) -> bool {
 }
 
 /// What a Node.js recording of `testdata/node/busy.js` must show.
+/// Whether a frame is named by a symbol: unknown code is an address (in
+/// no mapping) or its mapping's name in brackets (`[jit]`, `[anon:…]`).
+fn is_named(frame: &str) -> bool {
+    !frame.starts_with("0x") && !frame.starts_with('[')
+}
+
 fn check_node(profile: &Profile, interpreted_frames: bool) {
     let samples = samples(profile);
     let shares = Shares::new(&samples);
     let jit = shares.count(|s| s.leaf_is_jit);
     let named_jit =
-        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x")));
+        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| is_named(f)));
     let js_jit = shares.count(|s| s.leaf_is_jit && leaf_contains(s, "JS:"));
     let hot = shares.of_all(|s| leaf_contains(s, "brasaFixtureHot"));
     let cold = shares.of_all(|s| leaf_contains(s, "brasaFixtureCold"));
@@ -268,7 +274,7 @@ fn jvm_jit_frames_are_named_from_the_perf_map_it_is_asked_for() {
     let shares = Shares::new(&samples);
     let jit = shares.count(|s| s.leaf_is_jit);
     let named_jit =
-        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| !f.starts_with("0x")));
+        shares.count(|s| s.leaf_is_jit && s.frames.first().is_some_and(|f| is_named(f)));
     let methods = shares.count(|s| s.leaf_is_jit && leaf_contains(s, "Busy."));
     let hot = shares.of_all(|s| leaf_contains(s, "Busy.brasaFixtureHot"));
     let cold = shares.of_all(|s| leaf_contains(s, "Busy.brasaFixtureCold"));

@@ -28,8 +28,13 @@
 //!   native callers stay where they ran;
 //! - an address that cannot be resolved stays as an address in its
 //!   mapping (or in none), never dropped, and is counted by why in
-//!   [`Converted::unsymbolized`];
-//! - `pid` and `tid` are numeric sample labels, `comm` a string label.
+//!   [`Converted::unsymbolized`]; its location's function is the
+//!   mapping's, one per mapping named after it (`[libc.so.6]`, see
+//!   [`unknown_function_name`]), as pprof names code without symbols;
+//! - `pid` and `tid` are numeric sample labels, `thread_name` (the
+//!   sampled thread's name) a string label; the process's name is a series
+//!   label of the agent's, never a sample label, so that one process is
+//!   one series whatever its threads are called.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -50,9 +55,13 @@ use crate::{
 };
 
 pub use brasa_profile::frame_kind::{JIT_MAPPING_NAME, KERNEL_MAPPING_NAME, PYTHON_MAPPING_NAME};
+/// Function of addresses in no mapping that nothing resolves.
+pub const UNMAPPED_FUNCTION_NAME: &str = "[unknown]";
 /// Kernel addresses start here on x86-64 and arm64 (the upper half).
 pub const KERNEL_SPACE_START: u64 = 0xffff_0000_0000_0000;
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
+/// Sample label holding the name of the thread sampled.
+pub const THREAD_NAME_LABEL: &str = "thread_name";
 
 /// Source of symbols for the converter.
 pub trait Resolve {
@@ -143,7 +152,8 @@ pub struct Converted {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConvertOptions {
-    /// Attach `pid`, `tid` and `comm` labels to samples. Default: true.
+    /// Attach `pid`, `tid` and `thread_name` labels to samples. Default:
+    /// true.
     pub thread_labels: bool,
 }
 
@@ -203,7 +213,7 @@ pub fn convert(
             vec![
                 builder.label_num("pid", i64::from(sample.pid), ""),
                 builder.label_num("tid", i64::from(sample.tid), ""),
-                builder.label_str("comm", &sample.comm),
+                builder.label_str(THREAD_NAME_LABEL, &sample.comm),
             ]
         } else {
             Vec::new()
@@ -309,13 +319,14 @@ fn place_frames(
             (None, false) => 0,
             (m, true) => intern_jit_mapping(placer.builder, m, &addrs, &results),
         };
+        let unknown = unknown_function_name(mapping.map(|m| m.path.as_str()), jit);
         for (&addr, result) in addrs.iter().zip(&results) {
             let frame = Frame {
                 pid,
                 addr,
                 kernel: false,
             };
-            placer.place(frame, mapping_id, result);
+            placer.place(frame, mapping_id, result, &unknown);
         }
     }
     if !kernel.is_empty() {
@@ -334,7 +345,7 @@ fn place_frames(
                 addr,
                 kernel: true,
             };
-            placer.place(frame, mapping, result);
+            placer.place(frame, mapping, result, KERNEL_MAPPING_NAME);
         }
     }
     let placed = Placed {
@@ -353,11 +364,16 @@ struct Placer<'a> {
 }
 
 impl Placer<'_> {
-    fn place(&mut self, frame: Frame, mapping_id: u64, result: &Symbolized) {
-        if let Some(reason) = result.unknown() {
-            self.unsymbolized.add(reason);
-        }
-        let lines = result.lines();
+    /// Interns the location of `frame`; an unknown one gets the function
+    /// named `unknown`.
+    fn place(&mut self, frame: Frame, mapping_id: u64, result: &Symbolized, unknown: &str) {
+        let lines = match result.unknown() {
+            Some(reason) => {
+                self.unsymbolized.add(reason);
+                &[SourceLine::function(unknown)][..]
+            }
+            None => result.lines(),
+        };
         let id = location(self.builder, mapping_id, frame.addr, lines);
         if lines.iter().any(|l| l.function == EVAL_FUNCTION) {
             self.eval.insert(id);
@@ -402,15 +418,35 @@ fn place_python_frames(
         );
         for (frame, name) in frames.into_iter().zip(names) {
             let id = name.map(|name| {
-                if let Some(reason) = name.unknown() {
-                    unsymbolized.add(reason);
-                }
-                location(builder, mapping, AbsAddr(frame.code), name.lines())
+                let unknown = [SourceLine::function(PYTHON_MAPPING_NAME)];
+                let lines = match name.unknown() {
+                    Some(reason) => {
+                        unsymbolized.add(reason);
+                        &unknown[..]
+                    }
+                    None => name.lines(),
+                };
+                location(builder, mapping, AbsAddr(frame.code), lines)
             });
             placed.insert((pid, frame), id);
         }
     }
     placed
+}
+
+/// The function of the unknown addresses of a mapping: its file's name in
+/// brackets (`[libc.so.6]`), a pseudo mapping's own name (`[vdso]`),
+/// [`JIT_MAPPING_NAME`] for JIT code, or [`UNMAPPED_FUNCTION_NAME`].
+pub fn unknown_function_name(mapping_path: Option<&str>, jit: bool) -> String {
+    match mapping_path {
+        _ if jit => JIT_MAPPING_NAME.to_owned(),
+        None | Some("") => UNMAPPED_FUNCTION_NAME.to_owned(),
+        Some(path) if path.starts_with('[') => path.to_owned(),
+        Some(path) => {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            format!("[{}]", base.trim_end_matches(" (deleted)"))
+        }
+    }
 }
 
 /// A resolver's answer with exactly one entry per address, whatever it
@@ -525,10 +561,39 @@ mod tests {
         // The same profile as with no symbols at all, but for the kernel.
         let profile = &converted.profile;
         assert_eq!(profile.location.len(), 4);
-        let bare = profile.location.iter().filter(|l| l.line.is_empty());
-        assert_eq!(bare.count(), 3);
+        let string = |i: i64| profile.string_table[i as usize].as_str();
+        let function_of = |l: &brasa_profile::pprof::Location| {
+            let id = l.line[0].function_id;
+            (id, string(profile.function[id as usize - 1].name))
+        };
+        // Each unknown location keeps its address; the two of /bin/app share
+        // the mapping's one function.
+        let app: Vec<_> = profile
+            .location
+            .iter()
+            .filter(|l| l.mapping_id == 1)
+            .map(|l| (l.address, function_of(l)))
+            .collect();
+        assert_eq!(app.len(), 2, "{app:?}");
+        assert_ne!(app[0].0, app[1].0);
+        assert_eq!(app[0].1, app[1].1);
+        assert_eq!(app[0].1 .1, "[app]");
         let unmapped = profile.location.iter().find(|l| l.mapping_id == 0);
         assert_eq!(unmapped.map(|l| l.address), Some(0x8fffff));
+        assert_eq!(unmapped.map(|l| function_of(l).1), Some("[unknown]"));
+    }
+
+    #[test]
+    fn unknown_functions_are_named_after_their_mapping() {
+        let name = unknown_function_name;
+        assert_eq!(
+            name(Some("/usr/lib/x86_64-linux-gnu/libc.so.6"), false),
+            "[libc.so.6]"
+        );
+        assert_eq!(name(Some("/opt/app (deleted)"), false), "[app]");
+        assert_eq!(name(Some("[vdso]"), false), "[vdso]");
+        assert_eq!(name(Some("[anon:x]"), true), JIT_MAPPING_NAME);
+        assert_eq!(name(None, false), UNMAPPED_FUNCTION_NAME);
     }
 
     /// Names JIT addresses of pid 7 below 0x7f0800 and nothing else.
@@ -578,12 +643,14 @@ mod tests {
         let named: Vec<(&str, &str)> = profile
             .location
             .iter()
-            .filter_map(|l| {
-                let line = l.line.first()?;
-                let function = &profile.function[line.function_id as usize - 1];
+            .filter(|l| l.mapping_id != 0)
+            .map(|l| {
+                let function = &profile.function[l.line[0].function_id as usize - 1];
                 let mapping = &profile.mapping[l.mapping_id as usize - 1];
-                Some((string(function.name), string(mapping.filename)))
+                (string(function.name), string(mapping.filename))
             })
+            // Unknown code is named after its mapping, in brackets.
+            .filter(|(function, _)| !function.starts_with('['))
             .collect();
         assert_eq!(named.len(), 2, "{named:?}");
         assert!(

@@ -1,5 +1,5 @@
-//! The memory maps of every sampled process, read when the process is
-//! first seen (or forks, or execs) and kept after it exits.
+//! The memory maps and the name of every sampled process, read when the
+//! process is first seen (or forks, or execs) and kept after it exits.
 
 use std::{collections::HashMap, path::Path, sync::Arc};
 
@@ -20,26 +20,62 @@ pub fn process_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Snapshots of process memory maps, with the mapped binaries held open.
+/// What a process is called, as its series labels name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessName {
+    /// The process's name: its main thread's (`/proc/PID/comm` of the
+    /// tgid), whatever its other threads are called.
+    pub comm: String,
+    /// The file name of its executable (`/proc/PID/exe`), `None` when that
+    /// link is not readable (kernel threads, a process gone).
+    pub exe: Option<String>,
+}
+
+impl ProcessName {
+    /// Reads the name of `pid` from `/proc`; `None` when the process is
+    /// gone.
+    pub fn read(pid: u32) -> Option<Self> {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .ok()
+            .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+            // A replaced binary reads "name (deleted)": the series is the same.
+            .map(|name| name.trim_end_matches(" (deleted)").to_owned());
+        Some(Self {
+            comm: comm.trim_end().to_owned(),
+            exe,
+        })
+    }
+}
+
+/// Snapshots of process memory maps, with the mapped binaries held open,
+/// and the names of the processes.
 #[derive(Debug, Default)]
 pub struct ProcessTable {
     files: FileCache,
     maps: HashMap<u32, ProcessMaps>,
+    /// Read with a process's first snapshot and again after it execs.
+    names: HashMap<u32, ProcessName>,
 }
 
 impl ProcessTable {
     /// Acts on a sampler's process event.
     pub fn handle(&mut self, event: ProcessEvent) {
         match event {
-            ProcessEvent::Sampled(pid)
-            | ProcessEvent::Execed(pid)
-            | ProcessEvent::MappingsChanged(pid) => self.refresh(pid),
+            ProcessEvent::Execed(pid) => {
+                self.names.remove(&pid);
+                self.refresh(pid);
+            }
+            ProcessEvent::Sampled(pid) | ProcessEvent::MappingsChanged(pid) => self.refresh(pid),
             ProcessEvent::Forked { child, parent } => {
                 // The child runs its parent's image until it execs (which
                 // announces it again), and may exit before its own maps
-                // could be read: the parent's are the child's.
+                // could be read: the parent's maps and name are the child's.
                 if let Some(maps) = self.maps.get(&parent).cloned() {
                     self.maps.insert(child, ProcessMaps { pid: child, ..maps });
+                }
+                if let Some(name) = self.names.get(&parent).cloned() {
+                    self.names.insert(child, name);
                 }
             }
             ProcessEvent::PythonThreadUnknown { .. } => {}
@@ -47,9 +83,14 @@ impl ProcessTable {
     }
 
     /// Reads the process's maps again, keeping mappings that disappeared
-    /// since (undrained samples may still point into them). A process that
-    /// is gone keeps its last snapshot.
+    /// since (undrained samples may still point into them), and its name
+    /// if it has none yet. A process that is gone keeps its last snapshot.
     pub fn refresh(&mut self, pid: u32) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.names.entry(pid) {
+            if let Some(name) = ProcessName::read(pid) {
+                entry.insert(name);
+            }
+        }
         let Ok(newer) = ProcessMaps::snapshot_with(pid, &mut self.files) else {
             return;
         };
@@ -106,6 +147,12 @@ impl ProcessTable {
     /// long-running agent would otherwise keep every process it ever saw.
     pub fn forget_exited(&mut self) {
         self.maps.retain(|&pid, _| process_exists(pid));
+        self.names.retain(|&pid, _| process_exists(pid));
+    }
+
+    /// The name of `pid` as read with its snapshot.
+    pub fn name(&self, pid: u32) -> Option<&ProcessName> {
+        self.names.get(&pid)
     }
 
     /// Number of processes with a snapshot.
@@ -168,6 +215,16 @@ mod tests {
             parent: std::process::id(),
         });
         assert_eq!(table.len(), 2);
+        let mine = table
+            .name(std::process::id())
+            .expect("read with the snapshot");
+        assert_eq!(Some(mine), ProcessName::read(std::process::id()).as_ref());
+        assert!(mine.exe.is_some(), "{mine:?}");
+        assert_eq!(
+            table.name(gone),
+            Some(mine),
+            "the child has its parent's name"
+        );
         assert!(
             !table.raw_mappings(gone).is_empty(),
             "the child has its parent's maps"
@@ -175,6 +232,7 @@ mod tests {
         table.forget_exited();
         assert_eq!(table.len(), 1);
         assert!(table.raw_mappings(gone).is_empty());
+        assert!(table.name(gone).is_none());
         assert!(!table.raw_mappings(std::process::id()).is_empty());
     }
 }

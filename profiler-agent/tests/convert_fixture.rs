@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashMap;
 
 use brasa_agent::{
-    convert::{convert, ConvertOptions, NoSymbols, Resolve, KERNEL_MAPPING_NAME},
+    convert::{
+        convert, ConvertOptions, NoSymbols, Resolve, KERNEL_MAPPING_NAME, UNMAPPED_FUNCTION_NAME,
+    },
     raw::{RawMapping, RawProfile},
 };
 use brasa_profile::{codec, Profile};
@@ -91,13 +93,26 @@ fn unsymbolized_fixture_keeps_every_sample_address_and_mapping() {
     assert!(!raw.kernel_build_id.is_empty());
     assert_eq!(string(&profile, kernel.build_id), raw.kernel_build_id);
     for location in &profile.location {
-        assert!(location.line.is_empty());
+        // Without symbols every location's one function is its mapping's.
+        assert_eq!(location.line.len(), 1);
+        let function = &profile.function[location.line[0].function_id as usize - 1];
         if location.mapping_id == 0 {
             // Outside every executable mapping (here: loader start-up),
-            // kept as a bare address.
+            // kept as an address.
+            assert_eq!(string(&profile, function.name), UNMAPPED_FUNCTION_NAME);
             continue;
         }
         let mapping = &profile.mapping[location.mapping_id as usize - 1];
+        let base = string(&profile, mapping.filename)
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let expected = if base.starts_with('[') {
+            base.to_owned()
+        } else {
+            format!("[{base}]")
+        };
+        assert_eq!(string(&profile, function.name), expected);
         assert!(
             (mapping.memory_start..mapping.memory_limit).contains(&location.address)
                 || mapping.id == kernel.id
@@ -212,7 +227,12 @@ fn addresses_outside_every_mapping_stay_as_addresses() {
     assert!(profile
         .location
         .iter()
-        .all(|l| l.mapping_id == 0 && l.line.is_empty()));
+        .all(|l| l.mapping_id == 0 && l.line.len() == 1));
+    assert_eq!(profile.function.len(), 1, "one function for both addresses");
+    assert_eq!(
+        string(&profile, profile.function[0].name),
+        UNMAPPED_FUNCTION_NAME
+    );
     assert_eq!(profile.location[0].address, 0x1234);
     assert_eq!(
         profile.location[1].address, 0x5677,

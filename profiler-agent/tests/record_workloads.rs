@@ -7,7 +7,11 @@ mod common;
 
 use std::{process::Command, sync::atomic::AtomicBool, time::Duration};
 
-use brasa_agent::record::{record, RecordOptions, Recording, Target};
+use brasa_agent::{
+    convert::{convert, ConvertOptions},
+    live_resolver::LiveResolver,
+    record::{record, RecordOptions, Recording, Target},
+};
 use brasa_profile::{codec, Profile};
 use common::{build_c, build_go, build_rust, contains_chain, split, stacks};
 
@@ -309,4 +313,101 @@ fn frequent_drains_neither_lose_nor_double_count_samples() {
         stats.samples,
         "every sample the program counted is drained exactly once: {stats:?}"
     );
+}
+
+/// The outermost function of each location (the one holding the code,
+/// last in pprof's order), by address.
+fn functions_by_address(profile: &Profile) -> std::collections::BTreeMap<u64, String> {
+    let string = |i: i64| profile.string_table[i as usize].clone();
+    profile
+        .location
+        .iter()
+        .filter_map(|l| {
+            let line = l.line.last()?;
+            let name = string(profile.function[line.function_id as usize - 1].name);
+            Some((l.address, name))
+        })
+        .collect()
+}
+
+/// Function names that are an address in disguise (`libc.so.6+0x3fb9d`).
+fn address_names(profile: &Profile) -> Vec<String> {
+    let string = |i: i64| profile.string_table[i as usize].clone();
+    profile
+        .function
+        .iter()
+        .map(|f| string(f.name))
+        .filter(|name| name.contains("+0x"))
+        .collect()
+}
+
+/// Starts the C workload in `mode` for `ms` of CPU time, once it runs its
+/// own binary.
+fn start_c_workload(name: &str, mode: &str, ms: &str) -> KillOnDrop {
+    let binary = build_c(name);
+    let workload = KillOnDrop(Command::new(&binary).args([mode, ms]).spawn().unwrap());
+    let exe = format!("/proc/{}/exe", workload.0.id());
+    let binary = binary.canonicalize().unwrap();
+    brasa_test_support::wait_until("the workload has started", Duration::from_secs(10), || {
+        std::fs::read_link(&exe).is_ok_and(|target| target == binary)
+    });
+    workload
+}
+
+/// libc's local functions are named from its debug file (`libc6-dbg`):
+/// `qsort` tail-calls `qsort_r`, which sorts in the local `msort_with_tmp`.
+#[test]
+fn qsort_workload_names_the_local_functions_of_libc() {
+    let binary = build_c("c-qsort");
+    let (recording, profile) =
+        record_command(&[binary.as_os_str(), "qsort".as_ref(), RUN_MS.as_ref()]);
+    assert!(recording.exit_status.is_some_and(|s| s.success()));
+    let stacks = stacks(&profile);
+    let sorting: Vec<_> = stacks
+        .iter()
+        .filter(|s| contains_chain(&s.user, &["main", "run_qsort"]))
+        .collect();
+    let total: i64 = sorting.iter().map(|s| s.count).sum();
+    let in_msort: i64 = sorting
+        .iter()
+        .filter(|s| {
+            let qsort = s.user.iter().position(|f| f.contains("qsort_r"));
+            let msort = s.user.iter().rposition(|f| f.starts_with("msort_with_tmp"));
+            qsort.zip(msort).is_some_and(|(q, m)| q < m)
+        })
+        .map(|s| s.count)
+        .sum();
+    assert!(total > 500, "too few samples under run_qsort: {total}");
+    assert!(
+        in_msort * 2 > total,
+        "{in_msort} of {total} samples under run_qsort reach msort_with_tmp under qsort_r"
+    );
+    assert_eq!(address_names(&profile), Vec::<String>::new());
+}
+
+/// The agent (symbol tables only) and `record` (DWARF too) name the
+/// functions of one process the same, libc's included.
+#[test]
+fn the_agent_and_record_name_functions_the_same() {
+    let workload = start_c_workload("c-names", "qsort", "20000");
+    let (recording, recorded) = record_target(
+        Target::Pid(workload.0.id()),
+        Some(Duration::from_millis(1500)),
+    );
+    // What the agent's resolver makes of the same samples, while the
+    // process still runs.
+    let mut agent = LiveResolver::symbols_only();
+    agent.drained(&recording.raw.samples);
+    let live = convert(&recording.raw, &mut agent, &ConvertOptions::default()).profile;
+    let (recorded, live) = (functions_by_address(&recorded), functions_by_address(&live));
+    assert_eq!(recorded.len(), live.len());
+    let differing: Vec<_> = recorded
+        .iter()
+        .filter(|(address, name)| live.get(address) != Some(name))
+        .map(|(address, name)| (address, name, live.get(address)))
+        .collect();
+    assert!(differing.is_empty(), "record vs agent: {differing:?}");
+    let names: Vec<&String> = recorded.values().collect();
+    assert!(names.iter().any(|n| *n == "__libc_start_main"), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("msort_with_tmp")));
 }

@@ -232,7 +232,10 @@ fn jit_like_code_ends_the_walk_cleanly() {
         .into_iter()
         .filter(|s| s.pid == pid)
         .collect();
-    let in_jit = |s: &Stack| s.user.last().is_some_and(|f| f.starts_with("0x"));
+    // Unknown code is an address, or its mapping's function in brackets
+    // (`[unknown]` for anonymous memory).
+    let unknown = |f: &String| f.starts_with("0x") || f.starts_with('[');
+    let in_jit = |s: &Stack| s.user.last().is_some_and(unknown);
     let (jit, rest): (Vec<&Stack>, Vec<&Stack>) = mine.iter().partition(|s| in_jit(s));
     let jit_samples: i64 = jit.iter().map(|s| s.count).sum();
     let rest_samples: i64 = rest.iter().map(|s| s.count).sum();
@@ -245,7 +248,7 @@ fn jit_like_code_ends_the_walk_cleanly() {
     for stack in &jit {
         let above = &stack.user[..stack.user.len() - 1];
         assert!(
-            above.iter().all(|f| !f.starts_with("0x")),
+            !above.iter().any(unknown),
             "an unsymbolized frame above the generated code: {:?}",
             stack.user
         );

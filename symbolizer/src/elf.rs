@@ -6,7 +6,7 @@
 //! are cached per (binary, file offset), since the same addresses recur in
 //! every drain.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use blazesym::{
     symbolize::{
@@ -177,18 +177,76 @@ impl ElfSymbolizer {
         missing: &[u64],
     ) {
         self.make_room_for(file);
-        let mut elf = Elf::new(file.read_path());
-        elf.debug_syms = self.debug_info;
+        let kind = key.1;
+        let names = self.names(file, kind, missing);
+        let resolved = if self.debug_info {
+            let code = self.run(file.read_path(), true, kind, missing);
+            code.into_iter()
+                .zip(names)
+                .map(|(code, name)| named_by_symbols(code, name))
+                .collect()
+        } else {
+            names
+        };
+        let known = self.results.entry(key).or_default();
+        known.extend(missing.iter().copied().zip(resolved));
+        self.cached += missing.len();
+    }
+
+    /// Function names from the symbol tables: the binary's own, then, for
+    /// addresses they miss (local functions of a stripped binary), its
+    /// separate debug file's. Both the agent and `record` name functions
+    /// this way, with or without DWARF.
+    fn names(&mut self, file: &MappedFile, kind: AddressKind, missing: &[u64]) -> Vec<Symbolized> {
+        let mut names = self.run(file.read_path(), false, kind, missing);
+        let Some(debug) = &file.debug_file else {
+            return names;
+        };
+        let (indexes, addrs): (Vec<usize>, Vec<u64>) = names
+            .iter()
+            .zip(missing)
+            .enumerate()
+            .filter(|(_, (name, _))| name.unknown() == Some(Unknown::NoSymbol))
+            .filter_map(|(index, (_, &offset))| {
+                let addr = match kind {
+                    AddressKind::FileOffset => debug.elf_addr_of(offset)?,
+                    AddressKind::Elf => offset,
+                };
+                Some((index, addr))
+            })
+            .unzip();
+        if addrs.is_empty() {
+            return names;
+        }
+        let found = self.run(debug.read_path(), false, AddressKind::Elf, &addrs);
+        for (index, name) in indexes.into_iter().zip(found) {
+            if name.unknown().is_none() {
+                names[index] = name;
+            }
+        }
+        names
+    }
+
+    /// One blazesym batch over the ELF file at `path`, with DWARF or
+    /// without: one result per address, whatever happens.
+    fn run(
+        &mut self,
+        path: &Path,
+        dwarf: bool,
+        kind: AddressKind,
+        addrs: &[u64],
+    ) -> Vec<Symbolized> {
+        let mut elf = Elf::new(path);
+        elf.debug_syms = dwarf;
         let source = Source::Elf(elf);
-        let input = match key.1 {
-            AddressKind::FileOffset => Input::FileOffset(missing),
-            AddressKind::Elf => Input::VirtOffset(missing),
+        let input = match kind {
+            AddressKind::FileOffset => Input::FileOffset(addrs),
+            AddressKind::Elf => Input::VirtOffset(addrs),
         };
         // A batch that fails as a whole gives every address the reason.
         let resolved = self.blaze.symbolize(&source, input);
-        let known = self.results.entry(key).or_default();
-        for (index, &offset) in missing.iter().enumerate() {
-            let result = match &resolved {
+        (0..addrs.len())
+            .map(|index| match &resolved {
                 Ok(resolved) => match resolved.get(index) {
                     Some(blaze::Symbolized::Sym(sym)) => {
                         Symbolized::from_lines(lines_of(sym).into())
@@ -199,10 +257,28 @@ impl ElfSymbolizer {
                     None => Symbolized::Unknown(Unknown::SymbolizationFailed),
                 },
                 Err(error) => Symbolized::Unknown(failed_because(error)),
-            };
-            known.insert(offset, result);
+            })
+            .collect()
+    }
+}
+
+/// DWARF's answer for an address (`code`: files, lines, inlined frames)
+/// with the function that holds the code named as the symbol tables name
+/// it (`symbol`), so names do not depend on whether DWARF was read (DWARF
+/// calls glibc's `__libc_start_main` `__libc_start_main_impl`, for one).
+fn named_by_symbols(code: Symbolized, symbol: Symbolized) -> Symbolized {
+    let Some(named) = symbol.lines().last() else {
+        return code;
+    };
+    match code {
+        Symbolized::Frames(lines) => {
+            let mut lines = lines.to_vec();
+            if let Some(outer) = lines.last_mut() {
+                outer.function.clone_from(&named.function);
+            }
+            Symbolized::from_lines(lines.into())
         }
-        self.cached += missing.len();
+        Symbolized::Unknown(_) => symbol,
     }
 }
 
@@ -242,8 +318,7 @@ impl ElfSymbolizer {
             .collect();
         for id in unused {
             if let Some(file) = self.canonical.remove(&id) {
-                let evict = Evict::Elf(blazesym::symbolize::evict::Elf::new(file.read_path()));
-                let _ = self.blaze.evict(&evict);
+                self.evict(&file);
                 if self.large.as_ref().is_some_and(|l| Arc::ptr_eq(l, &file)) {
                     self.large = None;
                 }
@@ -256,6 +331,16 @@ impl ElfSymbolizer {
         }
     }
 
+    /// Drops what blazesym holds parsed of `file` and of its debug file.
+    fn evict(&mut self, file: &MappedFile) {
+        let debug = file.debug_file.as_ref().map(|d| d.read_path());
+        for path in std::iter::once(file.read_path()).chain(debug) {
+            let evict = Evict::Elf(blazesym::symbolize::evict::Elf::new(path));
+            // Nothing cached for it is not an error worth reporting.
+            let _ = self.blaze.evict(&evict);
+        }
+    }
+
     /// Before parsing a large binary, forgets the previous large one.
     fn make_room_for(&mut self, file: &Arc<MappedFile>) {
         if file.size() < LARGE_BINARY_BYTES {
@@ -263,9 +348,7 @@ impl ElfSymbolizer {
         }
         if let Some(previous) = self.large.replace(Arc::clone(file)) {
             if !Arc::ptr_eq(&previous, file) {
-                let evict = Evict::Elf(blazesym::symbolize::evict::Elf::new(previous.read_path()));
-                // Nothing cached for it is not an error worth reporting.
-                let _ = self.blaze.evict(&evict);
+                self.evict(&previous);
             }
         }
     }

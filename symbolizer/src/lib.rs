@@ -8,6 +8,9 @@
 //!   `/proc/PID/map_files`, else `/proc/PID/root`), so a process that has
 //!   exited, a deleted binary, or a binary in another mount namespace is
 //!   still symbolized.
+//! - [`debug_file`]: the separate debug files of stripped binaries (by
+//!   build id or `.gnu_debuglink`), whose symbol tables name their local
+//!   functions.
 //! - [`elf`]: user-space symbolization with blazesym (ELF symbols, DWARF
 //!   lines and inlined functions, demangled C++/Rust names), one parse per
 //!   build id and a result cache per address.
@@ -39,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod debug_file;
 pub mod elf;
 mod error;
 pub mod exported;

@@ -18,6 +18,7 @@ use std::{
 
 use crate::{
     addr::{AbsAddr, FileOffset, MappedRange},
+    debug_file::DebugFile,
     hex::{hex_bytes, parse_hex_u64},
     Error, Result, Unknown,
 };
@@ -29,6 +30,9 @@ pub struct MappedFile {
     read_path: PathBuf,
     /// Hex build id (GNU note), when the binary has one.
     pub build_id: Option<String>,
+    /// Its separate debug file, when one is installed (see
+    /// [`crate::debug_file`]).
+    pub debug_file: Option<DebugFile>,
 }
 
 impl MappedFile {
@@ -38,25 +42,29 @@ impl MappedFile {
     }
 
     /// Opens a binary by path (for files not mapped by any process, e.g. in
-    /// benchmarks and tests).
+    /// benchmarks and tests), with its debug file from this host.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
         let file = File::open(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;
-        Ok(Arc::new(Self::from_file(file)))
+        Ok(Arc::new(Self::from_file(file, path, &[PathBuf::from("/")])))
     }
 
-    fn from_file(file: File) -> Self {
+    /// The open `file`, which a process sees as `seen_path`; its debug file
+    /// is looked up under each of `roots` in turn.
+    fn from_file(file: File, seen_path: &Path, roots: &[PathBuf]) -> Self {
         let read_path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         let build_id = blazesym::helper::read_elf_build_id(&read_path)
             .ok()
             .flatten()
             .map(|id| hex_bytes(&id));
+        let debug_file = DebugFile::find(&file, seen_path, build_id.as_deref(), roots);
         Self {
             file,
             read_path,
             build_id,
+            debug_file,
         }
     }
 
@@ -179,7 +187,10 @@ impl FileCache {
         if let Some(shared) = self.by_identity.get(&identity).and_then(Weak::upgrade) {
             return Some(shared);
         }
-        let mapped = Arc::new(MappedFile::from_file(file));
+        let path = line.path.strip_suffix(DELETED).unwrap_or(&line.path);
+        // The process's own debug files first (it may run in a container),
+        // then the host's.
+        let mapped = Arc::new(MappedFile::from_file(file, Path::new(path), &roots_of(pid)));
         if let Some(identity) = mapped.identity() {
             self.by_identity.insert(identity, Arc::downgrade(&mapped));
         }
@@ -187,6 +198,21 @@ impl FileCache {
         Some(mapped)
     }
 }
+
+/// Where the debug files of `pid` may be: the process's own root first (it
+/// may run in a container), then the host's, each once.
+fn roots_of(pid: u32) -> Vec<PathBuf> {
+    let host = PathBuf::from("/");
+    let own = PathBuf::from(format!("/proc/{pid}/root"));
+    let identity = |path: &Path| std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    match identity(&own) {
+        Some(id) if Some(id) != identity(&host) => vec![own, host],
+        _ => vec![host],
+    }
+}
+
+/// What `/proc/PID/maps` appends to the path of a file deleted since.
+const DELETED: &str = " (deleted)";
 
 fn open_mapped(pid: u32, line: &MapsLine) -> Option<File> {
     let link = format!(
@@ -196,7 +222,7 @@ fn open_mapped(pid: u32, line: &MapsLine) -> Option<File> {
     if let Ok(file) = File::open(link) {
         return Some(file);
     }
-    let path = line.path.strip_suffix(" (deleted)").unwrap_or(&line.path);
+    let path = line.path.strip_suffix(DELETED).unwrap_or(&line.path);
     File::open(format!("/proc/{pid}/root{path}")).ok()
 }
 

@@ -178,7 +178,8 @@ impl AgentState<'_> {
         self.resolver.drained(&drained);
         let mut groups: BTreeMap<Vec<(String, String)>, RawProfile> = BTreeMap::new();
         for sample in drained {
-            let labels = self.labels.of(sample.pid, &sample.comm).to_vec();
+            let name = self.resolver.processes.name(sample.pid);
+            let labels = self.labels.of(sample.pid, name, &sample.comm).to_vec();
             let frequency = self.frequency;
             let raw = groups.entry(labels).or_insert_with(|| RawProfile {
                 frequency,

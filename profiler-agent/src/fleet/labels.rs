@@ -1,12 +1,16 @@
-//! Series labels of a process: `comm`, `exe`, `container` or
-//! `systemd_unit`, labels from its environment, and the agent's static ones.
+//! Series labels of a process: `comm` (the process's name, never a
+//! thread's), `exe`, `container` or `systemd_unit`, labels from its
+//! environment, and the agent's static ones.
 //!
-//! The pid is deliberately not here: a series per pid would make the
-//! series count grow with every restart. It is a pprof sample label instead.
+//! The pid and the thread's name are deliberately not here: a series per
+//! pid would make the series count grow with every restart, one per thread
+//! name would split a process (a JVM into `java`, `C1 CompilerThre`, …).
+//! They are pprof sample labels instead.
 
 use std::collections::HashMap;
 
 use super::{cgroup, environ::EnvLabel};
+use crate::processes::ProcessName;
 
 /// Labels every profile of this agent carries (`host` and `--label`s).
 #[derive(Debug, Clone, Default)]
@@ -34,13 +38,24 @@ impl ProcessLabels {
         }
     }
 
-    /// The sorted series labels of `pid`; `comm` is the sampled thread's
-    /// name, used when the process is already gone.
-    pub fn of(&mut self, pid: u32, comm: &str) -> &[(String, String)] {
+    /// The sorted series labels of `pid`, named `name` (as read with its
+    /// snapshot; read now when `None`). `thread` is the sampled thread's
+    /// name, the process's `comm` only when the process is gone unnamed.
+    pub fn of(
+        &mut self,
+        pid: u32,
+        name: Option<&ProcessName>,
+        thread: &str,
+    ) -> &[(String, String)] {
         let rules = &self.rules;
-        self.cache
-            .entry(pid)
-            .or_insert_with(|| read_labels(pid, comm, rules))
+        self.cache.entry(pid).or_insert_with(|| {
+            let name = name.cloned().or_else(|| ProcessName::read(pid));
+            let name = name.unwrap_or_else(|| ProcessName {
+                comm: thread.to_owned(),
+                exe: None,
+            });
+            read_labels(pid, name, rules)
+        })
     }
 
     /// Forgets `pid` (it exec'd a new program, or exited).
@@ -54,18 +69,10 @@ impl ProcessLabels {
     }
 }
 
-fn read_labels(pid: u32, comm: &str, rules: &LabelRules) -> Vec<(String, String)> {
-    let proc_comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|c| c.trim_end().to_owned())
-        .unwrap_or_else(|_| comm.to_owned());
-    let mut labels = vec![("comm".to_owned(), proc_comm)];
-    if let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) {
-        let name = exe.file_name().map(|n| n.to_string_lossy().into_owned());
-        // A replaced binary reads "name (deleted)": the series is the same.
-        if let Some(name) = name {
-            let name = name.trim_end_matches(" (deleted)").to_owned();
-            labels.push(("exe".to_owned(), name));
-        }
+fn read_labels(pid: u32, name: ProcessName, rules: &LabelRules) -> Vec<(String, String)> {
+    let mut labels = vec![("comm".to_owned(), name.comm)];
+    if let Some(exe) = name.exe {
+        labels.push(("exe".to_owned(), exe));
     }
     let cgroup = cgroup::read(pid);
     if let Some(container) = cgroup.container {
@@ -98,7 +105,7 @@ mod tests {
         };
         let mut labels = ProcessLabels::new(rules);
         let me = std::process::id();
-        let got = labels.of(me, "thread").to_vec();
+        let got = labels.of(me, None, "thread").to_vec();
         assert!(got.contains(&("host".into(), "h1".into())), "{got:?}");
         assert!(got.contains(&("comm".into(), "forced".into())), "{got:?}");
         let exe = std::env::current_exe().unwrap();
@@ -112,10 +119,23 @@ mod tests {
     }
 
     #[test]
-    fn a_vanished_process_keeps_its_sampled_name() {
+    fn a_vanished_process_keeps_the_name_read_with_its_snapshot() {
         let mut labels = ProcessLabels::new(LabelRules::default());
+        let name = ProcessName {
+            comm: "java".into(),
+            exe: Some("java".into()),
+        };
         assert_eq!(
-            labels.of(u32::MAX, "gone"),
+            labels.of(u32::MAX, Some(&name), "C1 CompilerThre"),
+            &[
+                ("comm".to_owned(), "java".to_owned()),
+                ("exe".to_owned(), "java".to_owned())
+            ]
+        );
+        labels.forget(u32::MAX);
+        // Without a snapshot, the sampled thread's name is all there is.
+        assert_eq!(
+            labels.of(u32::MAX, None, "gone"),
             &[("comm".to_owned(), "gone".to_owned())]
         );
         labels.forget(u32::MAX);

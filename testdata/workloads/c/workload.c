@@ -1,5 +1,7 @@
 // A CPU workload with a known call tree; see ../README.md.
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,11 @@
 #define UNIT_ITERATIONS 400000
 // How long the short-lived child of the `fork` mode runs.
 #define CHILD_MS 300
+// Elements sorted by one qsort call of the `qsort` mode: large enough that
+// the time goes to libc's merge sort, not to refilling the array.
+#define QSORT_LENGTH 100000
+// Named threads of the `threads` mode.
+#define THREADS 8
 
 static volatile unsigned long sink;
 
@@ -97,10 +104,59 @@ __attribute__((noinline)) void child_work(void)
 		spin_leaf(1);
 }
 
+static int compare_longs(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+__attribute__((noinline)) void run_qsort(long ms)
+{
+	static long values[QSORT_LENGTH];
+	unsigned long x = 1;
+	long end = now_ms() + ms;
+	while (now_ms() < end) {
+		for (int i = 0; i < QSORT_LENGTH; i++) {
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			values[i] = (long)(x >> 16);
+		}
+		qsort(values, QSORT_LENGTH, sizeof values[0], compare_longs);
+	}
+}
+
+// The end of the `threads` mode, in process CPU time.
+static long threads_end;
+
+__attribute__((noinline)) void *thread_work(void *arg)
+{
+	(void)arg;
+	while (now_ms() < threads_end)
+		spin_leaf(1);
+	return NULL;
+}
+
+__attribute__((noinline)) void run_threads(long ms)
+{
+	pthread_t threads[THREADS];
+	threads_end = now_ms() + ms;
+	for (int i = 0; i < THREADS; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "worker-%d", i);
+		if (pthread_create(&threads[i], NULL, thread_work, NULL) != 0 ||
+		    pthread_setname_np(threads[i], name) != 0) {
+			perror("pthread");
+			exit(1);
+		}
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(threads[i], NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s cpu|syscall|fork MILLISECONDS\n", argv[0]);
+		fprintf(stderr, "usage: %s cpu|syscall|fork|qsort|threads MILLISECONDS\n",
+			argv[0]);
 		return 2;
 	}
 	long ms = atol(argv[2]);
@@ -116,6 +172,10 @@ int main(int argc, char **argv)
 		}
 		run_workload(ms);
 		waitpid(child, NULL, 0);
+	} else if (strcmp(argv[1], "qsort") == 0) {
+		run_qsort(ms);
+	} else if (strcmp(argv[1], "threads") == 0) {
+		run_threads(ms);
 	} else {
 		fprintf(stderr, "unknown mode %s\n", argv[1]);
 		return 2;
