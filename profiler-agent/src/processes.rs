@@ -54,7 +54,7 @@ impl ProcessName {
 pub struct ProcessTable {
     files: FileCache,
     maps: HashMap<u32, ProcessMaps>,
-    /// Read with a process's first snapshot and again after it execs.
+    /// Read with each snapshot of a process.
     names: HashMap<u32, ProcessName>,
 }
 
@@ -83,13 +83,14 @@ impl ProcessTable {
     }
 
     /// Reads the process's maps again, keeping mappings that disappeared
-    /// since (undrained samples may still point into them), and its name
-    /// if it has none yet. A process that is gone keeps its last snapshot.
+    /// since (undrained samples may still point into them), and its name.
+    /// A process that is gone keeps its last snapshot and name.
     pub fn refresh(&mut self, pid: u32) {
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.names.entry(pid) {
-            if let Some(name) = ProcessName::read(pid) {
-                entry.insert(name);
-            }
+        // Each image of a process is announced once (a process that execs
+        // is announced again, whole-host sampling sends no exec event):
+        // its name then is the image's. A process gone keeps the last one.
+        if let Some(name) = ProcessName::read(pid) {
+            self.names.insert(pid, name);
         }
         let Ok(newer) = ProcessMaps::snapshot_with(pid, &mut self.files) else {
             return;
