@@ -324,7 +324,9 @@ fn two_minutes_of_a_hanging_server_cost_no_samples_and_no_profiles() {
     const HANG: Duration = Duration::from_secs(120);
     /// How often the agent is looked at meanwhile.
     const LOOK_EVERY: Duration = Duration::from_secs(5);
-    const CPU_MS: u64 = 20_000;
+    /// The workload's CPU time: longer than the hang, so that there is
+    /// always something to sample (an idle host may give no sample in 5 s).
+    const CPU_MS: u64 = 125_000;
     /// The agent's memory bound: what it holds is its program, the unwind
     /// tables of the binaries running on the host and one interval's
     /// stacks, never the backlog (that is on disk). Its peak on a quiet
