@@ -6,7 +6,11 @@
 //! are cached per (binary, file offset), since the same addresses recur in
 //! every drain.
 
-use std::{collections::HashMap, path::Path, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    path::Path,
+    sync::Arc,
+};
 
 use blazesym::{
     symbolize::{
@@ -28,19 +32,33 @@ use crate::{
 /// 100 bytes each, so the cache stays in the tens of megabytes at worst.
 pub const MAX_CACHED_ADDRESSES: usize = 1 << 17;
 
-/// Binaries at least this large stay parsed only while they are being
-/// symbolized: parsing one maps and indexes its debug info, which costs
-/// about its size in memory, and the agent's budget is 40 MiB. Smaller
-/// binaries (most shared libraries) stay parsed for the next drain.
+/// Binaries at least this large stay parsed only while they are among the
+/// last few symbolized: parsing one with DWARF maps and indexes its debug
+/// info, which costs about its size in memory, and the agent's budget is
+/// 40 MiB. Smaller binaries (most shared libraries) stay parsed for the
+/// next drain.
 pub const LARGE_BINARY_BYTES: u64 = 16 << 20;
+/// Large binaries kept parsed with DWARF: one at a time.
+pub const LARGE_BINARIES_KEPT_WITH_DWARF: usize = 1;
+/// Large binaries kept parsed from their symbol tables only, least
+/// recently symbolized dropped first. blazesym 0.2.7 indexes a symbol
+/// table with 8 bytes per symbol (under 1 MiB for the 109,000 symbols of
+/// Debian's `node` 20) and reads the rest from the mapped file; a host often
+/// runs several large binaries at once (a runtime, a server, a browser),
+/// and indexing them again at every drain cost the agent more than all else
+/// it did.
+pub const LARGE_BINARIES_KEPT_SYMBOLS_ONLY: usize = 4;
 
 /// Symbolizes file offsets in ELF binaries (see the module docs).
 pub struct ElfSymbolizer {
     blaze: Symbolizer,
     /// Build id (or file identity) -> the open file blazesym reads it from.
     canonical: HashMap<String, Arc<MappedFile>>,
-    /// The one large binary that may stay parsed (see [`LARGE_BINARY_BYTES`]).
-    large: Option<Arc<MappedFile>>,
+    /// The large binaries that stay parsed (see [`LARGE_BINARY_BYTES`]),
+    /// the most recently symbolized last.
+    large: VecDeque<Arc<MappedFile>>,
+    /// How many of them stay parsed.
+    large_kept: usize,
     /// (build id, address kind) -> address -> what it resolved to.
     results: HashMap<(String, AddressKind), HashMap<u64, Symbolized>>,
     /// Addresses in `results`.
@@ -59,7 +77,8 @@ impl Default for ElfSymbolizer {
                 .enable_demangling(true)
                 .build(),
             canonical: HashMap::new(),
-            large: None,
+            large: VecDeque::new(),
+            large_kept: LARGE_BINARIES_KEPT_WITH_DWARF,
             results: HashMap::new(),
             cached: 0,
             debug_info: true,
@@ -93,6 +112,7 @@ impl ElfSymbolizer {
     pub fn symbols_only() -> Self {
         Self {
             debug_info: false,
+            large_kept: LARGE_BINARIES_KEPT_SYMBOLS_ONLY,
             ..Self::default()
         }
     }
@@ -310,8 +330,7 @@ impl ElfSymbolizer {
             .canonical
             .iter()
             .filter(|(_, file)| {
-                let held_here =
-                    1 + usize::from(self.large.as_ref().is_some_and(|l| Arc::ptr_eq(l, file)));
+                let held_here = 1 + usize::from(self.large.iter().any(|l| Arc::ptr_eq(l, file)));
                 Arc::strong_count(file) <= held_here
             })
             .map(|(id, _)| id.clone())
@@ -319,9 +338,7 @@ impl ElfSymbolizer {
         for id in unused {
             if let Some(file) = self.canonical.remove(&id) {
                 self.evict(&file);
-                if self.large.as_ref().is_some_and(|l| Arc::ptr_eq(l, &file)) {
-                    self.large = None;
-                }
+                self.large.retain(|l| !Arc::ptr_eq(l, &file));
             }
             for kind in [AddressKind::FileOffset, AddressKind::Elf] {
                 if let Some(known) = self.results.remove(&(id.clone(), kind)) {
@@ -341,14 +358,17 @@ impl ElfSymbolizer {
         }
     }
 
-    /// Before parsing a large binary, forgets the previous large one.
+    /// Before parsing a large binary, forgets the least recently
+    /// symbolized large one when too many are parsed.
     fn make_room_for(&mut self, file: &Arc<MappedFile>) {
         if file.size() < LARGE_BINARY_BYTES {
             return;
         }
-        if let Some(previous) = self.large.replace(Arc::clone(file)) {
-            if !Arc::ptr_eq(&previous, file) {
-                self.evict(&previous);
+        self.large.retain(|l| !Arc::ptr_eq(l, file));
+        self.large.push_back(Arc::clone(file));
+        while self.large.len() > self.large_kept {
+            if let Some(oldest) = self.large.pop_front() {
+                self.evict(&oldest);
             }
         }
     }
