@@ -321,9 +321,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn stacks_are_name_indexes_root_first() {
-        let summary = Summary {
+    /// The summary of one CPU profile of one series.
+    fn cpu_summary() -> Summary {
+        Summary {
             title: "all profiles".to_owned(),
             profiles: 1,
             series: 1,
@@ -333,7 +333,12 @@ mod tests {
             .unwrap(),
             other_types: Vec::new(),
             averaged: false,
-        };
+        }
+    }
+
+    #[test]
+    fn stacks_are_name_indexes_root_first() {
+        let summary = cpu_summary();
         let body = profile_json(&sparse_profile(), &summary, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["sample_type"], "samples/count");
@@ -354,17 +359,7 @@ mod tests {
 
     #[test]
     fn names_in_pseudo_mappings_carry_their_frame_kind() {
-        let summary = Summary {
-            title: "all profiles".to_owned(),
-            profiles: 1,
-            series: 1,
-            profile_type: brasa_profile::profile_type::ProfileType::parse(
-                "process_cpu:samples:count:cpu:nanoseconds",
-            )
-            .unwrap(),
-            other_types: Vec::new(),
-            averaged: false,
-        };
+        let summary = cpu_summary();
         let plain = profile_json(&sparse_profile(), &summary, None).unwrap();
         let plain: Value = serde_json::from_slice(&plain).unwrap();
         assert!(plain.get("frame_kinds").is_none(), "all native: {plain}");

@@ -104,24 +104,27 @@ fn add_stacks(
         let locations: Vec<u64> = frames
             .iter()
             .rev()
-            .map(|name| {
-                let function_id = builder.function(brasa_profile::builder::FunctionInfo {
-                    name,
-                    ..Default::default()
-                });
-                let line = Line {
-                    function_id,
-                    ..Line::default()
-                };
-                builder.location(0, 0, &[line])
-            })
+            .map(|name| named_location(builder, 0, 0, name))
             .collect();
         builder.add_sample(&locations, &values(*count), &[]);
     }
 }
 
+/// The location at `address` in mapping `mapping_id` of a function named `name`.
+fn named_location(builder: &mut ProfileBuilder, mapping_id: u64, address: u64, name: &str) -> u64 {
+    let function_id = builder.function(brasa_profile::builder::FunctionInfo {
+        name,
+        ..Default::default()
+    });
+    let line = Line {
+        function_id,
+        ..Line::default()
+    };
+    builder.location(mapping_id, address, &[line])
+}
+
 /// Frames of several runtimes, root first, each with the mapping the agent
-/// puts it in (`None`: no mapping, as pushed by clients without one).
+/// puts it in.
 pub const MIXED_RUNTIMES: &[(&str, Option<&str>)] = &[
     ("_start", Some("/usr/bin/python3.11")),
     ("<module>", Some("[python]")),
@@ -147,15 +150,7 @@ pub fn mixed_runtimes(time_nanos: i64) -> Vec<u8> {
                     ..Default::default()
                 })
             });
-            let function_id = builder.function(brasa_profile::builder::FunctionInfo {
-                name,
-                ..Default::default()
-            });
-            let line = Line {
-                function_id,
-                ..Line::default()
-            };
-            builder.location(mapping_id, 0x1000 + depth as u64, &[line])
+            named_location(&mut builder, mapping_id, 0x1000 + depth as u64, name)
         })
         .collect();
     builder.add_sample(&locations, &[10, 10 * PERIOD_NANOS], &[]);
