@@ -389,19 +389,25 @@ impl Store {
 impl Store {
     /// Like [`Store::column_totals`], split by the value of label `label`:
     /// the series' own when it has one, else each sample's (`""` for
-    /// samples without it). Per value, (time, total) of each profile that
-    /// has samples with it.
-    pub fn grouped_totals(
+    /// samples without it). Calls `each` with (value, time, total) per
+    /// profile and value, one profile at a time, for each profile that has
+    /// samples with the value: the caller keeps what it needs (one running
+    /// total per value, say) and no more. Stops at the first error of
+    /// `each`.
+    pub fn for_each_grouped_total<E: From<crate::Error>>(
         &self,
         series: &Series,
         column: usize,
         on_samples: &[Matcher],
         label: &str,
         (from, to): (u64, u64),
-    ) -> Result<BTreeMap<String, Vec<(u64, i64)>>> {
+        mut each: impl FnMut(&str, u64, i64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         if let Some(value) = series.labels.get(label) {
-            let totals = self.column_totals(series, column, on_samples, from, to)?;
-            return Ok(BTreeMap::from([(value.to_owned(), totals)]));
+            for (time, total) in self.column_totals(series, column, on_samples, from, to)? {
+                each(value, time, total)?;
+            }
+            return Ok(());
         }
         let table = self.tables().get(series.id)?;
         let (keep, groups) = {
@@ -409,7 +415,6 @@ impl Store {
             let keep = symbols.table.stack_filter(on_samples);
             (keep, symbols.table.stack_labels(label))
         };
-        let mut out: BTreeMap<String, Vec<(u64, i64)>> = BTreeMap::new();
         for entry in self.scan(series.id, from, to) {
             let (time, value) = entry?;
             let reduced = blob::decode(&value)?;
@@ -424,10 +429,10 @@ impl Store {
                 *sum = sum.saturating_add(sample.values.get(column).copied().unwrap_or(0));
             }
             for (group, sum) in sums {
-                out.entry(group.to_owned()).or_default().push((time, sum));
+                each(group, time, sum)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

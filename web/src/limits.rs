@@ -19,9 +19,18 @@ pub const DEFAULT_MAX_PROFILES_PER_PUSH: usize = 1024;
 /// Most points one `/api/v1/series` answer may hold per series (as in
 /// Prometheus): beyond it the caller should widen `step`.
 pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
-/// Most values of the `group_by` label one chart answer holds: sample
-/// labels such as `pid` can take any number, and each line costs memory.
-pub const MAX_GROUPS: usize = 500;
+/// Most distinct values of the `group_by` label a query ranks: sample
+/// labels such as `pid` can take any number, and each value holds a
+/// running total while the query reads the range. Past it the query is a
+/// 400 that says to narrow the selector.
+pub const MAX_GROUPS: usize = 10_000;
+/// Groups a `group_by` answer keeps apart when `limit` is not given (the
+/// rest are one "other" group): about as many lines as a chart shows
+/// legibly.
+pub const DEFAULT_GROUP_LIMIT: usize = 12;
+/// Largest `limit` of a `group_by` answer: each group is a chart line of
+/// up to [`MAX_POINTS_PER_SERIES`] points.
+pub const MAX_GROUP_LIMIT: usize = 100;
 
 /// Default ingest requests at work at once: enough for group commit to
 /// gather many pushes into one flush, few enough that an accepted push is

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per group of endpoints.
 
 pub(crate) mod diff;
+pub(crate) mod groups;
 pub(crate) mod ingest;
 pub(crate) mod labels;
 pub(crate) mod name_table;

@@ -5,10 +5,18 @@
 //! ```json
 //! {"profile_type": "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
 //!  "sample_type": "cpu/nanoseconds", "sample_types": ["cpu/nanoseconds"],
-//!  "total": 120, "profiles": 3, "series": 2, "aggregation": "sum", "names": ["main", "parse"],
+//!  "total": 120, "profiles": 3, "series": 2, "aggregation": "sum",
+//!  "groups": [{"value": "api", "total": 100, "share": 0.8333},
+//!             {"other": true, "total": 20, "share": 0.1667, "groups_in_other": 2}],
+//!  "names": ["main", "parse"],
 //!  "frame_kinds": {"python": [1]},
 //!  "stacks": [{"frames": [0, 1], "value": 120}]}
 //! ```
+//!
+//! `groups` is there with `group_by=LABEL` (and `limit`): the label's
+//! biggest values by total, then the rest as "other", shares of `total`
+//! (see [`super::groups`]; for snapshots a group's total is, like
+//! `total`, the average over each series' profiles, added across series).
 //!
 //! `frame_kinds` lists, for each [`FrameKind`] but native, the names whose
 //! frames it ran (by the mapping of the first location seen with them);
@@ -35,7 +43,10 @@ use serde::{
     Serialize,
 };
 
-use super::name_table::NameTable;
+use super::{
+    groups::{GroupJson, Ranking},
+    name_table::NameTable,
+};
 use crate::{selection::Summary, Error, Result};
 
 /// Largest location id, as a multiple of the location count, for which
@@ -44,25 +55,28 @@ use crate::{selection::Summary, Error, Result};
 const DENSE_IDS_FACTOR: usize = 4;
 
 /// The body of `format=json` for `profile`, in `sample_type` (its default
-/// when `None`).
+/// when `None`), with the `groups` of `group_by` when given.
 pub(crate) fn profile_json(
     profile: &Profile,
     summary: &Summary,
     sample_type: Option<&str>,
+    groups: Option<&Ranking>,
 ) -> Result<Vec<u8>> {
     let index = sample_type_index(profile, sample_type)?;
     let types = sample_type_names(profile);
     let table = StackTable::new(profile, index);
     let other_types: Vec<String> = summary.other_types.iter().map(|t| t.id()).collect();
+    let total = total(profile, index);
     let body = ProfileJson {
         profile_type: summary.profile_type.id(),
         sample_type: &types[index],
         sample_types: &types,
-        total: total(profile, index),
+        total,
         profiles: summary.profiles,
         series: summary.series,
         other_types: &other_types,
         aggregation: if summary.averaged { "average" } else { "sum" },
+        groups: groups.map(|g| g.groups(total)),
         names: &table.names,
         frame_kinds: &table.kinds,
         stacks: &table,
@@ -85,6 +99,9 @@ struct ProfileJson<'a> {
     /// `sum` over the range, or `average` for snapshots (in-use memory,
     /// goroutines).
     aggregation: &'static str,
+    /// The values of `group_by`, biggest first, then "other".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<GroupJson<'a>>>,
     names: &'a NameTable,
     #[serde(skip_serializing_if = "FrameKinds::all_native")]
     frame_kinds: &'a FrameKinds,
@@ -339,7 +356,7 @@ mod tests {
     #[test]
     fn stacks_are_name_indexes_root_first() {
         let summary = cpu_summary();
-        let body = profile_json(&sparse_profile(), &summary, None).unwrap();
+        let body = profile_json(&sparse_profile(), &summary, None, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["sample_type"], "samples/count");
         assert_eq!(
@@ -360,7 +377,7 @@ mod tests {
     #[test]
     fn names_in_pseudo_mappings_carry_their_frame_kind() {
         let summary = cpu_summary();
-        let plain = profile_json(&sparse_profile(), &summary, None).unwrap();
+        let plain = profile_json(&sparse_profile(), &summary, None, None).unwrap();
         let plain: Value = serde_json::from_slice(&plain).unwrap();
         assert!(plain.get("frame_kinds").is_none(), "all native: {plain}");
 
@@ -383,7 +400,7 @@ mod tests {
         ];
         profile.location[0].mapping_id = 1;
         profile.location[1].mapping_id = 2;
-        let body = profile_json(&profile, &summary, None).unwrap();
+        let body = profile_json(&profile, &summary, None, None).unwrap();
         let json: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["names"], json!(["main", "inlined", "outer"]));
         assert_eq!(json["frame_kinds"], json!({ "python": [0] }));
