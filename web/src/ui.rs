@@ -61,6 +61,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../ui/flame.js"),
     },
     Asset {
+        name: "sandwich.js",
+        content_type: JS,
+        body: include_str!("../ui/sandwich.js"),
+    },
+    Asset {
         name: "selector.js",
         content_type: JS,
         body: include_str!("../ui/selector.js"),
@@ -69,6 +74,11 @@ const ASSETS: &[Asset] = &[
         name: "table.js",
         content_type: JS,
         body: include_str!("../ui/table.js"),
+    },
+    Asset {
+        name: "textview.js",
+        content_type: JS,
+        body: include_str!("../ui/textview.js"),
     },
     Asset {
         name: "time.js",

@@ -137,13 +137,48 @@ export function toProfile(body) {
     if (tree && Array.isArray(tree.children)) treeToStacks(tree, out.stacks);
   }
   out.kinds = kindsOf(body.frame_kinds, names);
+  out.details = detailsOf(body.details, names);
+  out.groups = Array.isArray(body.groups) ? body.groups.map(toGroup) : null;
   out.total = out.stacks.reduce((sum, s) => sum + s.value, 0);
   return out;
 }
 
 /**
+ * Where each function ran and its source lines, as a map from name to
+ * `{mapping, file, lines: [{line, self, total}]}`, from the answer's
+ * `details` (aligned with `names`).
+ */
+function detailsOf(details, names) {
+  const out = new Map();
+  if (!names || !Array.isArray(details)) return out;
+  details.forEach((d, id) => {
+    if (!d || typeof d !== 'object' || typeof names[id] !== 'string') return;
+    const lines = Array.isArray(d.lines) ? d.lines : [];
+    out.set(names[id], {
+      mapping: typeof d.mapping === 'string' && d.mapping ? d.mapping : null,
+      file: typeof d.file === 'string' && d.file ? d.file : null,
+      lines: lines.filter(Array.isArray).map(([line, self, total]) => ({
+        line: Number(line), self: Number(self ?? 0), total: Number(total ?? 0),
+      })),
+    });
+  });
+  return out;
+}
+
+/** One group of a `group_by` answer: `{value, other, total, share, folded}`. */
+function toGroup(g) {
+  return {
+    value: String(g.value ?? ''),
+    other: Boolean(g.other),
+    total: Number(g.total ?? 0),
+    share: Number(g.share ?? 0),
+    folded: Number(g.groups_in_other ?? 0),
+  };
+}
+
+/**
  * A diff as `{stacks: [{frames, base, head}], baseTotal, headTotal, unit,
- * profileType, changes}`,
+ * profileType}`,
  * the per-stack counts normalized to one total by the server.
  */
 export function toDiff(body) {
@@ -155,22 +190,12 @@ export function toDiff(body) {
     const head = Number(s.head ?? 0);
     if (base > 0 || head > 0) stacks.push({ frames: framesOf(s, names), base, head });
   }
-  const changes = Array.isArray(body.changes) ? body.changes.map(toChange) : null;
   return {
     stacks,
     baseTotal: Number(body.base_total ?? body.baseTotal ?? 0),
     headTotal: Number(body.head_total ?? body.headTotal ?? 0),
     unit: body.unit || String(body.sample_type ?? '').split('/')[1] || '',
     profileType: String(body.profile_type ?? ''),
-    changes,
-  };
-}
-
-function toChange(c) {
-  return {
-    name: String(c.function ?? c.name ?? ''),
-    baseShare: Number(c.base_share ?? 0),
-    headShare: Number(c.head_share ?? 0),
   };
 }
 
@@ -244,6 +269,27 @@ export function toSeries(body) {
 }
 
 /**
+ * The lines of a grouped `/api/v1/series` answer, biggest group first:
+ * `[{name, other, total, share, points: [{t, v}]}]`; the groups beyond
+ * the answer's limit are one line, `other`.
+ */
+export function toLines(body, label) {
+  const data = Array.isArray(body.data) ? body.data : [];
+  return data.map((line) => {
+    const other = Boolean(line.other);
+    const value = line.labels && typeof line.labels === 'object' ? line.labels[label] : undefined;
+    return {
+      name: other ? `other (${Number(line.groups_in_other ?? 0)} values)` : String(value ?? ''),
+      value: other ? null : String(value ?? ''),
+      other,
+      total: Number(line.total ?? 0),
+      share: Number(line.share ?? 0),
+      points: toSeries({ data: [line] }),
+    };
+  });
+}
+
+/**
  * A diff of two profiles (from `toProfile`) in the shape of `toDiff`: both
  * sides scaled to the larger total, so shares are compared, not durations.
  */
@@ -271,6 +317,5 @@ export function diffProfiles(base, head) {
     headTotal: head.total,
     unit: head.unit || base.unit,
     profileType: head.profileType || base.profileType,
-    changes: null,
   };
 }

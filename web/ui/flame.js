@@ -1,6 +1,7 @@
-// A flame graph on a canvas: zoom on click, search highlight, flame or
-// icicle orientation, and frame lookup for the tooltip. Frame names are
-// only ever drawn with fillText, never parsed as markup.
+// A flame graph on a canvas: zoom on click, highlight with the rest
+// dimmed, icicle (root on top, the default) or flame orientation, a
+// frame selected from the keyboard, and frame lookup for the tooltip.
+// Frame names are only ever drawn with fillText, never parsed as markup.
 
 import { sizedContext } from './canvas.js';
 
@@ -10,29 +11,53 @@ const MIN_FRAME_PX = 0.4;
 /** Frames narrower than this get no label. */
 const MIN_LABEL_PX = 28;
 const FONT = '12px ui-monospace, SFMono-Regular, Menlo, monospace';
-const MATCH_COLOR = '#d946ef';
+/** Opacity of the frames a highlight leaves out, and of a zoom's ancestors. */
+const DIMMED_ALPHA = 0.25;
+const ANCESTOR_ALPHA = 0.55;
+/** Text on frames: the frames' colours are light in both themes. */
+const LABEL_COLOR = '#1c1917';
 
 export class FlameGraph {
-  constructor(canvas, { diff = false, onZoom = () => {} } = {}) {
+  /**
+   * `values`: which of the tree's per-node arrays sizes frames (`total`,
+   * or `base`/`head` to draw one side of a diff). `color(n)`: a frame's
+   * colour, by default `kindColor` of its name.
+   */
+  constructor(canvas, {
+    diff = false, onZoom = () => {}, onDraw = () => {}, values = 'total', color = null,
+  } = {}) {
     this.canvas = canvas;
     this.diff = diff;
     this.onZoom = onZoom;
+    this.onDraw = onDraw;
+    this.valueKey = values;
+    this.color = color;
     this.tree = null;
     this.zoomed = 0;
-    this.icicle = false;
-    this.matches = null;
+    this.icicle = true;
+    this.highlight = null;
+    this.selected = -1;
     this.rows = [];
     canvas.addEventListener('click', (e) => {
       const hit = this.frameAtEvent(e);
-      if (hit !== null) this.zoom(hit);
+      if (hit !== null) {
+        this.select(hit);
+        this.zoom(hit);
+      }
     });
   }
 
   setTree(tree) {
     this.tree = tree;
     this.zoomed = 0;
-    this.matches = null;
+    this.selected = -1;
+    this.highlight = null;
     this.draw();
+  }
+
+  /** The per-node values that size frames. */
+  values() {
+    return this.tree[this.valueKey] || this.tree.total;
   }
 
   /** Zooms on node `target` (0, the root, shows everything). */
@@ -51,9 +76,18 @@ export class FlameGraph {
     this.draw();
   }
 
-  /** `matches`: a Uint8Array by node, 1 for highlighted frames; null for none. */
-  setMatches(matches) {
-    this.matches = matches;
+  /**
+   * `highlight`: a Uint8Array by node, 1 for the frames to show; the
+   * others are dimmed. Null shows every frame in its colour.
+   */
+  setHighlight(highlight) {
+    this.highlight = highlight;
+    this.draw();
+  }
+
+  /** Marks node `n` as the keyboard's current frame (-1 for none). */
+  select(n) {
+    this.selected = n;
     this.draw();
   }
 
@@ -109,45 +143,58 @@ export class FlameGraph {
     ctx.textBaseline = 'middle';
     this.rows = [];
     const tree = this.tree;
-    if (!tree || tree.total[0] <= 0) return;
+    if (!tree || this.values()[0] <= 0) {
+      this.onDraw(this);
+      return;
+    }
     this.ellipsisWidth = ctx.measureText('…').width;
     this.charWidth = ctx.measureText('m').width;
     // Ancestors of the zoomed frame span the whole width, dimmed.
-    for (let a = tree.parent[this.zoomed]; a >= 0; a = tree.parent[a]) this.drawFrame(ctx, a, 0, width, true);
+    for (let a = tree.parent[this.zoomed]; a >= 0; a = tree.parent[a]) this.drawFrame(ctx, a, 0, width, ANCESTOR_ALPHA);
     this.drawSubtree(ctx, this.zoomed, width);
+    const mark = this.selected >= 0 ? this.rectOf(this.selected) : null;
+    if (mark) {
+      ctx.strokeStyle = LABEL_COLOR;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(mark.x + 1, mark.y + 1, Math.max(mark.w - 2, 1), ROW_HEIGHT - 3);
+    }
+    this.onDraw(this);
   }
 
   drawSubtree(ctx, top, width) {
     const tree = this.tree;
-    const scale = width / tree.total[top];
+    const values = this.values();
+    if (values[top] <= 0) return;
+    const scale = width / values[top];
     const nodes = [top];
     const xs = [0];
     while (nodes.length) {
       const n = nodes.pop();
       const x = xs.pop();
-      const w = tree.total[n] * scale;
+      const w = values[n] * scale;
       if (w < MIN_FRAME_PX) continue;
-      this.drawFrame(ctx, n, x, w, false);
+      const dimmed = this.highlight && !this.highlight[n];
+      this.drawFrame(ctx, n, x, w, dimmed ? DIMMED_ALPHA : 1);
       let childX = x;
       for (let i = tree.childStart[n]; i < tree.childStart[n + 1]; i++) {
         const c = tree.childList[i];
         nodes.push(c);
         xs.push(childX);
-        childX += tree.total[c] * scale;
+        childX += values[c] * scale;
       }
     }
     for (const row of this.rows) if (row) row.sort((a, b) => a.x - b.x);
   }
 
-  drawFrame(ctx, n, x, w, dimmed) {
+  drawFrame(ctx, n, x, w, alpha) {
     const depth = this.tree.depth[n];
     (this.rows[depth] ||= []).push({ x, w, node: n });
     const y = this.yOfRow(depth);
-    ctx.globalAlpha = dimmed ? 0.55 : 1;
+    ctx.globalAlpha = alpha;
     ctx.fillStyle = this.colorOf(n);
     ctx.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW_HEIGHT - 1);
     if (w >= MIN_LABEL_PX) {
-      ctx.fillStyle = '#1c1917';
+      ctx.fillStyle = LABEL_COLOR;
       ctx.fillText(this.fit(ctx, this.tree.nameOf(n), w - 6), x + 3, y + ROW_HEIGHT / 2);
     }
     ctx.globalAlpha = 1;
@@ -164,11 +211,61 @@ export class FlameGraph {
 
   colorOf(n) {
     const tree = this.tree;
-    if (this.matches && this.matches[n]) return MATCH_COLOR;
     if (n === 0) return '#d6d3d1';
-    if (tree.diff) return diffColor(tree.base[n], tree.head[n]);
+    if (tree.diff && this.valueKey === 'total') return diffColor(tree.base[n], tree.head[n]);
+    if (this.color) return this.color(n);
     const name = tree.nameOf(n);
     return kindColor(tree.kinds?.get(name), name);
+  }
+
+  /** The drawn frames in depth-first order, widest first among siblings: `[node]`. */
+  drawnInOrder() {
+    const drawn = new Set();
+    for (const row of this.rows) for (const f of row || []) drawn.add(f.node);
+    const out = [];
+    const tree = this.tree;
+    if (!tree) return out;
+    const values = this.values();
+    const work = [];
+    for (let a = this.zoomed; a >= 0; a = tree.parent[a]) work.push(a);
+    // Ancestors first (root down), then the zoomed subtree.
+    const ancestors = work.reverse();
+    out.push(...ancestors.slice(0, -1));
+    const stack = [this.zoomed];
+    while (stack.length) {
+      const n = stack.pop();
+      if (!drawn.has(n)) continue;
+      out.push(n);
+      const children = tree.children(n).sort((a, b) => values[a] - values[b]);
+      stack.push(...children);
+    }
+    return out;
+  }
+
+  /**
+   * The keyboard's moves from the selected frame: `up`/`down` to the
+   * parent or the widest child (in screen terms for the orientation),
+   * `left`/`right` to the neighbouring frame of the same row.
+   */
+  move(direction) {
+    const tree = this.tree;
+    if (!tree) return;
+    let n = this.selected >= 0 ? this.selected : this.zoomed;
+    const values = this.values();
+    const toParent = () => (tree.parent[n] >= 0 ? tree.parent[n] : n);
+    const toChild = () => {
+      const children = tree.children(n).filter((c) => values[c] > 0);
+      return children.length ? children.reduce((a, b) => (values[b] > values[a] ? b : a)) : n;
+    };
+    if (direction === 'up') n = this.icicle ? toParent() : toChild();
+    else if (direction === 'down') n = this.icicle ? toChild() : toParent();
+    else {
+      const row = this.rows[tree.depth[n]] || [];
+      const at = row.findIndex((f) => f.node === n);
+      const next = row[at + (direction === 'left' ? -1 : 1)];
+      if (at >= 0 && next) n = next.node;
+    }
+    this.select(n);
   }
 }
 
@@ -177,16 +274,17 @@ export const KIND_LABELS = { native: 'native', kernel: 'kernel', python: 'Python
 
 /**
  * A stable color per name within its kind's hue: warm for native code
- * (classic flame graphs), purple for the kernel, blue for Python, green
- * for JIT code.
+ * (classic flame graphs; `group`, the binary or package, sets the shade so
+ * frames of one binary look alike), purple for the kernel, blue for
+ * Python, green for JIT code.
  */
-export function kindColor(kind, name) {
+export function kindColor(kind, name, group) {
   const [a, b] = nameHash(name);
   switch (kind) {
     case 'kernel': return `hsl(${275 + Math.round(20 * a)},40%,${Math.round(62 + 12 * b)}%)`;
     case 'python': return `hsl(${198 + Math.round(20 * a)},62%,${Math.round(58 + 14 * b)}%)`;
     case 'jit': return `hsl(${105 + Math.round(30 * a)},45%,${Math.round(50 + 14 * b)}%)`;
-    default: return warmColor(a, b);
+    default: return group ? warmColor(nameHash(group)[0], b) : warmColor(a, b);
   }
 }
 

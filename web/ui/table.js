@@ -5,22 +5,21 @@ const MAX_ROWS = 500;
 
 /**
  * `columns`: `[{key, label, numeric, format(row) -> text, className(row)}]`.
- * Clicking a header sorts by it; `filter` narrows rows by name.
+ * Clicking a header sorts by it; `setFilter` narrows rows by name (a
+ * RegExp, or null for all). With `onRow(row)`, clicking a row picks it;
+ * `actions`: `[{label, title, run(row)}]` make buttons in a last column.
  */
 export class DataTable {
-  constructor(table, filterInput) {
+  constructor(table, { onRow = null, actions = [] } = {}) {
     this.table = table;
     this.columns = [];
     this.rows = [];
     this.sortKey = null;
     this.descending = true;
-    this.filter = '';
-    if (filterInput) {
-      filterInput.addEventListener('input', () => {
-        this.filter = filterInput.value.toLowerCase();
-        this.renderBody();
-      });
-    }
+    this.filter = null;
+    this.onRow = onRow;
+    this.actions = actions;
+    this.selected = null;
   }
 
   set(columns, rows, sortKey) {
@@ -32,6 +31,21 @@ export class DataTable {
     }
     this.renderHead();
     this.renderBody();
+  }
+
+  /** Shows only the rows whose name matches `pattern` (null: every row). */
+  setFilter(pattern) {
+    this.filter = pattern;
+    this.renderBody();
+  }
+
+  /** Marks the row named `name` as picked (null for none). */
+  select(name) {
+    this.selected = name;
+    for (const tr of this.table.tBodies[0].rows) {
+      if (tr.dataset.name === name) tr.setAttribute('aria-selected', 'true');
+      else tr.removeAttribute('aria-selected');
+    }
   }
 
   renderHead() {
@@ -50,6 +64,11 @@ export class DataTable {
       });
       tr.appendChild(th);
     }
+    if (this.actions.length) {
+      const th = document.createElement('th');
+      th.textContent = 'views';
+      tr.appendChild(th);
+    }
     this.table.tHead.replaceChildren(tr);
   }
 
@@ -58,7 +77,7 @@ export class DataTable {
     const value = column && column.sortValue ? column.sortValue : (row) => row[this.sortKey];
     const sign = this.descending ? -1 : 1;
     const rows = this.rows
-      .filter((r) => !this.filter || String(r.name).toLowerCase().includes(this.filter))
+      .filter((r) => !this.filter || this.filter.test(String(r.name)))
       .sort((a, b) => {
         const x = value(a);
         const y = value(b);
@@ -68,12 +87,32 @@ export class DataTable {
     const body = document.createDocumentFragment();
     for (const row of rows) {
       const tr = document.createElement('tr');
+      tr.dataset.name = String(row.name);
+      if (row.name === this.selected) tr.setAttribute('aria-selected', 'true');
       for (const c of this.columns) {
         const td = document.createElement('td');
         td.textContent = c.format ? c.format(row) : String(row[c.key]);
         td.className = [c.numeric ? 'num' : 'name', c.className ? c.className(row) : ''].join(' ').trim();
         tr.appendChild(td);
       }
+      if (this.actions.length) {
+        const td = document.createElement('td');
+        td.className = 'actions';
+        for (const action of this.actions) {
+          const button = document.createElement('button');
+          button.type = 'button';
+          button.textContent = action.label;
+          button.title = action.title;
+          button.dataset.action = action.label;
+          button.addEventListener('click', (e) => {
+            e.stopPropagation();
+            action.run(row);
+          });
+          td.appendChild(button);
+        }
+        tr.appendChild(td);
+      }
+      if (this.onRow) tr.addEventListener('click', () => this.onRow(row));
       body.appendChild(tr);
     }
     this.table.tBodies[0].replaceChildren(body);

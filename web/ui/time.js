@@ -32,11 +32,12 @@ export function stepFor(seconds, points = 120) {
   return `${step}s`;
 }
 
-/** A short local time label for an axis tick. */
+/** A short local time label for an axis tick, with seconds for spans under ten minutes. */
 export function formatTick(seconds, span) {
   const d = new Date(seconds * 1000);
   const pad = (n) => String(n).padStart(2, '0');
-  const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const minutes = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const clock = span < 600 ? `${minutes}:${pad(d.getSeconds())}` : minutes;
   return span > 2 * 86400 ? `${d.getMonth() + 1}/${d.getDate()} ${clock}` : clock;
 }
 

@@ -17,7 +17,7 @@ const INITIAL_CAPACITY = 1024;
  * `total = base + head` so both sides keep room on screen.
  */
 export class Tree {
-  constructor(diff) {
+  constructor(diff, rootName = 'all') {
     this.diff = diff;
     this.names = [];
     this.nameIds = new Map();
@@ -26,7 +26,7 @@ export class Tree {
     this.maxDepth = 0;
     this.wide = new Map();
     this.grow(INITIAL_CAPACITY);
-    this.addNode(this.intern('all'), -1);
+    this.addNode(this.intern(rootName), -1);
   }
 
   grow(capacity) {
@@ -154,10 +154,11 @@ function nameRanks(names) {
 
 /**
  * A finished tree from `[{frames, value}]`, or from `[{frames, base, head}]`
- * for a diff. With `names`, frames are indexes into it.
+ * for a diff. With `names`, frames are indexes into it. The root is named
+ * `rootName`.
  */
-export function buildTree(stacks, diff, names) {
-  const tree = new Tree(diff);
+export function buildTree(stacks, diff, names, rootName = 'all') {
+  const tree = new Tree(diff, rootName);
   const nameIds = names ? Int32Array.from(names, (name) => tree.intern(String(name))) : null;
   for (const s of stacks) {
     if (diff) tree.add(s.frames, s.base + s.head, s.base, s.head, nameIds);
@@ -229,6 +230,15 @@ export function changesFromTree(tree, limit = 50) {
     .filter((c) => c.baseShare !== c.headShare)
     .sort((a, b) => Math.abs(b.headShare - b.baseShare) - Math.abs(a.headShare - a.baseShare))
     .slice(0, limit);
+}
+
+/**
+ * Marks the nodes of the function named `name`: `{matched: Uint8Array by
+ * node, count, share}` as `searchTree` gives them.
+ */
+export function nodesNamed(tree, name) {
+  const id = tree.nameIds.get(name);
+  return searchTree(tree, { test: (candidate) => id !== undefined && candidate === name });
 }
 
 /**

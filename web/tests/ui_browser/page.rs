@@ -193,15 +193,29 @@ pub async fn table_column(client: &Client, column: usize) -> Vec<String> {
 
 /// Moves the real mouse over the flame graph frame named `name`, and clicks it if asked.
 pub async fn point_at_frame(client: &Client, name: &str, click: bool) {
+    let button = click.then_some(MOUSE_BUTTON_LEFT);
+    point_at_frame_in(client, "flame", "window.brasa.flame", name, button).await;
+}
+
+/// Moves the real mouse over the frame named `name` of the graph `graph`
+/// (a script expression) drawn on canvas `canvas`, and presses `button`
+/// there when given.
+pub async fn point_at_frame_in(
+    client: &Client,
+    canvas: &str,
+    graph: &str,
+    name: &str,
+    button: Option<u64>,
+) {
     js(
         client,
-        "document.getElementById('flame').scrollIntoView({block: 'center'})",
+        &format!("document.getElementById('{canvas}').scrollIntoView({{block: 'center'}})"),
     )
     .await;
     let name_json = serde_json::to_string(name).unwrap();
     let center = wait_js(
         client,
-        &format!("window.brasa.frameCenter({name_json})"),
+        &format!("window.brasa.frameCenter({name_json}, {graph})"),
         "the frame to be drawn",
     )
     .await;
@@ -212,35 +226,59 @@ pub async fn point_at_frame(client: &Client, name: &str, click: bool) {
         x,
         y,
     });
-    if click {
+    if let Some(button) = button {
         mouse = mouse
-            .then(PointerAction::Down {
-                button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
-            });
+            .then(PointerAction::Down { button })
+            .then(PointerAction::Up { button });
     }
     client.perform_actions(mouse).await.unwrap();
 }
 
-pub async fn wait_for_download(dir: &Path) -> Vec<u8> {
+/// The rows of a canvas's text equivalent (the table `id`): each row's
+/// cells (depth, function, then its values).
+pub async fn frames_text(client: &Client, id: &str) -> Vec<Vec<String>> {
+    let rows = js(
+        client,
+        &format!(
+            "return [...document.querySelectorAll('#{id} tbody tr')]
+               .map(tr => [...tr.children].map(td => td.textContent))"
+        ),
+    )
+    .await;
+    serde_json::from_value(rows).unwrap()
+}
+
+/// The row of function `name` at `depth` in a text equivalent.
+pub fn frame_row<'a>(rows: &'a [Vec<String>], depth: usize, name: &str) -> Option<&'a [String]> {
+    rows.iter()
+        .find(|r| r[0] == depth.to_string() && r[1] == name)
+        .map(Vec::as_slice)
+}
+
+/// Waits for a finished download whose name ends with `suffix`, and
+/// returns its bytes.
+pub async fn wait_for_download_named(dir: &Path, suffix: &str) -> Vec<u8> {
     let deadline = Instant::now() + STEP_TIMEOUT;
     loop {
         let done: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+            .filter(|p| p.to_string_lossy().ends_with(suffix))
             .collect();
         if let Some(path) = done.first() {
             return std::fs::read(path).unwrap();
         }
         assert!(
             Instant::now() < deadline,
-            "the pprof download never arrived"
+            "the download *{suffix} never arrived"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits for a finished pprof download (`.gz`) and returns its bytes.
+pub async fn wait_for_download(dir: &Path) -> Vec<u8> {
+    wait_for_download_named(dir, ".gz").await
 }
 
 pub async fn assert_nothing_injected(client: &Client) {

@@ -8,6 +8,7 @@ use std::{
 use axum::{body::Bytes, http::Request};
 use brasa_profile::{codec, pprof::Line, ProfileBuilder};
 use brasa_store::{Store, StoreOptions};
+use brasa_test_support::server::enc;
 use brasa_web::{serve, AppState, ServerOptions};
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client as HttpClient, rt::TokioExecutor};
@@ -40,7 +41,7 @@ const OBJECT_BYTES: i64 = 512;
 /// Sampling period of the synthetic heap profiles (Go's default rate).
 const HEAP_PERIOD_BYTES: i64 = 512 * 1024;
 /// Unique stacks of the large selection, and the profiles they are spread over.
-pub const LARGE_STACKS: usize = 50_000;
+pub const LARGE_STACKS: usize = 100_000;
 pub const LARGE_PROFILES: usize = 10;
 /// Sampling period of the synthetic profiles (100 Hz).
 const PERIOD_NANOS: i64 = 10_000_000;
@@ -231,4 +232,92 @@ pub fn large_profile(index: usize, time_nanos: i64) -> Vec<u8> {
         .collect();
     let refs: Vec<(&[&str], i64)> = borrowed.iter().map(|(f, c)| (f.as_slice(), *c)).collect();
     synthetic(&refs, time_nanos)
+}
+
+/// Frames of the deep profile's one stack, root first.
+pub const DEEP_FRAMES: usize = 150;
+
+/// The name of frame `depth` (0 the root) of the deep profile.
+pub fn deep_frame(depth: usize) -> String {
+    format!("deep_{depth:03}")
+}
+
+/// One CPU profile of a single stack [`DEEP_FRAMES`] deep.
+pub fn deep_profile(time_nanos: i64) -> Vec<u8> {
+    let names: Vec<String> = (0..DEEP_FRAMES).map(deep_frame).collect();
+    let frames: Vec<&str> = names.iter().map(String::as_str).collect();
+    synthetic(&[(&frames, 10)], time_nanos)
+}
+
+/// Processes of the group-by test, and the samples of each: every size
+/// once, in an order unlike the names' (7 and 20 are coprime).
+pub const GROUPED_PROCESSES: usize = 20;
+
+/// The samples of process `index` of the group-by test.
+pub fn grouped_samples(index: usize) -> i64 {
+    ((index * 7) % GROUPED_PROCESSES + 1) as i64 * 10
+}
+
+/// The `process` label of process `index` of the group-by test.
+pub fn grouped_process(index: usize) -> String {
+    format!("proc-{:02}", index + 1)
+}
+
+/// A function reached from two callers, with two callees and time of
+/// its own: `encode` runs 0.65 s, 0.40 s under `handlerA` and 0.25 s under
+/// `handlerB`; it calls `compress` (0.50 s) and `checksum` (0.10 s).
+pub const SANDWICH: &[(&[&str], i64)] = &[
+    (&["main", "handlerA", "encode", "compress"], 30),
+    (&["main", "handlerA", "encode", "checksum"], 10),
+    (&["main", "handlerB", "encode", "compress"], 20),
+    (&["main", "handlerB", "encode"], 5),
+    (&["main", "idle"], 35),
+];
+
+/// The base of the moved-subtree diff: `work` under `callerA`.
+pub const MOVED_BASE: &[(&[&str], i64)] = &[
+    (&["main", "callerA", "work"], 50),
+    (&["main", "steady"], 50),
+];
+/// The head: the same `work`, now under `callerB`.
+pub const MOVED_HEAD: &[(&[&str], i64)] = &[
+    (&["main", "callerB", "work"], 50),
+    (&["main", "steady"], 50),
+];
+
+/// Seeds the profiles of the analysis views' steps, a minute ago.
+pub async fn seed_views(base: &str) {
+    let time = now_nanos() - 60_000_000_000;
+    ingest(base, "__name__=deep_cpu", deep_profile(time)).await;
+    for index in 0..GROUPED_PROCESSES {
+        let process = grouped_process(index);
+        let work = format!("work_{process}");
+        let stacks: &[(&[&str], i64)] = &[(&["main", &work], grouped_samples(index))];
+        ingest(
+            base,
+            &format!("__name__=grouped_cpu&process={process}"),
+            synthetic(stacks, time),
+        )
+        .await;
+    }
+    ingest(base, "__name__=sandwich_cpu", synthetic(SANDWICH, time)).await;
+    ingest(
+        base,
+        "__name__=moved_cpu&version=a",
+        synthetic(MOVED_BASE, time),
+    )
+    .await;
+    ingest(
+        base,
+        "__name__=moved_cpu&version=b",
+        synthetic(MOVED_HEAD, time),
+    )
+    .await;
+    let hostile: &[(&[&str], i64)] = &[(&["main", HOSTILE], 10)];
+    ingest(
+        base,
+        &format!("__name__=hostile_cpu&process={}", enc(HOSTILE)),
+        synthetic(hostile, time),
+    )
+    .await;
 }
