@@ -474,3 +474,51 @@ async fn grouping_by_a_label_of_too_many_values_is_refused() {
     assert_eq!(one.status, StatusCode::OK, "{}", one.text());
     assert!(one.text().ends_with("main 10\n"), "{}", one.text());
 }
+
+/// A Go CPU profile (`testdata/go`) names its binary, source files and
+/// lines: `details` gives them per name, and a function's lines add up to
+/// its self value.
+#[tokio::test]
+async fn go_profiles_carry_frame_details() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/go/cpu.pb.gz");
+    let app = app();
+    let reply = app
+        .post(
+            "/api/v1/ingest?service=cpuwork",
+            std::fs::read(fixture).unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let reply = app.get("/api/v1/profile?from=0&to=now&format=json").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let body = reply.json();
+    let names = body["names"].as_array().unwrap();
+    let details = body["details"].as_array().unwrap();
+    assert_eq!(details.len(), names.len());
+    // `main.spin`: 710 ms flat in `testdata/go/cpu.top.txt`.
+    let spin = names.iter().position(|n| n == "main.spin").unwrap();
+    let leaf_value: i64 = body["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["frames"].as_array().unwrap().last() == Some(&spin.into()))
+        .map(|s| s["value"].as_i64().unwrap())
+        .sum();
+    assert_eq!(leaf_value, 710_000_000);
+    let detail = &details[spin];
+    assert!(
+        detail["file"].as_str().unwrap().ends_with(".go"),
+        "{detail}"
+    );
+    assert!(
+        detail["mapping"].as_str().unwrap().ends_with("cpuwork"),
+        "{detail}"
+    );
+    let lines = detail["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l[1].as_i64().unwrap() > 0), "{detail}");
+    assert!(lines
+        .windows(2)
+        .all(|w| w[0][0].as_i64() < w[1][0].as_i64()));
+    let line_self: i64 = lines.iter().map(|l| l[1].as_i64().unwrap()).sum();
+    assert_eq!(line_self, leaf_value, "{detail}");
+}

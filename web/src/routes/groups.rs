@@ -234,7 +234,10 @@ pub(crate) fn rank(
             &on_samples,
             &group_by.label,
             range,
-            |value, _, total| own.add(value, total),
+            |value, _, total| {
+                check_cancel(state, cancel)?;
+                own.add(value, total)
+            },
         )?;
         let profiles = match weighting {
             Weighting::Raw => 1,
@@ -331,6 +334,61 @@ mod tests {
         let err = totals.add("new", 1).unwrap_err();
         assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST);
         assert!(err.to_string().contains("narrow the selector"), "{err}");
+    }
+
+    #[test]
+    fn ties_rank_by_value_and_a_cancelled_ranking_stops() {
+        use brasa_store::{labels::Labels, Store, StoreOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let profile = brasa_profile::folded::Folded::parse("main;work 5\n")
+            .unwrap()
+            .to_profile();
+        for service in ["a", "b"] {
+            let labels = Labels::new([("service", service)]).unwrap();
+            store.ingest(&labels, &profile, 1_000).unwrap();
+        }
+        let state = AppState::new(store, crate::ServerOptions::default());
+        let selection = Selection {
+            text: String::new(),
+            matchers: crate::selector::parse_selector(r#"{service=~"a|b"}"#).unwrap(),
+            from: 0,
+            to: 2_000,
+            profile_type: None,
+            sample_type: None,
+        };
+        let profile_type = selection.resolve_type(&state).unwrap().unwrap();
+        let group_by = GroupBy {
+            label: "service".to_owned(),
+            limit: 1,
+        };
+        let ranking = rank(
+            &state,
+            &selection,
+            &profile_type,
+            &group_by,
+            Weighting::Raw,
+            &Cancel::default(),
+        )
+        .unwrap();
+        assert_eq!(ranking.top, [("a".to_owned(), 5)]);
+        assert_eq!((ranking.folded, ranking.other_total), (1, 5));
+
+        let cancel = Cancel::default();
+        cancel.cancel();
+        let err = rank(
+            &state,
+            &selection,
+            &profile_type,
+            &group_by,
+            Weighting::Raw,
+            &cancel,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Store(brasa_store::Error::QueryCancelled)),
+            "{err}"
+        );
     }
 
     #[test]

@@ -273,6 +273,7 @@ fn chart(
                     &group_by.label,
                     range,
                     |value, time, total| {
+                        check_cancel(state, cancel)?;
                         let line = match line_of.get(value) {
                             Some(&line) => line,
                             None => *other.get_or_insert_with(|| {
