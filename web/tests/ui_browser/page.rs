@@ -86,6 +86,8 @@ pub async fn open_browser(driver: &Driver, profile_dir: &Path, downloads: &Path)
             "prefs": {
                 "download.default_directory": downloads,
                 "download.prompt_for_download": false,
+                // A view's downloads are several files from one page.
+                "profile.default_content_setting_values.automatic_downloads": 1,
             },
         }),
     );
