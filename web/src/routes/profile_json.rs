@@ -266,10 +266,10 @@ fn line_details(
     keys: &[u32],
     stacks: &[(Range<usize>, i64)],
 ) -> (Vec<[i64; 3]>, Vec<Range<usize>>) {
-    let mut stats = vec![LineStat::default(); locations.line_keys.len()];
     if keys.is_empty() {
         return (Vec::new(), vec![0..0; locations.names.len()]);
     }
+    let mut stats = vec![LineStat::default(); locations.line_keys.len()];
     for (stack, (range, value)) in stacks.iter().enumerate() {
         if *value == 0 {
             continue;
@@ -324,8 +324,9 @@ impl Serialize for StackTable {
 
 /// The `details` of a profile's names, aligned with `names`.
 struct Details<'a> {
-    /// Its strings.
+    /// The profile whose string table the names' details index.
     profile: &'a Profile,
+    /// The names, their details and their lines.
     table: &'a StackTable,
 }
 
