@@ -212,6 +212,10 @@ impl StackTable {
         let mut by_locations: HashMap<&[u64], usize> = HashMap::default();
         by_locations.reserve(profile.sample.len());
         let mut frames: Vec<u32> = Vec::new();
+        // The (name, line) ids of `frames`, leaf first; none when no frame
+        // has a line.
+        let with_lines = !locations.line_keys.is_empty();
+        let mut keys: Vec<u32> = Vec::new();
         let mut stacks: Vec<(Range<usize>, i64)> = Vec::new();
         for sample in &profile.sample {
             let value = sample.value.get(sample_type).copied().unwrap_or(0);
@@ -226,7 +230,11 @@ impl StackTable {
                 Entry::Vacant(slot) => {
                     let start = frames.len();
                     for &location in &sample.location_id {
-                        frames.extend_from_slice(locations.leaf_first(location));
+                        let range = locations.range(location);
+                        frames.extend_from_slice(&locations.ids[range.clone()]);
+                        if with_lines {
+                            keys.extend_from_slice(&locations.keys[range]);
+                        }
                     }
                     frames[start..].reverse();
                     slot.insert(stacks.len());
@@ -234,7 +242,7 @@ impl StackTable {
                 }
             }
         }
-        let (lines, line_ranges) = line_details(&locations, &by_locations, &stacks);
+        let (lines, line_ranges) = line_details(&locations, &keys, &stacks);
         stacks.retain(|(_, value)| *value != 0);
         Self {
             names: locations.names,
@@ -251,34 +259,33 @@ impl StackTable {
 /// Per name, its source lines' `[line, self, total]` (by name, then
 /// line; at most [`MAX_LINES_PER_NAME`] per name, those of the biggest
 /// total) and each name's range of them. One pass over the distinct
-/// stacks, each frame's (name, line) id resolved per location already.
+/// stacks, reading `keys`, their frames' (name, line) ids leaf first (at
+/// the stacks' ranges of `frames`; empty when no frame has a line).
 fn line_details(
     locations: &LocationNames,
-    by_locations: &HashMap<&[u64], usize>,
+    keys: &[u32],
     stacks: &[(Range<usize>, i64)],
 ) -> (Vec<[i64; 3]>, Vec<Range<usize>>) {
+    if keys.is_empty() {
+        return (Vec::new(), vec![0..0; locations.names.len()]);
+    }
     let mut stats = vec![LineStat::default(); locations.line_keys.len()];
-    for (location_ids, &stack) in by_locations {
-        let value = stacks[stack].1;
-        if value == 0 {
+    for (stack, (range, value)) in stacks.iter().enumerate() {
+        if *value == 0 {
             continue;
         }
         let stamp = stack as u32 + 1;
-        let mut leaf = true;
-        for &location in location_ids.iter() {
-            for &key in locations.keys_leaf_first(location) {
-                let is_leaf = std::mem::replace(&mut leaf, false);
-                if key == NO_LINE {
-                    continue;
-                }
-                let stat = &mut stats[key as usize];
-                if is_leaf {
-                    stat.leaf = stat.leaf.saturating_add(value);
-                }
-                if stat.last != stamp {
-                    stat.last = stamp;
-                    stat.total = stat.total.saturating_add(value);
-                }
+        let keys = &keys[range.clone()];
+        if let Some(stat) = keys.first().and_then(|&k| stats.get_mut(k as usize)) {
+            stat.leaf = stat.leaf.saturating_add(*value);
+        }
+        for &key in keys {
+            let Some(stat) = stats.get_mut(key as usize) else {
+                continue; // NO_LINE
+            };
+            if stat.last != stamp {
+                stat.last = stamp;
+                stat.total = stat.total.saturating_add(*value);
             }
         }
     }
@@ -317,8 +324,9 @@ impl Serialize for StackTable {
 
 /// The `details` of a profile's names, aligned with `names`.
 struct Details<'a> {
-    /// Its strings.
+    /// The profile whose string table the names' details index.
     profile: &'a Profile,
+    /// The names, their details and their lines.
     table: &'a StackTable,
 }
 
@@ -462,24 +470,14 @@ impl LocationNames {
         }
     }
 
-    /// Where the frames of location `id` are in `ids`; empty for an
-    /// unknown id.
+    /// Where the frames of location `id` (leaf first) are in `ids` and
+    /// `keys`; empty for an unknown id.
     fn range(&self, id: u64) -> Range<usize> {
         let range = match &self.index {
             LocationIndex::Dense(dense) => usize::try_from(id).ok().and_then(|i| dense.get(i)),
             LocationIndex::Sparse(map) => map.get(&id),
         };
         range.map_or(0..0, |r| r.start as usize..r.end as usize)
-    }
-
-    /// The frames of location `id`, leaf first; none for an unknown id.
-    fn leaf_first(&self, id: u64) -> &[u32] {
-        &self.ids[self.range(id)]
-    }
-
-    /// The (name, line) ids of the frames of location `id`, leaf first.
-    fn keys_leaf_first(&self, id: u64) -> &[u32] {
-        &self.keys[self.range(id)]
     }
 }
 
