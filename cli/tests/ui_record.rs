@@ -20,8 +20,8 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 
 use page::{
-    assert_nothing_injected, js, open_browser, point_at_frame, screenshot, start_driver,
-    wait_for_download_named, wait_js,
+    assert_nothing_injected, js, point_at_frame, screenshot, wait_for_download_named, wait_js,
+    with_browser,
 };
 
 /// The function of the C workload the details are checked on.
@@ -56,24 +56,11 @@ async fn details_and_downloads_of_a_recorded_profile() {
     .unwrap();
     assert_eq!(status, 200, "{text}");
 
-    let driver = start_driver().await;
-    let profile_dir = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let browser = open_browser(&driver, profile_dir.path(), downloads.path()).await;
-    let steps = tokio::spawn({
-        let (browser, url, downloads) = (
-            browser.clone(),
-            server.url.clone(),
-            downloads.path().to_owned(),
-        );
-        let workload = workload.clone();
-        async move { steps(&browser, &url, &downloads, &workload).await }
-    });
-    let outcome = steps.await;
-    let _ = browser.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    let url = server.url.clone();
+    with_browser(
+        |client, downloads| async move { steps(&client, &url, &downloads, &workload).await },
+    )
+    .await;
 }
 
 async fn steps(client: &Client, url: &str, downloads: &Path, workload: &Path) {

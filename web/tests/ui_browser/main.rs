@@ -4,6 +4,7 @@
 //!
 //! Screenshots of each step land in `target/ui-screenshots/`.
 
+mod devtools;
 mod page;
 mod seed;
 mod sign_in;
@@ -12,15 +13,12 @@ mod views;
 use std::{path::Path, time::Instant};
 
 use brasa_profile::{codec, top::top};
-use fantoccini::{
-    actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT},
-    Client, Locator,
-};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use page::{
-    assert_nothing_injected, click_id, js, open_browser, point_at_frame, run_and_wait, screenshot,
-    set_input, start_driver, table_column, wait_for_download, wait_js,
+    assert_nothing_injected, click_id, drag_on_chart, js, point_at_frame, run_and_wait, screenshot,
+    set_input, table_column, wait_for_download, wait_js, with_browser,
 };
 use seed::{
     ingest, large_profile, mixed_runtimes, now_nanos, seed, seed_views, start_server, HOSTILE,
@@ -31,42 +29,15 @@ use seed::{
 async fn ui_in_headless_chromium() {
     let server = start_server().await;
     seed(&server.base).await;
-    let driver = start_driver().await;
-    let profile_dir = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let client = open_browser(&driver, profile_dir.path(), downloads.path()).await;
-    // The steps run in their own task so the browser is closed even when one fails.
-    let steps = tokio::spawn({
-        let (client, base, downloads) = (
-            client.clone(),
-            server.base.clone(),
-            downloads.path().to_owned(),
-        );
-        async move { steps(&client, &base, &downloads).await }
-    });
-    let outcome = steps.await;
-    let _ = client.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    let base = server.base.clone();
+    with_browser(|client, downloads| async move { steps(&client, &base, &downloads).await }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ui_signs_in_behind_a_token_file() {
     let server = sign_in::server().await;
-    let driver = start_driver().await;
-    let profile_dir = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let client = open_browser(&driver, profile_dir.path(), downloads.path()).await;
-    let steps = tokio::spawn({
-        let (client, base) = (client.clone(), server.base.clone());
-        async move { sign_in::steps(&client, &base).await }
-    });
-    let outcome = steps.await;
-    let _ = client.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    let base = server.base.clone();
+    with_browser(|client, _| async move { sign_in::steps(&client, &base).await }).await;
 }
 
 async fn steps(client: &Client, base: &str, downloads: &Path) {
@@ -89,6 +60,7 @@ async fn steps(client: &Client, base: &str, downloads: &Path) {
     views::state_in_url(client, base).await;
     views::moved_subtree(client, base).await;
     views::hostile_in_new_views(client, base).await;
+    views::dark_theme(client, base).await;
     large_selection(client, base).await;
 }
 
@@ -385,42 +357,7 @@ async fn complete_and_query(client: &Client) {
 
 /// Dragging across the chart narrows the range; a preset widens it again.
 async fn narrow_range(client: &Client) {
-    js(
-        client,
-        "document.getElementById('chart').scrollIntoView({block: 'center'})",
-    )
-    .await;
-    let rect = js(
-        client,
-        "const r = document.getElementById('chart').getBoundingClientRect();
-         return [r.left, r.top, r.width, r.height]",
-    )
-    .await;
-    let [left, top, width, height] = [0, 1, 2, 3].map(|i| rect[i].as_f64().unwrap());
-    let y = (top + height / 2.0).round();
-    let point = |fraction: f64| PointerAction::MoveTo {
-        duration: None,
-        x: (left + width * fraction).round(),
-        y,
-    };
-    let drag = MouseActions::new("mouse".to_owned())
-        .then(point(0.3))
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(point(0.5))
-        .then(point(0.7))
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    js(client, "document.body.dataset.state = ''").await;
-    client.perform_actions(drag).await.unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
-        "the narrowed query",
-    )
-    .await;
+    drag_on_chart(client, 0.3, 0.7).await;
     let range = js(
         client,
         "return [document.getElementById('from').value, document.getElementById('to').value]",

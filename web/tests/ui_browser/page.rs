@@ -2,6 +2,7 @@
 //! the page shows.
 
 use std::{
+    future::Future,
     net::TcpListener as StdListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -98,6 +99,66 @@ pub async fn open_browser(driver: &Driver, profile_dir: &Path, downloads: &Path)
         .connect(&driver.url)
         .await
         .expect("chromium starts under chromedriver")
+}
+
+/// Opens chromium and runs `steps` with it and its downloads folder, in
+/// a task of their own so that the browser is closed even when a step
+/// fails; the failure is then raised again.
+pub async fn with_browser<F, Fut>(steps: F)
+where
+    F: FnOnce(Client, PathBuf) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let driver = start_driver().await;
+    let profile_dir = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let client = open_browser(&driver, profile_dir.path(), downloads.path()).await;
+    let outcome = tokio::spawn(steps(client.clone(), downloads.path().to_owned())).await;
+    let _ = client.close().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// Drags the real mouse across the time chart, from `from` to `to`
+/// (fractions of its width, at half its height), and waits for the query
+/// the drag starts.
+pub async fn drag_on_chart(client: &Client, from: f64, to: f64) {
+    js(
+        client,
+        "document.getElementById('chart').scrollIntoView({block: 'center'})",
+    )
+    .await;
+    let rect = js(
+        client,
+        "const r = document.getElementById('chart').getBoundingClientRect();
+         return [r.left, r.top, r.width, r.height]",
+    )
+    .await;
+    let [left, top, width, height] = [0, 1, 2, 3].map(|i| rect[i].as_f64().unwrap());
+    let point = |fraction: f64| PointerAction::MoveTo {
+        duration: None,
+        x: (left + width * fraction).round(),
+        y: (top + height / 2.0).round(),
+    };
+    let drag = MouseActions::new("mouse".to_owned())
+        .then(point(from))
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(point((from + to) / 2.0))
+        .then(point(to))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    js(client, "document.body.dataset.state = ''").await;
+    client.perform_actions(drag).await.unwrap();
+    wait_js(
+        client,
+        "document.body.dataset.state === 'ready'",
+        "the query of the dragged range",
+    )
+    .await;
 }
 
 fn screenshot_dir() -> PathBuf {

@@ -1,16 +1,16 @@
 //! The analysis views: the first screen of a deep profile, group-by
 //! ranked by the server, the sandwich, focus and details, the keyboard and
 //! the frame menu, the state in the URL, the comparison of a moved
-//! subtree, and hostile names in every new view.
+//! subtree, hostile names in every new view, and the dark theme.
 
 use fantoccini::{
-    actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT, MOUSE_BUTTON_RIGHT},
+    actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_RIGHT},
     Client, Locator,
 };
 use serde_json::{json, Value};
 
 use crate::page::{
-    assert_nothing_injected, click_id, frame_row, frames_text, js, point_at_frame,
+    assert_nothing_injected, click_id, drag_on_chart, frame_row, frames_text, js, point_at_frame,
     point_at_frame_in, run_and_wait, screenshot, table_column, wait_js,
 };
 use crate::seed::{
@@ -482,40 +482,10 @@ pub async fn moved_subtree(client: &Client, base: &str) {
     js(
         client,
         "const s = document.getElementById('brush-side'); s.value = 'base';
-         s.dispatchEvent(new Event('change'));
-         document.getElementById('chart').scrollIntoView({block: 'center'})",
+         s.dispatchEvent(new Event('change'))",
     )
     .await;
-    let rect = js(
-        client,
-        "const r = document.getElementById('chart').getBoundingClientRect();
-         return [r.left, r.top, r.width, r.height]",
-    )
-    .await;
-    let [left, top, width, height] = [0, 1, 2, 3].map(|i| rect[i].as_f64().unwrap());
-    let point = |fraction: f64| PointerAction::MoveTo {
-        duration: None,
-        x: (left + width * fraction).round(),
-        y: (top + height / 2.0).round(),
-    };
-    let drag = MouseActions::new("mouse".to_owned())
-        .then(point(0.6))
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(point(0.8))
-        .then(point(0.999))
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    js(client, "document.body.dataset.state = ''").await;
-    client.perform_actions(drag).await.unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
-        "the diff with a brushed base range",
-    )
-    .await;
+    drag_on_chart(client, 0.6, 0.999).await;
     let ranges = js(
         client,
         r"return ['from', 'base_from', 'base_to', 'head_from', 'head_to']
@@ -583,4 +553,49 @@ pub async fn hostile_in_new_views(client: &Client, base: &str) {
     assert_eq!(tooltip, json!(HOSTILE));
     screenshot(client, "18-hostile-views").await;
     assert_nothing_injected(client).await;
+}
+
+/// The page follows the system's dark theme: its colours and the chart's
+/// axis come from the dark palette.
+pub async fn dark_theme(client: &Client, base: &str) {
+    crate::devtools::prefer_color_scheme(client, "dark").await;
+    open(
+        client,
+        &format!("{base}/?query=sandwich_cpu"),
+        "the dark page",
+    )
+    .await;
+    let colours = js(
+        client,
+        "return [matchMedia('(prefers-color-scheme: dark)').matches,
+                 getComputedStyle(document.body).backgroundColor,
+                 getComputedStyle(document.querySelector('.panel')).backgroundColor,
+                 getComputedStyle(document.body).color]",
+    )
+    .await;
+    assert_eq!(
+        colours,
+        json!([
+            true,
+            "rgb(22, 19, 17)",
+            "rgb(31, 27, 24)",
+            "rgb(236, 232, 227)"
+        ])
+    );
+    screenshot(client, "19-dark-theme").await;
+    crate::devtools::prefer_color_scheme(client, "").await;
+    open(
+        client,
+        &format!("{base}/?query=sandwich_cpu"),
+        "the light page",
+    )
+    .await;
+    assert_eq!(
+        js(
+            client,
+            "return getComputedStyle(document.body).backgroundColor"
+        )
+        .await,
+        json!("rgb(250, 250, 247)")
+    );
 }
