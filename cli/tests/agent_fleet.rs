@@ -222,6 +222,53 @@ fn server_outage_loses_no_cpu_time() {
     terminate(&mut agent);
 }
 
+/// Polls until `urls` hold at least `want` ns for `comm` together, or
+/// `limit` passes; returns what they hold.
+fn wait_for_cpu_on(urls: &[&str], comm: &str, want: i64, limit: Duration) -> i64 {
+    let started = Instant::now();
+    loop {
+        let got = urls.iter().map(|url| recorded_cpu(url, comm)).sum();
+        if got >= want || started.elapsed() > limit {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn an_agent_with_two_servers_loses_nothing_when_one_dies() {
+    let (data_a, data_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let spool = tempfile::tempdir().unwrap();
+    let addr_a = free_addr();
+    let mut a = Server::start_at(&addr_a, data_a.path(), &[]);
+    let b = Server::start(data_b.path(), &[]);
+    let mut agent = start_agent_with(&a.url, spool.path(), &["--server", &b.url]);
+    const CPU_MS: u64 = 12_000;
+    let mut workload = start_workload("fleet-failover", CPU_MS);
+
+    // The agent keeps to the first server while it takes profiles.
+    wait_for_cpu(&a.url, "fleet-failover", 1, Duration::from_secs(30));
+    assert_eq!(recorded_cpu(&b.url, "fleet-failover"), 0);
+    a.kill9();
+    assert!(workload.wait().unwrap().success());
+    wait_until("the agent fails over", Duration::from_secs(30), || {
+        metric(&agent.metrics(), "brasa_agent_push_failovers_total") >= 1.0
+    });
+    // What the first server acknowledged is on its disk: it comes back on
+    // the same data, and both together hold all of the workload.
+    let a = Server::start_at(&addr_a, data_a.path(), &[]);
+    let expected = CPU_MS as i64 * 1_000_000;
+    let got = wait_for_cpu_on(
+        &[&a.url, &b.url],
+        "fleet-failover",
+        expected * 95 / 100,
+        Duration::from_secs(30),
+    );
+    assert!(recorded_cpu(&b.url, "fleet-failover") > 0);
+    assert_within_10_percent(got, expected, "across a server killed mid-run");
+    terminate(&mut agent);
+}
+
 #[test]
 fn spool_outlives_an_agent_restart_while_the_server_is_down() {
     let data = tempfile::tempdir().unwrap();

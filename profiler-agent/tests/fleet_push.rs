@@ -154,7 +154,12 @@ fn profile(i: u8) -> SpooledProfile {
 }
 
 fn options(url: &str) -> PushOptions {
-    let mut options = PushOptions::new(url);
+    options_for(&[url])
+}
+
+/// Options for `urls`, tried in order, with short timeouts and backoff.
+fn options_for(urls: &[&str]) -> PushOptions {
+    let mut options = PushOptions::new(urls);
     options.token = Some("s3cret".into());
     options.timeout = Duration::from_secs(2);
     options.backoff = BackoffOptions::default();
@@ -393,4 +398,69 @@ fn a_flapping_server_gets_every_profile_exactly_once() {
         .collect();
     taken.sort_unstable();
     assert_eq!(taken, (0..30).collect::<Vec<u8>>());
+}
+
+/// The bodies' first bytes (the profiles' numbers) of what `server`
+/// received, with the status each was answered.
+fn answered(server: &FakeServer) -> Vec<(u8, Option<u16>)> {
+    server
+        .received()
+        .iter()
+        .map(|r| (r.body[0], r.status))
+        .collect()
+}
+
+/// Options for `urls` whose backoff, were it taken, would stall the test.
+fn failover_options(urls: &[&str]) -> PushOptions {
+    let mut options = options_for(urls);
+    options.backoff.initial = Duration::from_secs(600);
+    options.backoff.max = Duration::from_secs(600);
+    options
+}
+
+#[test]
+fn a_failing_server_hands_over_to_the_next_at_once_which_then_keeps_the_profiles() {
+    // The first server takes one profile, then fails.
+    let primary = FakeServer::start(&[200, 503]);
+    let fallback = FakeServer::start(&[200]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut pusher = Pusher::new(
+        failover_options(&[&primary.url, &fallback.url]),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    );
+    for i in 0..4 {
+        pusher.submit(&profile(i)).unwrap();
+    }
+    // Profile 1 failed on the first server and went to the second without
+    // a backoff; the second keeps the rest: each profile acknowledged once.
+    assert!(pusher.spool().is_empty());
+    assert_eq!(answered(&primary), [(0, Some(200)), (1, Some(503))]);
+    assert_eq!(
+        answered(&fallback),
+        [(1, Some(200)), (2, Some(200)), (3, Some(200))]
+    );
+    let stats = pusher.stats();
+    assert_eq!((stats.pushed, stats.failures, stats.failovers), (4, 1, 1));
+    assert_eq!(pusher.server(), fallback.url);
+}
+
+#[test]
+fn when_every_server_fails_the_agent_backs_off_and_keeps_the_profile() {
+    let first = FakeServer::start(&[503]);
+    let second = FakeServer::start(&[500]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut pusher = Pusher::new(
+        failover_options(&[&first.url, &second.url]),
+        Spool::open(dir.path(), 1 << 20).unwrap(),
+    );
+    pusher.submit(&profile(0)).unwrap();
+    pusher.submit(&profile(1)).unwrap();
+    // One attempt on each server, then the backoff holds every later one.
+    assert_eq!(answered(&first), [(0, Some(503))]);
+    assert_eq!(answered(&second), [(0, Some(500))]);
+    assert_eq!(pusher.spool().len(), 2);
+    let stats = pusher.stats();
+    assert_eq!((stats.pushed, stats.failures, stats.failovers), (0, 2, 2));
+    // The next round starts where the first began.
+    assert_eq!(pusher.server(), first.url);
 }

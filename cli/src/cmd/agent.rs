@@ -1,4 +1,4 @@
-//! `brasa agent --server URL [--token-file F] [--frequency HZ] [--interval DUR]
+//! `brasa agent --server URL [--server URL]... [--token-file F] [--frequency HZ] [--interval DUR]
 //! [--label KEY=VALUE]... [--label-from-env VAR[=LABEL]]... [--spool DIR]`
 
 use std::{
@@ -26,9 +26,12 @@ const DEFAULT_SPOOL_BYTES: u64 = 256 << 20;
 /// Profile this whole host with eBPF and push profiles to a Brasa server.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Server base URL, e.g. `http://brasa.internal:7171`
-    #[arg(long, value_name = "URL", value_parser = crate::args::parse_server_url)]
-    server: String,
+    /// Server base URL, e.g. `http://brasa.internal:7171`. Repeat it for
+    /// servers to fail over to: the agent pushes to one while it takes
+    /// profiles and moves to the next when it fails.
+    #[arg(long = "server", value_name = "URL", required = true,
+          value_parser = crate::args::parse_server_url)]
+    servers: Vec<String>,
     #[command(flatten)]
     agent: AgentArgs,
 }
@@ -105,13 +108,14 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    run_with(&args.server, args.agent, stop_on_interrupt()?)?;
+    run_with(&args.servers, args.agent, stop_on_interrupt()?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the agent against `server` until `stop` is set.
-pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Result<()> {
-    let mut push = PushOptions::new(server);
+/// Runs the agent against `servers` (the first, then the next on
+/// failure) until `stop` is set.
+pub fn run_with(servers: &[String], args: AgentArgs, stop: &AtomicBool) -> anyhow::Result<()> {
+    let mut push = PushOptions::new(servers);
     push.timeout = *args.push_timeout;
     push.backoff.max = *args.retry_max;
     if let Some(path) = &args.token_file {
@@ -141,8 +145,10 @@ pub fn run_with(server: &str, args: AgentArgs, stop: &AtomicBool) -> anyhow::Res
     let metrics = AgentMetrics::default();
     let address = serve_metrics(args.metrics_listen, metrics.registry())?;
     eprintln!(
-        "brasa agent: sampling at {} Hz, pushing to {server} every {:?}, metrics on http://{address}/metrics",
-        options.sampling.frequency, options.interval
+        "brasa agent: sampling at {} Hz, pushing to {} every {:?}, metrics on http://{address}/metrics",
+        options.sampling.frequency,
+        servers.join(", then "),
+        options.interval
     );
     let sampled = run_agent(&options, delivery.outbox(), stop, &metrics);
     delivery.finish();

@@ -43,7 +43,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 
     args.agent
         .default_spool(args.place.data.join("agent-spool"));
-    if let Err(error) = run_agent(&format!("http://{address}"), args.agent, &STOP) {
+    if let Err(error) = run_agent(&[format!("http://{address}")], args.agent, &STOP) {
         // Without privileges the UI and ingest are still worth having.
         eprintln!("brasa up: not profiling this host: {error:#}");
         eprintln!(

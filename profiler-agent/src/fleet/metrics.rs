@@ -54,6 +54,7 @@ pub struct AgentMetrics {
     process_events_lost: Counter,
     pushes: Counter,
     push_failures: Counter,
+    push_failovers: Counter,
     rejected: Counter,
     intervals: Counter,
     spooled: Counter,
@@ -104,6 +105,11 @@ impl AgentMetrics {
             "push_failures",
             "Delivery attempts that failed and will be retried",
             self.push_failures.clone(),
+        );
+        r.register(
+            "push_failovers",
+            "Times delivery moved on to the next --server after a failure",
+            self.push_failovers.clone(),
         );
         r.register(
             "profiles_rejected",
@@ -250,6 +256,8 @@ impl AgentMetrics {
             .inc_by(push.pushed.saturating_sub(prev_push.pushed));
         self.push_failures
             .inc_by(push.failures.saturating_sub(prev_push.failures));
+        self.push_failovers
+            .inc_by(push.failovers.saturating_sub(prev_push.failovers));
         self.rejected
             .inc_by(push.rejected.saturating_sub(prev_push.rejected));
         self.spooled

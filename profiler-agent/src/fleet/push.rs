@@ -11,6 +11,11 @@
 //! only writes to the spool, so a server that hangs never holds it up.
 //! Once the server takes a profile, a backlog goes
 //! [`DELIVERY_CONCURRENCY`] at a time.
+//!
+//! Given several servers, the agent sticks to one while it takes
+//! profiles and moves to the next at once when it fails transiently; it
+//! backs off only once every server has failed in a row, and the spool
+//! covers an outage of them all.
 
 use std::{
     sync::{
@@ -34,8 +39,9 @@ pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PushOptions {
-    /// Server base URL, e.g. `http://127.0.0.1:7171`.
-    pub server: String,
+    /// Server base URLs, e.g. `http://127.0.0.1:7171`, in the order they
+    /// are tried; at least one.
+    pub servers: Vec<String>,
     /// Bearer token, when the server wants one.
     pub token: Option<String>,
     /// Time limit of one request. Default: [`DEFAULT_PUSH_TIMEOUT`].
@@ -45,10 +51,21 @@ pub struct PushOptions {
 }
 
 impl PushOptions {
-    /// Options for `server` with the defaults.
-    pub fn new(server: &str) -> Self {
+    /// Options for `servers` (tried in order) with the defaults.
+    ///
+    /// # Panics
+    /// When `servers` is empty.
+    pub fn new<S: AsRef<str>>(servers: impl IntoIterator<Item = S>) -> Self {
+        let servers: Vec<String> = servers
+            .into_iter()
+            .map(|s| s.as_ref().trim_end_matches('/').to_owned())
+            .collect();
+        assert!(
+            !servers.is_empty(),
+            "an agent pushes to at least one server"
+        );
         Self {
-            server: server.trim_end_matches('/').to_owned(),
+            servers,
             token: None,
             timeout: DEFAULT_PUSH_TIMEOUT,
             backoff: BackoffOptions::default(),
@@ -65,6 +82,8 @@ pub struct PushStats {
     pub failures: u64,
     /// Profiles the server refused for good (4xx other than 429).
     pub rejected: u64,
+    /// Times delivery moved on to the next server after a failure.
+    pub failovers: u64,
 }
 
 enum Outcome {
@@ -158,6 +177,8 @@ pub struct Pusher {
     backoff: Backoff,
     retry_at: Option<Instant>,
     last_error: Option<String>,
+    /// The server pushed to, an index into the options' servers.
+    server: usize,
 }
 
 impl Pusher {
@@ -176,6 +197,7 @@ impl Pusher {
             outbox: Outbox::new(spool),
             retry_at: None,
             last_error: None,
+            server: 0,
         }
     }
 
@@ -207,16 +229,25 @@ impl Pusher {
         self.retry_at.is_none_or(|at| Instant::now() >= at)
     }
 
-    /// Delivers spooled profiles, oldest first, unless backing off. Stops at
-    /// the first transient failure, and once delivery is stopping and the
-    /// last request timeout has passed. Returns how many were delivered.
-    /// The spool is not locked while a request is on the wire.
+    /// The base URL of the server pushed to.
+    pub fn server(&self) -> &str {
+        &self.options.servers[self.server]
+    }
+
+    /// Delivers spooled profiles, oldest first, unless backing off. A
+    /// transient failure moves on to the next server; once every server
+    /// has failed in a row, backs off and stops. Stops too once delivery
+    /// is stopping and the last request timeout has passed. Returns how
+    /// many were delivered. The spool is not locked while a request is on
+    /// the wire.
     pub fn flush(&mut self) -> usize {
         if !self.due() {
             return 0;
         }
         let mut delivered = 0;
         let mut give_up_at = None;
+        // Servers that failed in a row in this flush.
+        let mut failed_servers = 0;
         loop {
             if self.outbox.stopping()
                 && Instant::now()
@@ -236,7 +267,8 @@ impl Pusher {
                 break;
             }
             let outcomes = self.send_all(&batch);
-            let mut failed = false;
+            // The first transient failure's `Retry-After`, when one failed.
+            let mut failed: Option<Option<Duration>> = None;
             for ((id, _), outcome) in batch.iter().zip(outcomes) {
                 match outcome {
                     Outcome::Delivered => {
@@ -253,17 +285,25 @@ impl Pusher {
                     Outcome::Transient(why, asked) => {
                         self.outbox.count(|s| s.failures += 1);
                         self.last_error = Some(why);
-                        if !failed {
-                            let wait = self.backoff.failed().max(asked.unwrap_or_default());
-                            self.retry_at = Some(Instant::now() + wait);
-                        }
-                        failed = true;
+                        failed.get_or_insert(asked);
                     }
                 }
             }
-            if failed {
+            if let Some(asked) = failed {
+                failed_servers += 1;
+                let servers = self.options.servers.len();
+                if servers > 1 {
+                    self.server = (self.server + 1) % servers;
+                    self.outbox.count(|s| s.failovers += 1);
+                }
+                if failed_servers < servers {
+                    continue;
+                }
+                let wait = self.backoff.failed().max(asked.unwrap_or_default());
+                self.retry_at = Some(Instant::now() + wait);
                 break;
             }
+            failed_servers = 0;
             self.retry_at = None;
         }
         delivered
@@ -339,7 +379,7 @@ impl Pusher {
     }
 
     fn send(&self, profile: &SpooledProfile) -> Outcome {
-        let url = format!("{}/api/v1/ingest", self.options.server);
+        let url = format!("{}/api/v1/ingest", self.server());
         let mut request = self
             .agent
             .post(&url)
