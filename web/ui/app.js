@@ -40,8 +40,6 @@ const AVERAGED = 'average over the range';
 const SIDE_RANGE_KEYS = ['base_from', 'base_to', 'head_from', 'head_to'];
 const DEFAULT_FROM = 'now-1h';
 const DEFAULT_TO = 'now';
-/** Groups the server ranks and answers when grouping by a label; the rest are one "other" group. */
-const GROUP_LIMIT = 12;
 /** Groups that also get their own small flame graph. */
 const MAX_GROUP_GRAPHS = 6;
 /** Colours of the chart's lines, one per group, in rank order; "other" is grey. */
@@ -412,7 +410,8 @@ function setValues(unit, averaged) {
 async function runSingle(state, id) {
   const range = { from: state.from, to: state.to };
   const types = typeParams(state);
-  const grouping = state.group_by ? { group_by: state.group_by, limit: GROUP_LIMIT } : {};
+  // The server keeps its default number of groups apart, the rest as "other".
+  const grouping = state.group_by ? { group_by: state.group_by } : {};
   const [body] = await Promise.all([
     getJson('/api/v1/profile', {
       query: state.query, ...range, format: 'json', ...types, ...grouping,
@@ -507,7 +506,7 @@ async function drawSeries(sides, state, types, id) {
     const step = stepFor(Number.isFinite(b - a) ? b - a : 3600);
     try {
       const body = await getJson('/api/v1/series', {
-        query: side.query, from: side.from, to: side.to, step, group_by: side.group_by, limit: side.limit, ...types,
+        query: side.query, from: side.from, to: side.to, step, group_by: side.group_by, ...types,
       });
       const meta = { unit: String(body.unit ?? ''), aggregation: body.aggregation, profileType: body.profile_type };
       if (side.group_by) {
