@@ -20,8 +20,8 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 
 use page::{
-    assert_nothing_injected, js, point_at_frame, screenshot, wait_for_download_named, wait_js,
-    with_browser,
+    assert_nothing_injected, js, open, point_at_frame, screenshot, wait_for_download_named,
+    wait_js, with_browser,
 };
 
 /// The function of the C workload the details are checked on.
@@ -65,10 +65,9 @@ async fn details_and_downloads_of_a_recorded_profile() {
 
 async fn steps(client: &Client, url: &str, downloads: &Path, workload: &Path) {
     let query = enc(r#"process_cpu{service="recorded"}"#);
-    client.goto(&format!("{url}/?query={query}")).await.unwrap();
-    wait_js(
+    open(
         client,
-        "document.body.dataset.state === 'ready'",
+        &format!("{url}/?query={query}"),
         "the recorded profile",
     )
     .await;

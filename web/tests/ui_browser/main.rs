@@ -17,8 +17,8 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 use page::{
-    assert_nothing_injected, click_id, drag_on_chart, js, point_at_frame, run_and_wait, screenshot,
-    set_input, table_column, wait_for_download, wait_js, with_browser,
+    assert_nothing_injected, click_id, drag_on_chart, js, open, point_at_frame, run_and_wait,
+    screenshot, set_input, table_column, tooltip_name, wait_for_download, wait_js, with_browser,
 };
 use seed::{
     ingest, large_profile, mixed_runtimes, now_nanos, seed, seed_views, start_server, HOSTILE,
@@ -66,13 +66,7 @@ async fn steps(client: &Client, base: &str, downloads: &Path) {
 
 /// With no parameters the page picks the profile type and shows the last hour.
 async fn load_default_view(client: &Client, base: &str) {
-    client.goto(&format!("{base}/")).await.unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
-        "the first flame graph",
-    )
-    .await;
+    open(client, &format!("{base}/"), "the first flame graph").await;
     let query = js(client, "return document.getElementById('query').value").await;
     assert_eq!(query, json!("process_cpu"));
     let rows = js(
@@ -172,13 +166,7 @@ async fn profile_types(client: &Client, base: &str) {
 
     // Reloading the URL shows the same type.
     let href = js(client, "return location.href").await;
-    client.goto(href.as_str().unwrap()).await.unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
-        "the reloaded memory view",
-    )
-    .await;
+    open(client, href.as_str().unwrap(), "the reloaded memory view").await;
     assert_eq!(picked_type(client).await, json!(IN_USE_BYTES));
     assert_eq!(memory_view(client).await, memory);
 
@@ -200,15 +188,9 @@ async fn profile_types(client: &Client, base: &str) {
     assert_eq!(chart_unit(client).await, json!(["count/s", "rate"]));
 
     // A URL of the sample type select that came before the picker.
-    client
-        .goto(&format!(
-            "{base}/?query=process_cpu&sample_type=samples%2Fcount"
-        ))
-        .await
-        .unwrap();
-    wait_js(
+    open(
         client,
-        "document.body.dataset.state === 'ready'",
+        &format!("{base}/?query=process_cpu&sample_type=samples%2Fcount"),
         "the view of an older URL",
     )
     .await;
@@ -503,15 +485,7 @@ async fn download_pprof(client: &Client, downloads: &Path) {
 async fn hostile_names(client: &Client) {
     let functions = table_column(client, 0).await;
     assert!(functions.contains(&HOSTILE.to_owned()), "{functions:?}");
-    point_at_frame(client, HOSTILE, false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden &&
-         document.querySelector('#tooltip .name').textContent",
-        "the tooltip of the hostile frame",
-    )
-    .await;
-    assert_eq!(tooltip, json!(HOSTILE));
+    assert_eq!(tooltip_name(client, HOSTILE).await, json!(HOSTILE));
     // The search is the table's filter.
     set_input(client, "search", "onerror").await;
     assert_eq!(table_column(client, 0).await, vec![HOSTILE.to_owned()]);
@@ -576,13 +550,7 @@ async fn diff_view(client: &Client, base: &str) {
         permalink.starts_with(&format!("{base}/?base=")),
         "{permalink}"
     );
-    client.goto(&permalink).await.unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
-        "the permalinked diff",
-    )
-    .await;
+    open(client, &permalink, "the permalinked diff").await;
     assert_eq!(
         js(
             client,
@@ -600,16 +568,12 @@ async fn diff_view(client: &Client, base: &str) {
 /// The same selector at two time ranges: per-side ranges from the URL.
 async fn diff_of_time_ranges(client: &Client, base: &str) {
     let selector = "process_cpu%7Bversion%3D%221.5%22%7D";
-    client
-        .goto(&format!(
+    open(
+        client,
+        &format!(
             "{base}/?base={selector}&head={selector}&base_from=now-55m&base_to=now-35m\
              &head_from=now-35m&head_to=now"
-        ))
-        .await
-        .unwrap();
-    wait_js(
-        client,
-        "document.body.dataset.state === 'ready'",
+        ),
         "the diff of two ranges",
     )
     .await;
@@ -725,13 +689,9 @@ async fn large_selection(client: &Client, base: &str) {
         .await;
     }
     let started = Instant::now();
-    client
-        .goto(&format!("{base}/?query=large_cpu"))
-        .await
-        .unwrap();
-    wait_js(
+    open(
         client,
-        "document.body.dataset.state === 'ready'",
+        &format!("{base}/?query=large_cpu"),
         "the large flame graph",
     )
     .await;

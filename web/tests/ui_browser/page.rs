@@ -199,6 +199,25 @@ pub async fn wait_js(client: &Client, expression: &str, what: &str) -> Value {
     }
 }
 
+/// Opens `url` and waits until the page has answered its first query.
+pub async fn open(client: &Client, url: &str, what: &str) {
+    client.goto(url).await.unwrap();
+    wait_js(client, "document.body.dataset.state === 'ready'", what).await;
+}
+
+/// Points at the main graph's frame named `name` and returns the name the
+/// tooltip shows for it.
+pub async fn tooltip_name(client: &Client, name: &str) -> Value {
+    point_at_frame(client, name, false).await;
+    wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden &&
+         document.querySelector('#tooltip .name').textContent",
+        "the tooltip",
+    )
+    .await
+}
+
 /// Marks the page busy, runs `action`, and waits for the run it starts.
 pub async fn run_and_wait(client: &Client, action: &str) {
     js(client, "document.body.dataset.state = ''").await;

@@ -10,17 +10,13 @@ use fantoccini::{
 use serde_json::{json, Value};
 
 use crate::page::{
-    assert_nothing_injected, click_id, drag_on_chart, frame_row, frames_text, js, point_at_frame,
-    point_at_frame_in, run_and_wait, screenshot, table_column, wait_js,
+    assert_nothing_injected, click_id, drag_on_chart, frame_row, frames_text, js, open,
+    point_at_frame, point_at_frame_in, run_and_wait, screenshot, table_column, tooltip_name,
+    wait_js,
 };
 use crate::seed::{
     deep_frame, grouped_process, grouped_samples, DEEP_FRAMES, GROUPED_PROCESSES, HOSTILE,
 };
-
-async fn open(client: &Client, url: &str, what: &str) {
-    client.goto(url).await.unwrap();
-    wait_js(client, "document.body.dataset.state === 'ready'", what).await;
-}
 
 async fn text_of(client: &Client, id: &str) -> Value {
     js(
@@ -542,15 +538,7 @@ pub async fn hostile_in_new_views(client: &Client, base: &str) {
     assert_eq!(shown, json!([HOSTILE, HOSTILE, HOSTILE]));
     let callers = frames_text(client, "sandwich-callers-text").await;
     assert!(frame_row(&callers, 0, HOSTILE).is_some(), "{callers:?}");
-    point_at_frame(client, HOSTILE, false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden &&
-         document.querySelector('#tooltip .name').textContent",
-        "the tooltip of the hostile frame",
-    )
-    .await;
-    assert_eq!(tooltip, json!(HOSTILE));
+    assert_eq!(tooltip_name(client, HOSTILE).await, json!(HOSTILE));
     screenshot(client, "18-hostile-views").await;
     assert_nothing_injected(client).await;
 }
