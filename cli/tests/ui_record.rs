@@ -20,8 +20,8 @@ use fantoccini::Client;
 use serde_json::{json, Value};
 
 use page::{
-    assert_nothing_injected, js, open, point_at_frame, screenshot, wait_for_download_named,
-    wait_js, with_browser,
+    assert_nothing_injected, js, open, screenshot, tooltip_text, wait_for_download_named,
+    with_browser,
 };
 
 /// The function of the C workload the details are checked on.
@@ -110,14 +110,7 @@ async fn steps(client: &Client, url: &str, downloads: &Path, workload: &Path) {
         !lines.is_empty() && lines.contains(&line.parse().unwrap()),
         "{lines:?}"
     );
-    point_at_frame(client, FUNCTION, false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
-        "the tooltip",
-    )
-    .await;
-    let tooltip = tooltip.as_str().unwrap();
+    let tooltip = tooltip_text(client, FUNCTION).await;
     assert!(
         tooltip.contains(&format!("binary: {}", workload.display()))
             && tooltip.contains(&format!("source: {source}")),

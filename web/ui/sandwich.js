@@ -45,7 +45,7 @@ export function sandwich(tree, name) {
     }
   }
   const build = (stacks) => {
-    const built = buildTree(tree.diff ? stacks.map((s) => ({ ...s })) : stacks, tree.diff, null, name);
+    const built = buildTree(stacks, tree.diff, null, name);
     built.kinds = tree.kinds;
     built.details = tree.details;
     return built;

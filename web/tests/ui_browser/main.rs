@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 
 use page::{
     assert_nothing_injected, click_id, drag_on_chart, js, open, point_at_frame, run_and_wait,
-    screenshot, set_input, table_column, tooltip_name, wait_for_download, wait_js, with_browser,
+    screenshot, set_input, table_column, tooltip_name, tooltip_text, wait_for_download, wait_js,
+    with_browser, zoomed_frame,
 };
 use seed::{
     ingest, large_profile, mixed_runtimes, now_nanos, seed, seed_views, start_server, HOSTILE,
@@ -144,14 +145,7 @@ async fn profile_types(client: &Client, base: &str) {
     )
     .await;
     assert_eq!(chart_text, json!("in bytes, average per step"));
-    point_at_frame(client, "bufferPool.grow", false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
-        "the memory tooltip",
-    )
-    .await;
-    let tooltip = tooltip.as_str().unwrap();
+    let tooltip = tooltip_text(client, "bufferPool.grow").await;
     assert!(tooltip.contains("self: 3.00 MiB (78.05%)"), "{tooltip}");
     assert!(tooltip.contains("average over the range"), "{tooltip}");
     screenshot(client, "01b-memory").await;
@@ -422,28 +416,14 @@ async fn zoom_search_reset(client: &Client) {
     )
     .await;
     assert_eq!(highlighted, json!(1));
-    point_at_frame(client, "parse", false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
-        "the tooltip",
-    )
-    .await;
-    let tooltip = tooltip.as_str().unwrap();
+    let tooltip = tooltip_text(client, "parse").await;
     assert!(tooltip.starts_with("parse"), "{tooltip}");
     assert!(tooltip.contains("total: 1.50 s (26.09%)"), "{tooltip}");
     assert!(tooltip.contains("self: 1.50 s (26.09%)"), "{tooltip}");
     screenshot(client, "06-search").await;
 
     click_id(client, "reset").await;
-    assert_eq!(
-        js(
-            client,
-            "return document.getElementById('zoom-path').dataset.zoomed"
-        )
-        .await,
-        json!("")
-    );
+    assert_eq!(zoomed_frame(client).await, json!(""));
     assert!(js(client, "return window.brasa.frameCenter('gc')")
         .await
         .is_object());
@@ -529,17 +509,8 @@ async fn diff_view(client: &Client, base: &str) {
     )
     .await;
     assert_eq!(classes, json!(["num grown", "num shrunk"]));
-    point_at_frame(client, "render", false).await;
-    let tooltip = wait_js(
-        client,
-        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
-        "the diff tooltip",
-    )
-    .await;
-    assert!(
-        tooltip.as_str().unwrap().contains("change: +33.13 points"),
-        "{tooltip}"
-    );
+    let tooltip = tooltip_text(client, "render").await;
+    assert!(tooltip.contains("change: +33.13 points"), "{tooltip}");
     screenshot(client, "09-diff").await;
     assert_nothing_injected(client).await;
 

@@ -120,10 +120,9 @@ where
     }
 }
 
-/// Drags the real mouse across the time chart, from `from` to `to`
-/// (fractions of its width, at half its height), and waits for the query
-/// the drag starts.
-pub async fn drag_on_chart(client: &Client, from: f64, to: f64) {
+/// The viewport point `fraction` of the way across the time chart, at
+/// half its height, with the chart scrolled into view.
+pub async fn chart_point(client: &Client, fraction: f64) -> (f64, f64) {
     js(
         client,
         "document.getElementById('chart').scrollIntoView({block: 'center'})",
@@ -136,18 +135,33 @@ pub async fn drag_on_chart(client: &Client, from: f64, to: f64) {
     )
     .await;
     let [left, top, width, height] = [0, 1, 2, 3].map(|i| rect[i].as_f64().unwrap());
-    let point = |fraction: f64| PointerAction::MoveTo {
+    (
+        (left + width * fraction).round(),
+        (top + height / 2.0).round(),
+    )
+}
+
+/// Drags the real mouse across the time chart, from `from` to `to`
+/// (fractions of its width, at half its height), and waits for the query
+/// the drag starts.
+pub async fn drag_on_chart(client: &Client, from: f64, to: f64) {
+    let (start, middle, end) = (
+        chart_point(client, from).await,
+        chart_point(client, (from + to) / 2.0).await,
+        chart_point(client, to).await,
+    );
+    let point = |(x, y): (f64, f64)| PointerAction::MoveTo {
         duration: None,
-        x: (left + width * fraction).round(),
-        y: (top + height / 2.0).round(),
+        x,
+        y,
     };
     let drag = MouseActions::new("mouse".to_owned())
-        .then(point(from))
+        .then(point(start))
         .then(PointerAction::Down {
             button: MOUSE_BUTTON_LEFT,
         })
-        .then(point((from + to) / 2.0))
-        .then(point(to))
+        .then(point(middle))
+        .then(point(end))
         .then(PointerAction::Up {
             button: MOUSE_BUTTON_LEFT,
         });
@@ -203,6 +217,28 @@ pub async fn wait_js(client: &Client, expression: &str, what: &str) -> Value {
 pub async fn open(client: &Client, url: &str, what: &str) {
     client.goto(url).await.unwrap();
     wait_js(client, "document.body.dataset.state === 'ready'", what).await;
+}
+
+/// Points at the main graph's frame named `name` and returns the text of
+/// its tooltip.
+pub async fn tooltip_text(client: &Client, name: &str) -> String {
+    point_at_frame(client, name, false).await;
+    let text = wait_js(
+        client,
+        "!document.getElementById('tooltip').hidden && document.getElementById('tooltip').textContent",
+        "the tooltip",
+    )
+    .await;
+    text.as_str().unwrap().to_owned()
+}
+
+/// The name of the zoomed frame, `""` when not zoomed.
+pub async fn zoomed_frame(client: &Client) -> Value {
+    js(
+        client,
+        "return document.getElementById('zoom-path').dataset.zoomed",
+    )
+    .await
 }
 
 /// Points at the main graph's frame named `name` and returns the name the

@@ -10,9 +10,9 @@ use fantoccini::{
 use serde_json::{json, Value};
 
 use crate::page::{
-    assert_nothing_injected, click_id, drag_on_chart, frame_row, frames_text, js, open,
-    point_at_frame, point_at_frame_in, run_and_wait, screenshot, table_column, tooltip_name,
-    wait_js,
+    assert_nothing_injected, chart_point, click_id, drag_on_chart, frame_row, frames_text, js,
+    open, point_at_frame, point_at_frame_in, run_and_wait, screenshot, table_column, tooltip_name,
+    wait_js, zoomed_frame,
 };
 use crate::seed::{
     deep_frame, grouped_process, grouped_samples, DEEP_FRAMES, GROUPED_PROCESSES, HOSTILE,
@@ -166,21 +166,11 @@ pub async fn group_by_top(client: &Client, base: &str) {
     )
     .await;
 
-    js(
-        client,
-        "document.getElementById('chart').scrollIntoView({block: 'center'})",
-    )
-    .await;
-    let rect = js(
-        client,
-        "const r = document.getElementById('chart').getBoundingClientRect();
-         return [r.left + r.width * 0.6, r.top + r.height / 2]",
-    )
-    .await;
+    let (x, y) = chart_point(client, 0.6).await;
     let hover = MouseActions::new("mouse".to_owned()).then(PointerAction::MoveTo {
         duration: None,
-        x: rect[0].as_f64().unwrap().round(),
-        y: rect[1].as_f64().unwrap().round(),
+        x,
+        y,
     });
     client.perform_actions(hover).await.unwrap();
     let readout = wait_js(
@@ -344,14 +334,7 @@ pub async fn sandwich_and_focus(client: &Client, base: &str) {
     canvas.send_keys("s").await.unwrap();
     assert_eq!(text_of(client, "sandwich-title").await, json!("encode"));
     canvas.send_keys("\u{E00C}").await.unwrap();
-    assert_eq!(
-        js(
-            client,
-            "return document.getElementById('zoom-path').dataset.zoomed"
-        )
-        .await,
-        json!("")
-    );
+    assert_eq!(zoomed_frame(client).await, json!(""));
 }
 
 async fn check_encode_sandwich(client: &Client) {
