@@ -281,8 +281,10 @@ fn check_branches(python: &str) {
         "{lines:?}"
     );
 
-    // The C extension runs under its Python caller: zlib's deflate
-    // (libz.so) right below compress_it, native callers above <module>.
+    // The C extension runs under its Python caller: libz's deflate
+    // calls (deflateInit2_, deflate, deflateEnd: setting up and freeing
+    // the window is a fifth of zlib.compress on some machines) below
+    // compress_it, native callers above <module>.
     let compressing: Vec<&Stack> = workload
         .iter()
         .filter(|s| s.user.iter().any(|f| f == "compress_it"))
@@ -291,14 +293,14 @@ fn check_branches(python: &str) {
         .iter()
         .filter(|s| {
             let at = s.user.iter().position(|f| f == "compress_it").unwrap();
-            s.user[at + 1..].iter().any(|f| f == "deflate")
+            s.user[at + 1..].iter().any(|f| f.starts_with("deflate"))
         })
         .map(|s| s.count)
         .sum();
     let compressing_total: i64 = compressing.iter().map(|s| s.count).sum();
     assert!(
         compressing_total > 20 && with_deflate as f64 >= 0.8 * compressing_total as f64,
-        "{with_deflate} of {compressing_total} samples in compress_it show deflate below it"
+        "{with_deflate} of {compressing_total} samples in compress_it show libz's deflate calls below it"
     );
     let native_root = in_python
         .iter()
