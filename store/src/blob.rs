@@ -114,7 +114,9 @@ pub(crate) fn decode(blob: &[u8]) -> Result<Reduced> {
     decode_body(&decompress(header.payload, size)?)
 }
 
-fn encode_body(reduced: &Reduced) -> Vec<u8> {
+/// The body alone, uncompressed: what a pack (`crate::pack`) stores, since
+/// it compresses the whole pack at once.
+pub(crate) fn encode_body(reduced: &Reduced) -> Vec<u8> {
     let types = reduced.samples.first().map_or(0, |s| s.values.len());
     let mut body = Vec::with_capacity(16 + reduced.samples.len() * (2 + 2 * types));
     put_uint(&mut body, u64::from(reduced.meta));
@@ -133,7 +135,8 @@ fn encode_body(reduced: &Reduced) -> Vec<u8> {
     body
 }
 
-fn decode_body(body: &[u8]) -> Result<Reduced> {
+/// Reads what [`encode_body`] wrote.
+pub(crate) fn decode_body(body: &[u8]) -> Result<Reduced> {
     let mut r = Reader::new(body, "profile blob");
     let meta = r.uint_u32("meta id")?;
     let time_nanos = r.int()?;

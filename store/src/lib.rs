@@ -11,6 +11,8 @@
 //!   (stack id, values) pairs, zstd-compressed;
 //! - time-range scans and parallel merges ([`query`]);
 //! - retention ([`retention`]);
+//! - packs ([`pack`]): many profiles in one immutable object, the
+//!   form servers that share a bucket write and merge;
 //! - durability: [`Store::commit`] returns once the data is on disk, with
 //!   group commit so one flush serves many concurrent writers.
 //!
@@ -65,6 +67,7 @@ mod keys;
 pub mod labels;
 pub mod matcher;
 pub mod memory;
+pub mod pack;
 pub mod query;
 pub mod query_limits;
 mod records;

@@ -60,6 +60,16 @@ pub struct Written {
     ticket: u64,
 }
 
+/// What a write does with a profile equal to one already stored at its
+/// (series, time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Store it too, at the next free nanosecond.
+    Keep,
+    /// Leave it out.
+    Skip,
+}
+
 /// The profile store. See the crate docs.
 pub struct Store {
     db: Db,
@@ -126,6 +136,30 @@ impl Store {
     /// until [`Self::commit`].
     #[must_use = "an insert is durable only after Store::commit"]
     pub fn insert(&self, labels: &Labels, profile: &Profile, time_nanos: u64) -> Result<Written> {
+        self.write(labels, profile, time_nanos, Repeat::Keep)
+    }
+
+    /// [`Self::insert`], except that a profile equal to the one already
+    /// stored at (series, time) is not stored again: what a server that
+    /// replays shared segments and blocks needs, where the same profile
+    /// can arrive more than once. Not durable until [`Self::commit`].
+    #[must_use = "an insert is durable only after Store::commit"]
+    pub fn insert_once(
+        &self,
+        labels: &Labels,
+        profile: &Profile,
+        time_nanos: u64,
+    ) -> Result<Written> {
+        self.write(labels, profile, time_nanos, Repeat::Skip)
+    }
+
+    fn write(
+        &self,
+        labels: &Labels,
+        profile: &Profile,
+        time_nanos: u64,
+        repeat: Repeat,
+    ) -> Result<Written> {
         self.free_space.check()?;
         let series = self.index.get_or_create(labels, &Kind::of(profile))?;
         self.sample_labels.record(profile, tenant_of(labels))?;
@@ -134,7 +168,7 @@ impl Store {
             .collect();
         let reduced = self.tables.reduce(series, profile)?;
         let value = blob::encode(&reduced, &totals);
-        let time_nanos = self.put_unique(series, time_nanos, value)?;
+        let time_nanos = self.put_unique(series, time_nanos, value, repeat)?;
         Ok(Written {
             series,
             time_nanos,
@@ -144,7 +178,15 @@ impl Store {
 
     /// Stores `value` at (series, time), moving to the next free nanosecond
     /// when that key is taken: two profiles never overwrite each other.
-    fn put_unique(&self, series: u64, mut time_nanos: u64, value: Vec<u8>) -> Result<u64> {
+    /// With [`Repeat::Skip`], a key that already holds `value` ends the
+    /// search instead: that profile is already stored.
+    fn put_unique(
+        &self,
+        series: u64,
+        mut time_nanos: u64,
+        value: Vec<u8>,
+        repeat: Repeat,
+    ) -> Result<u64> {
         let value = sled::IVec::from(value);
         loop {
             let key = ProfileKey { series, time_nanos };
@@ -153,6 +195,9 @@ impl Store {
                 .compare_and_swap(key.encode(), None::<&[u8]>, Some(&value))?
             {
                 Ok(_) => return Ok(time_nanos),
+                Err(taken) if repeat == Repeat::Skip && taken.current.as_ref() == Some(&value) => {
+                    return Ok(time_nanos)
+                }
                 Err(_) => time_nanos = time_nanos.saturating_add(1),
             }
         }
@@ -280,25 +325,7 @@ impl Store {
         let symbols = shared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let table = &symbols.table;
-        let types = table.sample_type_count(reduced.meta);
-        let mut sums = vec![0i64; table.stack_count() * types];
-        for sample in &reduced.samples {
-            let start = (sample.stack as usize)
-                .wrapping_sub(1)
-                .saturating_mul(types);
-            if let Some(row) = sums.get_mut(start..start + types) {
-                for (sum, v) in row.iter_mut().zip(&sample.values) {
-                    *sum = *v;
-                }
-            }
-        }
-        Ok(table.build(
-            reduced.meta,
-            &sums,
-            reduced.time_nanos,
-            reduced.duration_nanos,
-        ))
+        Ok(symbols.table.build_reduced(&reduced))
     }
 
     /// Total size of the data directory, in bytes.

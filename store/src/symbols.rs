@@ -292,6 +292,29 @@ impl SymbolTable {
         self.strings.get(id).map_or("", String::as_str)
     }
 
+    /// Rebuilds the profile that `reduced` (reduced in this table) stands
+    /// for.
+    pub(crate) fn build_reduced(&self, reduced: &Reduced) -> Profile {
+        let types = self.sample_type_count(reduced.meta);
+        let mut sums = vec![0i64; self.stack_count() * types];
+        for sample in &reduced.samples {
+            let start = (sample.stack as usize)
+                .wrapping_sub(1)
+                .saturating_mul(types);
+            if let Some(row) = sums.get_mut(start..start + types) {
+                for (sum, v) in row.iter_mut().zip(&sample.values) {
+                    *sum = *v;
+                }
+            }
+        }
+        self.build(
+            reduced.meta,
+            &sums,
+            reduced.time_nanos,
+            reduced.duration_nanos,
+        )
+    }
+
     /// Rebuilds a pprof profile: `sums[(stack - 1) * types + t]` is the value
     /// of sample type `t` for stack id `stack`; zero rows are left out.
     pub(crate) fn build(

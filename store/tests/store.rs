@@ -900,3 +900,29 @@ fn a_merge_holds_no_more_than_the_query_share_of_the_memory_budget() {
     drop(merged);
     assert_eq!(pool.used(), 0);
 }
+
+#[test]
+fn insert_once_stores_a_repeated_profile_once_and_a_different_one_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let l = labels(&[("__name__", "process_cpu"), ("service", "api")]);
+    let first = profile("main;work 3\n");
+    let written = store.insert_once(&l, &first, 100).unwrap();
+    store.commit(&written).unwrap();
+    let again = store.insert_once(&l, &first, 100).unwrap();
+    store.commit(&again).unwrap();
+    assert_eq!(again.time_nanos, 100);
+    let other = store
+        .insert_once(&l, &profile("main;rest 1\n"), 100)
+        .unwrap();
+    store.commit(&other).unwrap();
+    assert_eq!(other.time_nanos, 101);
+    // The first again, after the other took the next nanosecond.
+    store.insert_once(&l, &first, 100).unwrap();
+    let all = [Matcher::equal("service", "api")];
+    assert_eq!(store.merge(&all, 0, 1_000).unwrap().profiles, 2);
+    assert_eq!(folded(&store, &all, 0, 1_000), "main;rest 1\nmain;work 3\n");
+    // insert keeps both.
+    store.insert(&l, &first, 100).unwrap();
+    assert_eq!(store.merge(&all, 0, 1_000).unwrap().profiles, 3);
+}

@@ -44,6 +44,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] brasa_store::Error),
+    /// The shared bucket failed (servers started with `--storage`).
+    #[error(transparent)]
+    Cluster(#[from] brasa_cluster::Error),
     /// A profile could not be decoded, merged or rendered.
     #[error(transparent)]
     Profile(#[from] brasa_profile::Error),
@@ -93,6 +96,11 @@ impl Error {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::WrongTenant { .. } => StatusCode::FORBIDDEN,
             Self::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Cluster(e) if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Cluster(brasa_cluster::Error::Store(S::DiskFull { .. })) => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
+            Self::Cluster(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Store(S::QueryMemoryBusy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -143,7 +151,8 @@ impl IntoResponse for Error {
         if matches!(
             self,
             Self::Busy { .. } | Self::Store(brasa_store::Error::QueryMemoryBusy { .. })
-        ) {
+        ) || matches!(&self, Self::Cluster(e) if e.is_retryable())
+        {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(crate::limits::RETRY_AFTER_SECS),

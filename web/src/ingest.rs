@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use brasa_profile::{codec, sample_type::profile_name, Profile};
 use brasa_store::{
     labels::{Labels, NAME_LABEL},
-    Written,
+    pack::Packed,
 };
 
 use crate::{metrics::timed, state::AppState, tenant::Tenant, time::nanos, Result};
@@ -70,7 +70,8 @@ pub(crate) struct Stored {
 }
 
 /// Decodes and stores `items` durably (one group commit for all of them),
-/// in `tenant`.
+/// in `tenant`. On a server that shares a bucket, durable means in a
+/// segment in the bucket.
 pub(crate) async fn store(
     state: &AppState,
     tenant: &Tenant,
@@ -80,24 +81,41 @@ pub(crate) async fn store(
 ) -> Result<Stored> {
     let (result, took) = timed(async {
         // Decoding and encoding hold a CPU permit; waiting for the group
-        // commit does not.
+        // commit (or the segment upload) does not.
         let cpu = state.ingest_cpu().acquire().await;
         let worker = state.clone();
         let tenant = tenant.clone();
-        let written = tokio::task::spawn_blocking(move || insert_blocking(&worker, &tenant, items))
-            .await
-            .map_err(crate::Error::from)
-            .and_then(|r| r);
+        let clustered = state.cluster().is_some();
+        let written = tokio::task::spawn_blocking(move || {
+            let decoded = decode_blocking(&worker, &tenant, items)?;
+            if clustered {
+                return Ok(Written::Decoded(decoded));
+            }
+            insert_blocking(&worker, &decoded).map(|(stored, last)| Written::Inserted(stored, last))
+        })
+        .await
+        .map_err(crate::Error::from)
+        .and_then(|r| r);
         drop(cpu);
-        let (stored, last) = written?;
-        if let Some(last) = last {
-            let worker = state.clone();
-            tokio::task::spawn_blocking(move || worker.store().commit(&last))
-                .await
-                .map_err(crate::Error::from)?
-                .map_err(crate::Error::from)?;
+        match written? {
+            Written::Decoded(decoded) => {
+                let stored = stored_of(&decoded);
+                if let Some(cluster) = state.cluster() {
+                    cluster.append(decoded).await?;
+                }
+                Ok(stored)
+            }
+            Written::Inserted(stored, last) => {
+                if let Some(last) = last {
+                    let worker = state.clone();
+                    tokio::task::spawn_blocking(move || worker.store().commit(&last))
+                        .await
+                        .map_err(crate::Error::from)?
+                        .map_err(crate::Error::from)?;
+                }
+                Ok(stored)
+            }
         }
-        Ok(stored)
     })
     .await;
     match &result {
@@ -113,30 +131,49 @@ pub(crate) async fn store(
     result
 }
 
-/// Decodes and writes `items`; what was stored and the write to commit.
-fn insert_blocking(
-    state: &AppState,
-    tenant: &Tenant,
-    items: Vec<Item>,
-) -> Result<(Stored, Option<Written>)> {
+/// What the blocking half of [`store`] did.
+enum Written {
+    /// Decoded, for the bucket.
+    Decoded(Vec<Packed>),
+    /// Written to the local store, to commit.
+    Inserted(Stored, Option<brasa_store::Written>),
+}
+
+/// Decodes `items`, in `tenant`, with their key times: a bad profile
+/// anywhere refuses the whole request before anything is written.
+fn decode_blocking(state: &AppState, tenant: &Tenant, items: Vec<Item>) -> Result<Vec<Packed>> {
     let limit = state.limits().max_decompressed_bytes;
-    // Decode everything first: a bad profile anywhere refuses the whole
-    // request before anything is written.
+    let now = nanos(SystemTime::now());
     let mut decoded = Vec::with_capacity(items.len());
     for item in items {
         let (labels, profile, time) = item.decode(limit)?;
-        decoded.push((tenant.label(labels)?, profile, time));
-    }
-    let now = nanos(SystemTime::now());
-    let mut stored = Stored::default();
-    let mut last = None;
-    for (labels, profile, time) in &decoded {
-        let time = time
+        let time_nanos = time
             .or_else(|| u64::try_from(profile.time_nanos).ok().filter(|&t| t > 0))
             .unwrap_or(now);
-        last = Some(state.store().insert(labels, profile, time)?);
-        stored.profiles += 1;
-        stored.samples += profile.sample.len() as u64;
+        decoded.push(Packed {
+            labels: tenant.label(labels)?,
+            profile,
+            time_nanos,
+        });
     }
-    Ok((stored, last))
+    Ok(decoded)
+}
+
+fn stored_of(decoded: &[Packed]) -> Stored {
+    Stored {
+        profiles: decoded.len() as u64,
+        samples: decoded.iter().map(|p| p.profile.sample.len() as u64).sum(),
+    }
+}
+
+/// Writes `decoded`; the write to commit.
+fn insert_blocking(
+    state: &AppState,
+    decoded: &[Packed],
+) -> Result<(Stored, Option<brasa_store::Written>)> {
+    let mut last = None;
+    for p in decoded {
+        last = Some(state.store().insert(&p.labels, &p.profile, p.time_nanos)?);
+    }
+    Ok((stored_of(decoded), last))
 }

@@ -304,6 +304,11 @@ impl Metrics {
         }
     }
 
+    /// Adds the metrics of a server that shares a bucket.
+    pub fn register_cluster(&mut self, cluster: &brasa_cluster::Metrics) {
+        cluster.register(&mut self.registry);
+    }
+
     /// The text exposition, with the store gauges set to `store_bytes`,
     /// `series` and `flushes`.
     pub fn render(&self, store_bytes: u64, series: usize, flushes: u64) -> String {

@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use brasa_cluster::Cluster;
 use brasa_store::Store;
 use tokio::sync::Semaphore;
 
@@ -51,7 +52,8 @@ impl Default for ServerOptions {
 }
 
 struct Inner {
-    store: Store,
+    store: Arc<Store>,
+    cluster: Option<Cluster>,
     ingest_gate: Gate,
     query_gate: Gate,
     ingest_cpu: Semaphore,
@@ -68,16 +70,36 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     /// State over an open store.
     pub fn new(store: Store, options: ServerOptions) -> Self {
+        Self::build(Arc::new(store), None, options)
+    }
+
+    /// State of a server that shares a bucket with others: `store` is its
+    /// local cache, which `cluster` fills; pushes go through `cluster`.
+    pub fn clustered(store: Arc<Store>, cluster: Cluster, options: ServerOptions) -> Self {
+        Self::build(store, Some(cluster), options)
+    }
+
+    fn build(store: Arc<Store>, cluster: Option<Cluster>, options: ServerOptions) -> Self {
+        let mut metrics = Metrics::default();
+        if let Some(cluster) = &cluster {
+            metrics.register_cluster(cluster.metrics());
+        }
         Self(Arc::new(Inner {
             store,
+            cluster,
             ingest_gate: Gate::new("ingest", options.limits.ingest),
             query_gate: Gate::new("query", options.limits.query),
             ingest_cpu: Semaphore::new(ingest_cpu_permits()),
             auth: options.tokens.clone().map(|t| Arc::new(Auth::new(t))),
             targets: Targets::new(&options.scrape),
             options,
-            metrics: Metrics::default(),
+            metrics,
         }))
+    }
+
+    /// The bucket this server shares, if it does.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.0.cluster.as_ref()
     }
 
     /// The store.

@@ -1,8 +1,12 @@
-//! `brasa server [--listen ADDR] [--data DIR] [--config FILE] [--token-file F] [--retention DUR] [--ingest-in-flight N] [--ingest-queue N] [--query-in-flight N] [--query-queue N]`
+//! `brasa server [--listen ADDR] [--data DIR] [--storage s3://BUCKET/PREFIX?endpoint=URL&region=R [--storage-credentials FILE]] [--config FILE] [--token-file F] [--retention DUR] [--ingest-in-flight N] [--ingest-queue N] [--query-in-flight N] [--query-queue N]`
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, thread::JoinHandle, time::Duration};
+use std::{
+    net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, thread::JoinHandle,
+    time::Duration,
+};
 
 use anyhow::Context;
+use brasa_cluster::{Cluster, ClusterOptions, Credentials, Location};
 use brasa_store::{Store, StoreOptions};
 use brasa_web::{auth::Tokens, scrape::ScrapeConfig, serve, AppState, ServerOptions};
 use tokio::signal::unix::{signal, SignalKind};
@@ -24,6 +28,68 @@ pub struct Args {
     retention: Duration,
     #[command(flatten)]
     admission: Admission,
+    #[command(flatten)]
+    shared: Shared,
+}
+
+/// A bucket shared with other servers instead of the data directory alone.
+#[derive(clap::Args)]
+struct Shared {
+    /// Keep the profiles in an S3-compatible bucket that several servers share
+    /// (s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=REGION); --data is then this
+    /// server's cache of it, rebuilt from the bucket when missing.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// File with AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines (default: those
+    /// environment variables).
+    #[arg(long, value_name = "FILE", requires = "storage")]
+    storage_credentials: Option<PathBuf>,
+    /// How long pushes are gathered into one segment before it is written.
+    #[arg(long, value_name = "DUR", hide = true, value_parser = crate::args::parse_duration)]
+    flush_interval: Option<Duration>,
+    /// How often the server reads what the others wrote.
+    #[arg(long, value_name = "DUR", hide = true, value_parser = crate::args::parse_duration)]
+    poll_interval: Option<Duration>,
+    /// How often the server tries to compact the bucket.
+    #[arg(long, value_name = "DUR", hide = true, value_parser = crate::args::parse_duration)]
+    compaction_interval: Option<Duration>,
+    /// How long replaced objects stay in the bucket.
+    #[arg(long, value_name = "DUR", hide = true, value_parser = crate::args::parse_duration)]
+    grace: Option<Duration>,
+    /// How often the server rewrites its heartbeat.
+    #[arg(long, value_name = "DUR", hide = true, value_parser = crate::args::parse_duration)]
+    heartbeat_interval: Option<Duration>,
+}
+
+/// A bucket to join, with how to use it.
+pub struct Bucket {
+    location: Location,
+    credentials: Credentials,
+    options: ClusterOptions,
+}
+
+impl Shared {
+    fn bucket(&self, retention: Duration) -> anyhow::Result<Option<Bucket>> {
+        let Some(url) = &self.storage else {
+            return Ok(None);
+        };
+        let mut options = ClusterOptions::new(retention);
+        let set = |slot: &mut Duration, value: Option<Duration>| {
+            if let Some(value) = value {
+                *slot = value;
+            }
+        };
+        set(&mut options.flush_interval, self.flush_interval);
+        set(&mut options.poll_interval, self.poll_interval);
+        set(&mut options.compaction_interval, self.compaction_interval);
+        set(&mut options.grace, self.grace);
+        set(&mut options.heartbeat_interval, self.heartbeat_interval);
+        Ok(Some(Bucket {
+            location: Location::parse(url)?,
+            credentials: Credentials::load(self.storage_credentials.as_deref())?,
+            options,
+        }))
+    }
 }
 
 /// How many requests of each kind the server takes at once; past the
@@ -127,7 +193,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.token_file {
         options.tokens = Some(Tokens::from_file(path)?);
     }
-    let (address, server) = start(&args.place, args.admission.store_options(), options, || {})?;
+    let bucket = args.shared.bucket(args.retention)?;
+    let (address, server) = start(
+        &args.place,
+        args.admission.store_options(),
+        options,
+        bucket,
+        || {},
+    )?;
     // Scripts and tests read this line to find the port.
     println!(
         "brasa server listening on http://{address} (data in {})",
@@ -139,14 +212,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the store and serves it from a thread of its own until SIGINT or
-/// SIGTERM, then calls `on_stop` (`brasa up` stops its agent there); the
+/// Opens the store (and joins `bucket`, when given, with the store as its
+/// cache) and serves it from a thread of its own until SIGINT or SIGTERM, then calls `on_stop` (`brasa up` stops its agent there); the
 /// data is flushed before the thread ends. The signals are caught from
 /// the moment this returns, so a caller may announce the address at once.
 pub fn start(
     place: &Place,
     store_options: StoreOptions,
     options: ServerOptions,
+    bucket: Option<Bucket>,
     on_stop: impl FnOnce() + Send + 'static,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
     let store = Store::open(&place.data, store_options).map_err(|error| {
@@ -182,7 +256,22 @@ pub fn start(
             catch(SignalKind::terminate())?,
         )
     };
-    let state = AppState::new(store, options);
+    let state = match bucket {
+        None => AppState::new(store, options),
+        Some(bucket) => {
+            let client = bucket.location.open(&bucket.credentials)?;
+            let store = Arc::new(store);
+            let cluster = runtime
+                .block_on(Cluster::start(
+                    client,
+                    &bucket.location.prefix,
+                    store.clone(),
+                    bucket.options,
+                ))
+                .with_context(|| format!("joining the bucket {}", bucket.location.bucket))?;
+            AppState::clustered(store, cluster, options)
+        }
+    };
     let handle = std::thread::Builder::new()
         .name("brasa-server".into())
         .spawn(move || {

@@ -34,6 +34,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         &args.place,
         brasa_store::StoreOptions::default(),
         options,
+        None,
         || STOP.store(true, Ordering::SeqCst),
     )?;
     println!(
