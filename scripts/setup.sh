@@ -38,3 +38,12 @@ if ! command -v cargo-fuzz >/dev/null; then
   echo "setup: installing cargo-fuzz"
   cargo install cargo-fuzz --locked --quiet
 fi
+
+# Garage, the S3-compatible object store that the shared-bucket tests run
+# as a real cluster (scripts/garage-cluster.sh). Built from source: it takes
+# about 14 minutes on 2 cores, so only a fresh machine pays it; the binary
+# stays in ~/.cargo/bin.
+if ! command -v garage >/dev/null && [ ! -x "$HOME/.cargo/bin/garage" ]; then
+  echo "setup: installing garage 2.5.0 (a build of about 14 minutes)"
+  cargo install garage --version 2.5.0 --locked --quiet --no-default-features --features bundled-libs,lmdb
+fi

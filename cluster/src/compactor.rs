@@ -2,7 +2,7 @@
 //! the lease.
 //!
 //! One job: delete the garbage whose grace period is over; merge every
-//! segment not yet covered into a level-1 block; merge the blocks of a
+//! segment that is not garbage yet into a level-1 block; merge the blocks of a
 //! level into one block of the next level once there are enough of them;
 //! drop blocks past retention; write the next catalog; then delete old
 //! catalogs, blocks that no catalog refers to (a job that died before its
@@ -106,7 +106,10 @@ impl Inner {
             }
         }
 
-        // Segments not covered yet, writer by writer, in order.
+        // Every segment that is not garbage already, writer by writer, in
+        // order. Most sort after the writer's covered mark; one below it is
+        // an upload that reached the bucket after its writer gave up on it
+        // (and after a later segment): merged too, never left behind.
         let heartbeats = self.list(&self.layout.writers(), None).await?;
         let mut writers: BTreeSet<String> = old.covered.keys().cloned().collect();
         writers.extend(
@@ -114,39 +117,57 @@ impl Inner {
                 .iter()
                 .filter_map(|o| heartbeat_writer(&o.location)),
         );
+        let pending: HashSet<&str> = next.garbage.iter().map(|g| g.key.as_str()).collect();
+        let orphan_age = millis(ORPHAN_MIN_AGE.max(self.options.grace * 4));
         let mut segments = Vec::new();
+        let mut ages = std::collections::HashMap::new();
         let mut quiet = HashSet::new();
         for writer in &writers {
-            let offset = old
-                .covered
-                .get(writer)
-                .map(|&s| self.layout.segment(writer, s));
-            let listed = self
-                .list(&self.layout.segments(writer), offset.as_ref())
-                .await?;
-            if listed.is_empty() {
-                quiet.insert(writer.clone());
-            }
+            let listed = self.list(&self.layout.segments(writer), None).await?;
+            let mut any = false;
             for object in listed {
-                if segments.len() >= MAX_JOB_SEGMENTS {
-                    break;
+                if segments.len() >= MAX_JOB_SEGMENTS || pending.contains(object.location.as_ref())
+                {
+                    continue;
                 }
                 if let Some(seq) = segment_seq(&object.location) {
-                    next.covered.insert(writer.clone(), seq);
+                    any = true;
+                    let mark = next.covered.entry(writer.clone()).or_insert(seq);
+                    *mark = (*mark).max(seq);
+                    ages.insert(object.location.clone(), last_modified(&object));
                     segments.push(object.location);
                 }
+            }
+            if !any {
+                quiet.insert(writer.clone());
             }
         }
 
         let mut blocks = old.blocks;
         let mut replaced: Vec<String> = Vec::new();
         let mut n = 0;
+        let mut missing = Vec::new();
         if !segments.is_empty() {
             blocks.extend(
-                self.merge(&segments, 1, next.generation, &mut n, cutoff)
+                self.merge(&segments, 1, next.generation, &mut n, cutoff, &mut missing)
                     .await?,
             );
-            replaced.extend(segments.iter().map(ToString::to_string));
+            replaced.extend(
+                segments
+                    .iter()
+                    .filter(|k| !missing.contains(k))
+                    .map(ToString::to_string),
+            );
+        }
+        // Listed for longer than any upload takes and still unreadable:
+        // nothing will ever read it.
+        for key in &missing {
+            if ages
+                .get(key)
+                .is_some_and(|&t| now.saturating_sub(t) > orphan_age)
+            {
+                self.delete(key).await?;
+            }
         }
         for (level, &fanout) in (1u32..).zip(FANOUT.iter()) {
             let inputs: Vec<Key> = blocks
@@ -158,7 +179,14 @@ impl Inner {
                 continue;
             }
             let merged = self
-                .merge(&inputs, level + 1, next.generation, &mut n, cutoff)
+                .merge(
+                    &inputs,
+                    level + 1,
+                    next.generation,
+                    &mut n,
+                    cutoff,
+                    &mut missing,
+                )
                 .await?;
             let names: HashSet<String> = inputs.iter().map(ToString::to_string).collect();
             blocks.retain(|b| !names.contains(&b.key));
@@ -188,7 +216,6 @@ impl Inner {
         if !changed && replaced.is_empty() && dead.is_empty() {
             return Ok(true);
         }
-        let orphan_age = millis(ORPHAN_MIN_AGE.max(self.options.grace * 4));
         let took = started.elapsed();
         if millis(took) > orphan_age / 2 {
             return Err(Error::CompactionTooSlow {
@@ -242,7 +269,9 @@ impl Inner {
 
     /// Merges the packs at `sources` into one block of `level`, leaving out
     /// profiles older than `cutoff` (unix ns) and repeated profiles; `None`
-    /// when nothing is left.
+    /// when nothing is left. A segment that is listed but cannot be read
+    /// (an upload still under way, or one the store gave up on but still
+    /// lists) goes to `missing` instead.
     async fn merge(
         &self,
         sources: &[Key],
@@ -250,19 +279,30 @@ impl Inner {
         generation: u64,
         n: &mut usize,
         cutoff: u64,
+        missing: &mut Vec<Key>,
     ) -> Result<Option<Block>> {
-        let objects: Vec<(String, bytes::Bytes)> = futures_util::stream::iter(sources.to_vec())
-            .map(|key| async move {
-                match self.get(&key).await? {
-                    Some(bytes) => Ok((key.to_string(), bytes)),
-                    None => Err(Error::Internal(format!(
-                        "{key} is listed but missing from the bucket; the next compaction tries again"
-                    ))),
+        let fetched: Vec<(Key, Option<bytes::Bytes>)> =
+            futures_util::stream::iter(sources.to_vec())
+                .map(|key| async move { Ok::<_, Error>((key.clone(), self.get(&key).await?)) })
+                .buffered(READ_PARALLELISM)
+                .try_collect()
+                .await?;
+        let mut objects = Vec::with_capacity(fetched.len());
+        let mut read = Vec::with_capacity(fetched.len());
+        for (key, bytes) in fetched {
+            match bytes {
+                Some(bytes) => {
+                    read.push(key.clone());
+                    objects.push((key.to_string(), bytes));
                 }
-            })
-            .buffered(READ_PARALLELISM)
-            .try_collect()
-            .await?;
+                None if level == 1 => missing.push(key),
+                None => {
+                    return Err(Error::Internal(format!(
+                        "block {key} is listed in the catalog but missing from the bucket"
+                    )))
+                }
+            }
+        }
         let built = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut out = PackWriter::new();
             let (mut min, mut max) = (u64::MAX, 0);
@@ -299,7 +339,7 @@ impl Inner {
             max_time,
             profiles,
             bytes: size,
-            sources: sources.iter().map(ToString::to_string).collect(),
+            sources: read.iter().map(ToString::to_string).collect(),
         }))
     }
 }

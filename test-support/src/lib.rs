@@ -1,9 +1,9 @@
 //! What Brasa's integration tests share, so that no test reaches into
 //! another crate's `tests/` folder: the paths of `testdata/`, the `brasa`
 //! binary, golden files, workload builders, readers of recorded stacks,
-//! `perf` as a reference, a `brasa server` under test, and waits on
-//! observable events (a line of output, a metric, a condition) in place of
-//! sleeps.
+//! `perf` as a reference, a `brasa server` under test, a Garage cluster
+//! for the S3 bucket that servers share, and waits on observable events
+//! (a line of output, a metric, a condition) in place of sleeps.
 
 #![warn(missing_docs)]
 
@@ -16,6 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub mod garage;
 pub mod nofp;
 pub mod perf;
 pub mod server;
