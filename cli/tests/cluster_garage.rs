@@ -55,20 +55,6 @@ fn start(garage: &Garage, prefix: &str, credentials: &Path, data: &Path) -> Serv
     Server::start(data, &args)
 }
 
-fn credentials_file(garage: &Garage, dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("credentials");
-    std::fs::write(
-        &path,
-        format!(
-            "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
-            garage.access_key(),
-            garage.secret_key()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 /// One push of the load: its service, stack, value and time.
 #[derive(Debug, Clone)]
 struct Push {
@@ -219,7 +205,7 @@ fn metric(server: &Server, name: &str) -> f64 {
 fn three_servers_on_three_garage_nodes_lose_nothing_and_count_nothing_twice() {
     let garage = Garage::start(3);
     let dir = tempfile::tempdir().unwrap();
-    let credentials = credentials_file(&garage, dir.path());
+    let credentials = garage.credentials_file(dir.path());
     let data = |n: &str| dir.path().join(n);
     let mut servers: Vec<Server> = ["a", "b", "c"]
         .iter()
@@ -334,7 +320,7 @@ fn three_servers_on_three_garage_nodes_lose_nothing_and_count_nothing_twice() {
 fn a_profile_acknowledged_by_one_server_is_answered_by_another() {
     let garage = Garage::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let credentials = credentials_file(&garage, dir.path());
+    let credentials = garage.credentials_file(dir.path());
     let a = start(&garage, "seen", &credentials, &dir.path().join("a"));
     let b = start(&garage, "seen", &credentials, &dir.path().join("b"));
     let agent = client();
@@ -370,7 +356,7 @@ fn a_profile_acknowledged_by_one_server_is_answered_by_another() {
 fn retention_removes_old_objects_from_the_bucket() {
     let garage = Garage::start(1);
     let dir = tempfile::tempdir().unwrap();
-    let credentials = credentials_file(&garage, dir.path());
+    let credentials = garage.credentials_file(dir.path());
     let mut args = cluster_args(&garage, "old", &credentials);
     args.extend(["--retention".to_owned(), "30s".to_owned()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

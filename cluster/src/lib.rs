@@ -70,6 +70,13 @@ pub const DEFAULT_COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 /// before the new catalog finish.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
 
+/// Default ingest requests at work at once on a server that shares a
+/// bucket: each one waits for its segment to be written (about
+/// [`DEFAULT_FLUSH_INTERVAL`] plus the upload), so taking 1,000 profiles a
+/// second takes about 600 requests at once; each holds only its decoded
+/// profiles meanwhile.
+pub const INGEST_IN_FLIGHT: usize = 1024;
+
 /// How a server uses the bucket.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -137,6 +137,21 @@ impl Garage {
         ]
     }
 
+    /// Writes the access key as `brasa server --storage-credentials` reads
+    /// it, in `dir`; returns the file's path.
+    pub fn credentials_file(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("garage-credentials");
+        std::fs::write(
+            &path,
+            format!(
+                "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
+                self.access_key, self.secret_key
+            ),
+        )
+        .expect("write the credentials file");
+        path
+    }
+
     /// SIGKILLs node `i` (from 0) and returns once its process is gone.
     /// Panics when it is not running.
     ///

@@ -96,9 +96,10 @@ impl Shared {
 /// queue, requests are answered 429 with Retry-After.
 #[derive(clap::Args)]
 struct Admission {
-    /// Ingest requests at work at once.
-    #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_INGEST_IN_FLIGHT)]
-    ingest_in_flight: usize,
+    /// Ingest requests at work at once [default: 16, or 1024 with --storage, where each
+    /// waits for its segment to be written].
+    #[arg(long, value_name = "N")]
+    ingest_in_flight: Option<usize>,
     /// Ingest requests waiting for a turn before more are refused.
     #[arg(long, value_name = "N", default_value_t = brasa_web::limits::DEFAULT_INGEST_QUEUED)]
     ingest_queue: usize,
@@ -185,7 +186,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = ServerOptions::default();
     options.retention = args.retention;
     let lanes = &mut options.limits;
-    lanes.ingest.in_flight = args.admission.ingest_in_flight;
+    lanes.ingest.in_flight =
+        args.admission
+            .ingest_in_flight
+            .unwrap_or(if args.shared.storage.is_some() {
+                brasa_cluster::INGEST_IN_FLIGHT
+            } else {
+                brasa_web::limits::DEFAULT_INGEST_IN_FLIGHT
+            });
     lanes.ingest.queued = args.admission.ingest_queue;
     lanes.query.in_flight = args.admission.query_in_flight;
     lanes.query.queued = args.admission.query_queue;
