@@ -17,7 +17,9 @@ use std::{
 };
 
 use brasa_test_support::{
-    brasa, scrape,
+    brasa,
+    garage::Garage,
+    scrape,
     server::{client, enc, get, Server, START_TIMEOUT},
     url_in, wait_until, Lines,
 };
@@ -266,6 +268,49 @@ fn an_agent_with_two_servers_loses_nothing_when_one_dies() {
     );
     assert!(recorded_cpu(&b.url, "fleet-failover") > 0);
     assert_within_10_percent(got, expected, "across a server killed mid-run");
+    terminate(&mut agent);
+}
+
+#[test]
+fn an_agent_with_two_servers_on_one_bucket_loses_nothing_when_one_dies() {
+    let garage = Garage::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = garage.credentials_file(dir.path());
+    let storage = garage.storage_url("agents");
+    let shared = [
+        "--storage",
+        &storage,
+        "--storage-credentials",
+        credentials.to_str().unwrap(),
+    ];
+    let mut a = Server::start(&dir.path().join("a"), &shared);
+    let b = Server::start(&dir.path().join("b"), &shared);
+    let spool = tempfile::tempdir().unwrap();
+    let mut agent = start_agent_with(&a.url, spool.path(), &["--server", &b.url]);
+    const CPU_MS: u64 = 12_000;
+    let mut workload = start_workload("fleet-bucket", CPU_MS);
+
+    // What the first server acknowledges, the second answers too.
+    wait_for_cpu(&b.url, "fleet-bucket", 1, Duration::from_secs(30));
+    a.kill9();
+    assert!(workload.wait().unwrap().success());
+    wait_until("the agent fails over", Duration::from_secs(30), || {
+        metric(&agent.metrics(), "brasa_agent_push_failovers_total") >= 1.0
+    });
+    // The second server alone answers all of the workload, the first
+    // server's part included, without it coming back.
+    let expected = CPU_MS as i64 * 1_000_000;
+    let got = wait_for_cpu(
+        &b.url,
+        "fleet-bucket",
+        expected * 95 / 100,
+        Duration::from_secs(30),
+    );
+    assert_within_10_percent(
+        got,
+        expected,
+        "across a server of the bucket killed mid-run",
+    );
     terminate(&mut agent);
 }
 

@@ -15,7 +15,7 @@
 //!
 //! `labels` is [`Labels`]' canonical form, `symbols` a chunk of symbol
 //! records (`crate::symbols`), `body` a reduced profile (`crate::blob`).
-//! Integers are varints ([`crate::codec`]).
+//! Integers are varints (`crate::codec`).
 //!
 //! A profile added twice to one pack (same series, same time, same content)
 //! is kept once: retried pushes that reach a bucket twice are stored once

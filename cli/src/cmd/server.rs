@@ -221,8 +221,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Opens the store (and joins `bucket`, when given, with the store as its
-/// cache) and serves it from a thread of its own until SIGINT or SIGTERM, then calls `on_stop` (`brasa up` stops its agent there); the
-/// data is flushed before the thread ends. The signals are caught from
+/// cache) and serves it from a thread of its own until SIGINT or SIGTERM,
+/// then calls `on_stop` (`brasa up` stops its agent there); the data is
+/// flushed before the thread ends. The signals are caught from
 /// the moment this returns, so a caller may announce the address at once.
 pub fn start(
     place: &Place,
