@@ -126,8 +126,12 @@ impl Inner {
             let listed = self.list(&self.layout.segments(writer), None).await?;
             let mut any = false;
             for object in listed {
-                if segments.len() >= MAX_JOB_SEGMENTS || pending.contains(object.location.as_ref())
-                {
+                if pending.contains(object.location.as_ref()) {
+                    continue;
+                }
+                if segments.len() >= MAX_JOB_SEGMENTS {
+                    // Left for the next job: the writer is not done.
+                    any = true;
                     continue;
                 }
                 if let Some(seq) = segment_seq(&object.location) {
