@@ -18,6 +18,7 @@ use std::{
 
 use brasa_test_support::{
     garage::Garage,
+    scrape,
     server::{client, enc, get, post, pprof_gz, Server},
     wait_until,
 };
@@ -192,12 +193,9 @@ fn load(
 
 /// A metric's value on `server`'s /metrics.
 fn metric(server: &Server, name: &str) -> f64 {
-    let (status, body) = get(&client(), &format!("{}/metrics", server.url), &[]);
-    assert_eq!(status, 200);
-    String::from_utf8(body)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    let page = scrape(&client(), &format!("{}/metrics", server.url));
+    *page
+        .get(name)
         .unwrap_or_else(|| panic!("{name} is not in /metrics"))
 }
 
